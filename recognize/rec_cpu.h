@@ -1,0 +1,51 @@
+/*
+ * rec_cpu.h - internals shared by the CPU engine's files (rec_cpu.c, the
+ * operation table and the simple operations; rec_cpu_conv.c, convolutions by
+ * im2col and by Winograd).  Not for use outside recognize/.
+ */
+#ifndef DOCPIPE_REC_CPU_H
+#define DOCPIPE_REC_CPU_H
+
+#include <stddef.h>
+
+#include "rec_engine.h"
+
+#define REC_CPU_MAX_THREADS 64
+
+/* The CPU engine instance. */
+struct rec_engine {
+    int threads;
+    char desc[96];
+    /* Per-thread scratch, grown by cpu_scratch() outside parallel regions. */
+    float *scratch[REC_CPU_MAX_THREADS];
+    size_t scratch_cap[REC_CPU_MAX_THREADS];
+    /* Shared scratch for transformed weights and partial sums. */
+    float *shared;
+    size_t shared_cap;
+    /* Weights rearranged for a convolution (flipped, or Winograd-transformed). */
+    float *wbuf;
+    size_t wbuf_cap;
+    int conv_algo; /* forced convolution algorithm (tests), 0: by shape */
+};
+
+/* cpu_scratch - makes every thread's scratch at least floats long. */
+int cpu_scratch(rec_engine *e, size_t floats);
+/* cpu_shared - makes the shared scratch at least floats long. */
+int cpu_shared(rec_engine *e, size_t floats);
+/* cpu_wbuf - makes the weight scratch at least floats long. */
+int cpu_wbuf(rec_engine *e, size_t floats);
+
+/* Convolution algorithms. */
+enum { REC_CPU_CONV_AUTO = 0, REC_CPU_CONV_IM2COL = 1, REC_CPU_CONV_WINOGRAD = 2 };
+
+/* rec_cpu_set_conv_algo - force an algorithm (tests compare them). */
+void rec_cpu_set_conv_algo(rec_engine *e, int algo);
+
+int cpu_conv_forward(rec_engine *e, float *y, const float *x, const float *w, const float *b,
+                     int act, const rec_conv_shape *s);
+int cpu_conv_backward_data(rec_engine *e, float *dx, const float *dy, const float *w,
+                           const rec_conv_shape *s);
+int cpu_conv_backward_filter(rec_engine *e, float *dw, float *db, const float *dy,
+                             const float *x, const rec_conv_shape *s);
+
+#endif

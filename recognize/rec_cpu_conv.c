@@ -1,0 +1,196 @@
+/*
+ * rec_cpu_conv.c - convolutions for the CPU engine.
+ *
+ * Two algorithms, both handing their arithmetic to OpenBLAS GEMMs:
+ *   im2col    - any kernel: output pixels in chunks, each chunk's receptive
+ *               fields copied into rows of a matrix (NHWC makes every copy a
+ *               run of C contiguous floats), times the weights.
+ *   Winograd  - 3x3 and 5x5 kernels with enough channels
+ *               (rec_cpu_winograd.c): fewer multiplications per output.
+ * The backward-data pass is the forward convolution of dy with the kernel
+ * flipped and its channel axes swapped, padded by k-1-pad, so it reuses the
+ * forward code.  The backward-filter pass sums per-thread partial gradients
+ * in thread order, which keeps it deterministic for a given thread count.
+ */
+#include "rec_cpu.h"
+
+#include <cblas.h>
+#include <omp.h>
+#include <string.h>
+
+#include "rec_cpu_winograd.h"
+#include "util/util.h"
+
+/* Output pixels per im2col chunk: the chunk's matrix is kept near 256 KiB. */
+static size_t chunk_rows(size_t kkc)
+{
+    size_t rows = 65536 / kkc;
+    if (rows < 16)
+        rows = 16;
+    return rows;
+}
+
+/* Fills col[rows][k*k*c] for output pixels p0..p0+rows-1 (over the batch). */
+static void im2col(float *col, const float *x, size_t p0, size_t rows, const rec_conv_shape *s)
+{
+    const int K = s->k, C = s->c;
+    const size_t kkc = (size_t)K * K * C, hw = (size_t)s->oh * s->ow;
+
+    for (size_t r = 0; r < rows; r++) {
+        size_t p = p0 + r, n = p / hw, q = p % hw;
+        int oy = (int)(q / (size_t)s->ow), ox = (int)(q % (size_t)s->ow);
+        float *dst = col + r * kkc;
+        for (int ky = 0; ky < K; ky++) {
+            int iy = oy + ky - s->pad;
+            if (iy < 0 || iy >= s->h) {
+                memset(dst, 0, (size_t)K * C * sizeof(float));
+                dst += (size_t)K * C;
+                continue;
+            }
+            const float *row = x + ((n * s->h + (size_t)iy) * s->w) * C;
+            for (int kx = 0; kx < K; kx++, dst += C) {
+                int ix = ox + kx - s->pad;
+                if (ix < 0 || ix >= s->w)
+                    memset(dst, 0, (size_t)C * sizeof(float));
+                else
+                    memcpy(dst, row + (size_t)ix * C, (size_t)C * sizeof(float));
+            }
+        }
+    }
+}
+
+static int use_winograd(const rec_engine *e, const rec_conv_shape *s)
+{
+    if (e->conv_algo == REC_CPU_CONV_IM2COL)
+        return 0;
+    if (!rec_cpu_winograd_supports(s))
+        return 0;
+    if (e->conv_algo == REC_CPU_CONV_WINOGRAD)
+        return 1;
+    /* By shape: the transforms cost per channel what the GEMMs save per
+     * channel pair, so Winograd pays off once both sides have a few
+     * channels (measured in bench/, see README). */
+    return s->c >= 16 && s->oc >= 16;
+}
+
+static int conv_forward_im2col(rec_engine *e, float *y, const float *x, const float *w,
+                               const float *b, int act, const rec_conv_shape *s)
+{
+    const size_t kkc = (size_t)s->k * s->k * s->c;
+    const size_t P = (size_t)s->n * s->oh * s->ow, R = chunk_rows(kkc);
+    const size_t nchunks = (P + R - 1) / R;
+    const int direct = s->k == 1 && s->pad == 0;
+    int rc = cpu_scratch(e, R * kkc);
+
+    if (rc)
+        return rc;
+#pragma omp parallel for num_threads(e->threads) schedule(static)
+    for (size_t ch = 0; ch < nchunks; ch++) {
+        float *col = e->scratch[omp_get_thread_num()];
+        size_t p0 = ch * R, rows = P - p0 < R ? P - p0 : R;
+        const float *a = x + p0 * s->c;
+        float *yr = y + p0 * (size_t)s->oc;
+        if (!direct) {
+            im2col(col, x, p0, rows, s);
+            a = col;
+        }
+        for (size_t r = 0; r < rows; r++)
+            if (b)
+                memcpy(yr + r * s->oc, b, (size_t)s->oc * sizeof(float));
+            else
+                memset(yr + r * s->oc, 0, (size_t)s->oc * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, s->oc, (int)kkc, 1.0f,
+                    a, (int)kkc, w, (int)kkc, 1.0f, yr, s->oc);
+        if (act == REC_ACT_RELU)
+            for (size_t i = 0; i < rows * (size_t)s->oc; i++)
+                yr[i] = yr[i] > 0.0f ? yr[i] : 0.0f;
+    }
+    return UTIL_OK;
+}
+
+int cpu_conv_forward(rec_engine *e, float *y, const float *x, const float *w, const float *b,
+                     int act, const rec_conv_shape *s)
+{
+    if (use_winograd(e, s))
+        return rec_cpu_winograd_forward(e, y, x, w, b, act, s);
+    return conv_forward_im2col(e, y, x, w, b, act, s);
+}
+
+int cpu_conv_backward_data(rec_engine *e, float *dx, const float *dy, const float *w,
+                           const rec_conv_shape *s)
+{
+    const int K = s->k, C = s->c, O = s->oc;
+    rec_conv_shape t;
+    int rc = cpu_wbuf(e, (size_t)O * K * K * C);
+
+    if (rc)
+        return rc;
+    /* wf[c][ky][kx][o] = w[o][K-1-ky][K-1-kx][c] */
+    for (int c = 0; c < C; c++)
+        for (int ky = 0; ky < K; ky++)
+            for (int kx = 0; kx < K; kx++)
+                for (int o = 0; o < O; o++)
+                    e->wbuf[(((size_t)c * K + ky) * K + kx) * O + o] =
+                        w[(((size_t)o * K + (K - 1 - ky)) * K + (K - 1 - kx)) * C + c];
+    t.n = s->n;
+    t.h = s->oh, t.w = s->ow, t.c = O;
+    t.k = K, t.pad = K - 1 - s->pad;
+    t.oc = C, t.oh = s->h, t.ow = s->w;
+    return cpu_conv_forward(e, dx, dy, e->wbuf, NULL, REC_ACT_NONE, &t);
+}
+
+static int conv_backward_filter_im2col(rec_engine *e, float *dw, float *db, const float *dy,
+                                       const float *x, const rec_conv_shape *s)
+{
+    const int T = e->threads, O = s->oc;
+    const size_t kkc = (size_t)s->k * s->k * s->c, part = (size_t)O * kkc + O;
+    const size_t P = (size_t)s->n * s->oh * s->ow, R = chunk_rows(kkc);
+    const size_t nchunks = (P + R - 1) / R;
+    const int direct = s->k == 1 && s->pad == 0;
+    int rc = cpu_scratch(e, R * kkc);
+
+    if (!rc)
+        rc = cpu_shared(e, (size_t)T * part);
+    if (rc)
+        return rc;
+#pragma omp parallel num_threads(T)
+    {
+        int t = omp_get_thread_num();
+        float *col = e->scratch[t], *pw = e->shared + (size_t)t * part, *pb = pw + (size_t)O * kkc;
+        size_t lo, hi;
+        lo = nchunks * (size_t)t / (size_t)T;
+        hi = nchunks * (size_t)(t + 1) / (size_t)T;
+        memset(pw, 0, part * sizeof(float));
+        for (size_t ch = lo; ch < hi; ch++) {
+            size_t p0 = ch * R, rows = P - p0 < R ? P - p0 : R;
+            const float *a = x + p0 * s->c, *d = dy + p0 * (size_t)O;
+            if (!direct) {
+                im2col(col, x, p0, rows, s);
+                a = col;
+            }
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, (int)kkc, (int)rows, 1.0f, d,
+                        O, a, (int)kkc, 1.0f, pw, (int)kkc);
+            for (size_t r = 0; r < rows; r++)
+                for (int o = 0; o < O; o++)
+                    pb[o] += d[r * O + o];
+        }
+    }
+    memcpy(dw, e->shared, (size_t)O * kkc * sizeof(float));
+    memcpy(db, e->shared + (size_t)O * kkc, (size_t)O * sizeof(float));
+    for (int t = 1; t < T; t++) {
+        const float *pw = e->shared + (size_t)t * part, *pb = pw + (size_t)O * kkc;
+        for (size_t i = 0; i < (size_t)O * kkc; i++)
+            dw[i] += pw[i];
+        for (int o = 0; o < O; o++)
+            db[o] += pb[o];
+    }
+    return UTIL_OK;
+}
+
+int cpu_conv_backward_filter(rec_engine *e, float *dw, float *db, const float *dy,
+                             const float *x, const rec_conv_shape *s)
+{
+    if (use_winograd(e, s))
+        return rec_cpu_winograd_backward_filter(e, dw, db, dy, x, s);
+    return conv_backward_filter_im2col(e, dw, db, dy, x, s);
+}
