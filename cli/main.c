@@ -1,14 +1,329 @@
 /*
- * main.c - the docpipe command line: parses the subcommand and hands over
- * to one function per subcommand.  The only place that exits.
+ * main.c - the docpipe command line: finds the subcommand, parses its
+ * options into the stage's option struct and calls the one function that
+ * does the work.  No logic lives here, and this is the only place that
+ * exits.
+ *
+ * Exit codes: 0 success, 1 the work failed (the message says why),
+ * 2 a usage error (unknown option, bad value, missing argument),
+ * 130 interrupted by Ctrl-C (training leaves a checkpoint to resume from).
  */
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "recognize/rec_net.h"
+#include "train/trn_data.h"
+#include "train/trn_train.h"
+#include "train/trn_use.h"
+#include "util/util.h"
+
+#define EXIT_USAGE 2
+#define EXIT_INTR 130
+
+enum { O_STR, O_INT, O_DBL, O_U64, O_FLAG, O_NOFLAG };
+
+typedef struct opt {
+    const char *name; /* "--epochs" or "-o" */
+    int kind;
+    void *dst;
+    double lo, hi;    /* O_INT, O_DBL, O_U64 */
+} opt;
+
+typedef struct cmd {
+    const char *name;
+    const char *usage; /* the whole help text */
+} cmd;
+
+static const char *g_prog = "docpipe";
+
+static const cmd CMDS[] = {
+    {"train",
+     "usage: docpipe train [options] TRAIN.csv\n"
+     "Trains the digit classifier on a Kaggle Digit Recognizer CSV (label,pixel0..pixel783).\n"
+     "  --arch NAME|TEXT   lenet5, kaggle, default, or a layer list (default: default)\n"
+     "  --epochs N         total epochs (30)\n"
+     "  --batch N          images per step (86)\n"
+     "  --lr X             RMSProp learning rate (0.001; rho 0.9, eps 1e-8)\n"
+     "  --val F            held-out fraction for validation, 0..0.5 (0.1)\n"
+     "  --seed N           seed of every random draw (1)\n"
+     "  --threads N        CPU threads (0: every core)\n"
+     "  --out FILE         the model written at the end (trained.model)\n"
+     "  --checkpoint FILE  checkpoint written after every epoch (OUT.ckpt)\n"
+     "  --resume CKPT      continue a run from its checkpoint\n"
+     "  --report DIR       write DIR/report.html (curves, confusion matrix, errors)\n"
+     "  --log FILE.csv     per-epoch log\n"
+     "  --no-augment       no rotation/zoom/shift augmentation\n"
+     "  --test FILE.csv    labeled set scored after every epoch (time to accuracy)\n"
+     "  --stop-at F        stop once test accuracy reaches F (needs --test)\n"
+     "  --patience N, --factor F, --min-lr X   ReduceLROnPlateau (3, 0.5, 1e-5)\n"
+     "  --rotate DEG, --zoom F, --shift F      augmentation ranges (10, 0.1, 0.1)\n"
+     "Ctrl-C saves a checkpoint and exits; --resume continues exactly.\n"},
+    {"predict",
+     "usage: docpipe predict [--model M] [-o OUT.csv] [--proba] DIGITS.csv\n"
+     "Writes Kaggle's submission format ImageId,Label (1-based ids) for every row.\n"
+     "  --model M     model file (default: models/default.model beside the binary)\n"
+     "  -o OUT.csv    output file, '-' for standard output (predictions.csv)\n"
+     "  --proba       add a Confidence column (the calibrated top probability)\n"
+     "  --threads N   CPU threads (0: every core)\n"
+     "  --batch N     images per forward pass (1000)\n"},
+    {"eval",
+     "usage: docpipe eval [--model M] [--json] LABELED.csv\n"
+     "Scores a model: accuracy, per-class precision/recall, confusion matrix,\n"
+     "mean log-loss and expected calibration error.\n"
+     "  --model M     model file (default: models/default.model beside the binary)\n"
+     "  --json        one JSON object (accuracy, n, confusion, ...) instead\n"
+     "  --threads N   CPU threads (0: every core)\n"
+     "  --batch N     images per forward pass (1000)\n"},
+    {"mnist-convert",
+     "usage: docpipe mnist-convert --images IDX [--labels IDX] [--no-labels] -o OUT.csv\n"
+     "Converts the original MNIST IDX files to a Kaggle Digit Recognizer CSV\n"
+     "(make data runs it).\n"},
+};
+
+static void usage_all(FILE *fp)
+{
+    fprintf(fp,
+            "usage: docpipe COMMAND [options] ...\n"
+            "docpipe reads handwritten digits; commands:\n"
+            "  train          train the CNN on a Kaggle Digit Recognizer CSV\n"
+            "  predict        classify a CSV of digits into ImageId,Label\n"
+            "  eval           score a model on a labeled CSV\n"
+            "  mnist-convert  convert MNIST IDX files to CSV\n"
+            "  help [COMMAND] this text, or a command's\n"
+            "'docpipe COMMAND --help' describes each command.\n");
+}
+
+static const cmd *find_cmd(const char *name)
+{
+    for (size_t i = 0; i < sizeof CMDS / sizeof CMDS[0]; i++)
+        if (strcmp(CMDS[i].name, name) == 0)
+            return &CMDS[i];
+    return NULL;
+}
+
+static int usage_error(const cmd *c, const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "%s %s: ", g_prog, c->name);
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, "\n%s", c->usage);
+    return EXIT_USAGE;
+}
+
+/*
+ * Parses argv[1..] of a subcommand: options from opts ("--name value",
+ * "--name=value", flags), the rest positional (at most max_pos).  Returns
+ * 0, EXIT_USAGE after printing what is wrong, or -1 after printing help.
+ */
+static int parse(const cmd *c, int argc, char **argv, const opt *opts, size_t n_opts,
+                 const char **pos, int max_pos, int *pn_pos)
+{
+    int np = 0, only_pos = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = NULL, *eq;
+        char name[64];
+        const opt *o = NULL;
+
+        if (only_pos || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (np == max_pos)
+                return usage_error(c, "unexpected argument \"%s\"%s", a, "");
+            pos[np++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_pos = 1;
+            continue;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(c->usage, stdout);
+            return -1;
+        }
+        eq = strchr(a, '=');
+        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+        for (size_t k = 0; k < n_opts && !o; k++)
+            if (strcmp(opts[k].name, name) == 0)
+                o = &opts[k];
+        if (!o)
+            return usage_error(c, "unknown option \"%s\"%s", name, "");
+        if (o->kind == O_FLAG || o->kind == O_NOFLAG) {
+            if (eq)
+                return usage_error(c, "option %s takes no value%s", name, "");
+            *(int *)o->dst = o->kind == O_FLAG;
+            continue;
+        }
+        if (eq)
+            val = eq + 1;
+        else if (i + 1 < argc)
+            val = argv[++i];
+        else
+            return usage_error(c, "option %s needs a value%s", name, "");
+        if (o->kind == O_STR) {
+            if (!*val)
+                return usage_error(c, "option %s needs a non-empty value%s", name, "");
+            *(const char **)o->dst = val;
+        } else if (o->kind == O_INT || o->kind == O_U64) {
+            long v;
+            if (util_parse_long(val, (long)o->lo, (long)o->hi, &v) != UTIL_OK) {
+                char range[64];
+                snprintf(range, sizeof range, " (a whole number in %.0f..%.0f)", o->lo, o->hi);
+                fprintf(stderr, "%s %s: option %s: \"%s\" is not valid%s\n%s", g_prog, c->name,
+                        name, val, range, c->usage);
+                return EXIT_USAGE;
+            }
+            if (o->kind == O_INT)
+                *(int *)o->dst = (int)v;
+            else
+                *(uint64_t *)o->dst = (uint64_t)v;
+        } else {
+            double v;
+            if (util_parse_double(val, o->lo, o->hi, &v) != UTIL_OK) {
+                fprintf(stderr, "%s %s: option %s: \"%s\" is not a number in %g..%g\n%s", g_prog,
+                        c->name, name, val, o->lo, o->hi, c->usage);
+                return EXIT_USAGE;
+            }
+            *(double *)o->dst = v;
+        }
+    }
+    *pn_pos = np;
+    return 0;
+}
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static int exit_code(int rc)
+{
+    if (rc == UTIL_OK)
+        return 0;
+    if (rc == UTIL_EINTR)
+        return EXIT_INTR;
+    return 1;
+}
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    trn_interrupt();
+    signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends at once */
+}
+
+static char g_cmdline[2048];
+
+static void remember_cmdline(int argc, char **argv)
+{
+    size_t len = 0;
+    for (int i = 0; i < argc && len < sizeof g_cmdline - 1; i++)
+        len += (size_t)snprintf(g_cmdline + len, sizeof g_cmdline - len, "%s%s", i ? " " : "",
+                                argv[i]);
+    for (char *p = g_cmdline; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = ' ';
+}
+
+static int cmd_train(const cmd *c, int argc, char **argv)
+{
+    trn_opts o;
+    const char *pos[1];
+    int np = 0, noaug = 0, rc;
+
+    trn_opts_default(&o);
+    const opt opts[] = {
+        {"--arch", O_STR, &o.arch, 0, 0},          {"--epochs", O_INT, &o.epochs, 1, 1000},
+        {"--batch", O_INT, &o.batch, 1, 4096},     {"--lr", O_DBL, &o.lr, 1e-7, 1.0},
+        {"--val", O_DBL, &o.val, 0.0, 0.5},        {"--seed", O_U64, &o.seed, 0, 2147483647},
+        {"--threads", O_INT, &o.threads, 0, 64},   {"--out", O_STR, &o.out, 0, 0},
+        {"--checkpoint", O_STR, &o.checkpoint, 0, 0}, {"--resume", O_STR, &o.resume, 0, 0},
+        {"--report", O_STR, &o.report, 0, 0},      {"--log", O_STR, &o.log, 0, 0},
+        {"--no-augment", O_FLAG, &noaug, 0, 0},    {"--test", O_STR, &o.test, 0, 0},
+        {"--stop-at", O_DBL, &o.stop_at, 0.0, 1.0}, {"--patience", O_INT, &o.patience, 1, 1000},
+        {"--factor", O_DBL, &o.factor, 0.01, 1.0}, {"--min-lr", O_DBL, &o.min_lr, 0.0, 1.0},
+        {"--rotate", O_DBL, &o.rotate_deg, 0.0, 45.0}, {"--zoom", O_DBL, &o.zoom, 0.0, 0.5},
+        {"--shift", O_DBL, &o.shift, 0.0, 0.3},
+    };
+    rc = parse(c, argc, argv, opts, N_OF(opts), pos, 1, &np);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (np != 1)
+        return usage_error(c, "needs the training CSV%s%s", "", "");
+    if (o.stop_at > 0 && !o.test)
+        return usage_error(c, "--stop-at needs --test%s%s", "", "");
+    o.data = pos[0];
+    o.augment = !noaug;
+    o.command = g_cmdline;
+    signal(SIGINT, on_sigint);
+    signal(SIGTERM, on_sigint);
+    return exit_code(trn_train_run(&o));
+}
+
+static int cmd_use(const cmd *c, int argc, char **argv, int eval)
+{
+    trn_use_opts o;
+    const char *pos[1];
+    int np = 0, rc;
+
+    trn_use_opts_default(&o);
+    const opt opts[] = {
+        {"--model", O_STR, &o.model, 0, 0},      {"-o", O_STR, &o.out, 0, 0},
+        {"--proba", O_FLAG, &o.proba, 0, 0},     {"--json", O_FLAG, &o.json, 0, 0},
+        {"--threads", O_INT, &o.threads, 0, 64}, {"--batch", O_INT, &o.batch, 1, 65536},
+    };
+    /* predict takes -o and --proba, eval takes --json. */
+    const opt *use = opts;
+    opt sel[6];
+    size_t n = 0;
+    for (size_t i = 0; i < N_OF(opts); i++) {
+        const char *nm = use[i].name;
+        if (eval && (strcmp(nm, "-o") == 0 || strcmp(nm, "--proba") == 0))
+            continue;
+        if (!eval && strcmp(nm, "--json") == 0)
+            continue;
+        sel[n++] = use[i];
+    }
+    rc = parse(c, argc, argv, sel, n, pos, 1, &np);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (np != 1)
+        return usage_error(c, "needs the CSV of digits%s%s", "", "");
+    o.input = pos[0];
+    return exit_code(eval ? trn_eval_run(&o) : trn_predict_run(&o));
+}
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    puts("docpipe");
-    return 0;
+    const cmd *c;
+
+    if (argc < 2) {
+        usage_all(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        if (argc > 2 && (c = find_cmd(argv[2]))) {
+            fputs(c->usage, stdout);
+            return 0;
+        }
+        if (argc > 2) {
+            fprintf(stderr, "%s: no command \"%s\"\n", g_prog, argv[2]);
+            usage_all(stderr);
+            return EXIT_USAGE;
+        }
+        usage_all(stdout);
+        return 0;
+    }
+    c = find_cmd(argv[1]);
+    if (!c) {
+        fprintf(stderr, "%s: unknown command \"%s\"\n", g_prog, argv[1]);
+        usage_all(stderr);
+        return EXIT_USAGE;
+    }
+    remember_cmdline(argc, argv);
+    argc--, argv++;
+    if (strcmp(c->name, "train") == 0)
+        return cmd_train(c, argc, argv);
+    if (strcmp(c->name, "predict") == 0)
+        return cmd_use(c, argc, argv, 0);
+    if (strcmp(c->name, "eval") == 0)
+        return cmd_use(c, argc, argv, 1);
+    return exit_code(UTIL_EUNSUP);
 }
