@@ -58,7 +58,9 @@ int trn_data_load_idx(trn_data **pdst, const char *images_path, const char *labe
 
 /*
  * trn_data_write_csv - writes src as a Kaggle CSV, with the label column
- * when with_labels (src must then have labels), atomically.
+ * when with_labels (src must then have labels), atomically.  An empty set
+ * (n < 1, which the reader would refuse) or a label outside 0..9 is
+ * UTIL_EINVAL, refused before any file is created.
  */
 int trn_data_write_csv(const trn_data *src, const char *path, int with_labels);
 
@@ -68,5 +70,18 @@ int trn_data_create(trn_data **pdst, int n, int with_labels);
 
 /* trn_data_destroy - frees the set; NULL and *pd == NULL are fine. */
 void trn_data_destroy(trn_data **pd);
+
+/*
+ * trn_mnist_convert_main - the `docpipe mnist-convert` subcommand (argv[0]
+ * is the subcommand's name):
+ *   mnist-convert --images IDX (--labels IDX | --no-labels) -o CSV
+ * reads MNIST IDX images (and labels) with trn_data_load_idx() and writes
+ * them with trn_data_write_csv(), with the label column unless --no-labels
+ * (labels given with --no-labels are still checked, then dropped).
+ * --help prints the usage on stdout.  Returns 0 on success, 1 when reading
+ * or writing failed (already logged), 2 on a bad command line (the usage
+ * goes to stderr).  Never exits.
+ */
+int trn_mnist_convert_main(int argc, char **argv);
 
 #endif
