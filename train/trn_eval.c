@@ -127,7 +127,7 @@ void trn_eval_print(FILE *fp, const trn_eval *ev)
         for (int p = 0; p < TRN_CLASSES; p++)
             if (ev->confusion[t][p] > maxv)
                 maxv = ev->confusion[t][p];
-    w = digits(maxv) + 1;
+    w = digits(maxv) + 2;
     if (w < 5)
         w = 5;
 

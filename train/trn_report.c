@@ -170,9 +170,13 @@ static void put_series(FILE *fp, const plot *p, const trn_epoch_stat *ep, int n,
     fputs("'/>", fp);
     for (int i = 0; i < n; i++) {
         double v = get(&ep[i]);
-        if (isfinite(v))
-            fprintf(fp, "<circle cx='%.1f' cy='%.1f' r='%s' fill='%s'><title>epoch %d: %.4g</title></circle>",
-                    px(p, ep[i].epoch), py(p, v), n > 40 ? "1.6" : "3", colour, ep[i].epoch, v);
+        if (!isfinite(v))
+            continue;
+        fprintf(fp, "<circle cx='%.1f' cy='%.1f' r='%s' fill='%s'><title>epoch %d: %.4g</title></circle>",
+                px(p, ep[i].epoch), py(p, v), n == 1 ? "5" : n > 40 ? "1.6" : "3", colour, ep[i].epoch, v);
+        if (n == 1) /* a lone dot says its value */
+            fprintf(fp, "<text x='%.1f' y='%.1f' class='legend' fill='%s'>%.4g</text>",
+                    px(p, ep[i].epoch) + 10, py(p, v) + 4, colour, v);
     }
 }
 
@@ -182,7 +186,7 @@ static void put_series(FILE *fp, const plot *p, const trn_epoch_stat *ep, int n,
  */
 static void put_curve_chart(FILE *fp, const trn_epoch_stat *ep, int n, int is_acc)
 {
-    const int W = 580, H = 330;
+    const int W = 540, H = 330;
     stat_get gt = is_acc ? get_train_acc : get_train_loss;
     stat_get gv = is_acc ? get_val_acc : get_val_loss;
     double lo = DBL_MAX, hi = -DBL_MAX, ystep, xstep;
@@ -390,9 +394,9 @@ static void put_reliability(FILE *fp, const trn_eval *ev)
     for (int b = 0; b < TRN_ECE_BINS; b++)
         if (ev->bin_count[b] > maxc)
             maxc = ev->bin_count[b];
-    fprintf(fp, "<div class='card'><h3>Calibration</h3>\n"
+    fprintf(fp, "<div class='card' style='width:%dpx'><h3>Calibration</h3>\n"
                 "<svg class='chart' viewBox='0 0 %d %d' width='%d' height='%d' role='img'>",
-            W, H, W, H);
+            W, W, H, W, H);
     put_yaxis(fp, &p, 0.2, "", "accuracy in bin");
     for (int i = 0; i <= 5; i++) {
         double x = i * 0.2;
@@ -568,7 +572,7 @@ static const char CSS[] =
     "details{margin-top:12px}summary{cursor:pointer;color:#1f5fa8}"
     ".grid{display:flex;flex-wrap:wrap;gap:10px}"
     "figure{margin:0;padding:6px;background:#fafbfc;border:1px solid #e4e7ec;border-radius:6px;"
-    "width:128px;text-align:center}"
+    "width:134px;text-align:center}"
     "figure img{display:block;margin:0 auto 4px;image-rendering:pixelated;border:1px solid #e4e7ec}"
     "figcaption{font-size:12px;white-space:nowrap}.bad{color:#c01f2a}";
 
