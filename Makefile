@@ -58,7 +58,7 @@ deps:
 
 DATA = data/train.csv data/test.csv data/test_labeled.csv
 data: $(DATA)
-$(DATA): train/fetch-mnist.sh | $(BIN)
+$(DATA) &: train/fetch-mnist.sh | $(BIN)
 	sh train/fetch-mnist.sh ./$(BIN)
 
 demo: $(BIN) data

@@ -77,7 +77,7 @@ static const cmd CMDS[] = {
      "  --threads N   CPU threads (0: every core)\n"
      "  --batch N     images per forward pass (1000)\n"},
     {"mnist-convert",
-     "usage: docpipe mnist-convert --images IDX [--labels IDX] [--no-labels] -o OUT.csv\n"
+     "usage: docpipe mnist-convert --images IDX (--labels IDX | --no-labels) -o OUT.csv\n"
      "Converts the original MNIST IDX files to a Kaggle Digit Recognizer CSV\n"
      "(make data runs it).\n"},
 };
@@ -325,5 +325,7 @@ int main(int argc, char **argv)
         return cmd_use(c, argc, argv, 0);
     if (strcmp(c->name, "eval") == 0)
         return cmd_use(c, argc, argv, 1);
+    if (strcmp(c->name, "mnist-convert") == 0)
+        return trn_mnist_convert_main(argc, argv);
     return exit_code(UTIL_EUNSUP);
 }
