@@ -882,9 +882,9 @@ static int train_epochs(run *r)
             if (ta >= 0)
                 printf("  test_acc %.2f%%", 100 * ta);
             printf("  lr %.3g  %.1f s\n", lr_used, h->seconds);
-            fflush(stdout);
             if (trn_plateau_step(&r->plateau, va >= 0 ? va : h->train_acc))
                 printf("  reducing learning rate to %.3g\n", r->plateau.lr);
+            fflush(stdout);
         }
         r->epoch_done = epoch;
         rc = save_checkpoint(r);
