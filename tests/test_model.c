@@ -99,6 +99,16 @@ static rec_model *make_model(const char *arch_text, int kind, unsigned seed)
     }
     for (size_t i = 0; i < m->n_params; i++)
         m->params[i] = (float)((int)((i * 7919u + seed * 104729u) % 2001u) - 1000) / 997.0f;
+    {
+        /* running variances are never negative */
+        rec_param_info table[REC_MAX_PARAMS];
+        size_t nt, ntr;
+        int n = rec_arch_params(&m->arch, table, &nt, &ntr);
+        for (int t = 0; t < n; t++)
+            if (strstr(table[t].name, ".bn.var"))
+                for (size_t j = 0; j < table[t].count; j++)
+                    m->params[table[t].offset + j] = fabsf(m->params[table[t].offset + j]);
+    }
     if (m->opt_state)
         for (size_t i = 0; i < m->n_trainable; i++)
             m->opt_state[i] = (float)((i * 31u + seed) % 17u) / 64.0f;
@@ -662,7 +672,8 @@ static void damage_refused(const char *what, const uint8_t *good, size_t len, in
  * their own: each file is refused with a message, or read as a model that
  * the documented writer turns back into exactly the same bytes (a float
  * that changed value, a metadata character that is still valid, ...), with
- * finite parameters and a non-negative optimizer state.
+ * finite parameters, non-negative running variances (batch norm divides by
+ * their square root) and a non-negative optimizer state.
  */
 static void damage_fixed_crc(const char *what, const uint8_t *good, size_t len, int kind)
 {
@@ -690,6 +701,15 @@ static void damage_fixed_crc(const char *what, const uint8_t *good, size_t len, 
                 int ok = l2 == len && memcmp(again, b, len) == 0;
                 for (size_t j = 0; j < m->n_params; j++)
                     ok &= isfinite(m->params[j]);
+                {
+                    rec_param_info table[REC_MAX_PARAMS];
+                    size_t nt, ntr;
+                    int n = rec_arch_params(&m->arch, table, &nt, &ntr);
+                    for (int t = 0; t < n; t++)
+                        if (strstr(table[t].name, ".bn.var"))
+                            for (size_t j = 0; j < table[t].count; j++)
+                                ok &= m->params[table[t].offset + j] >= 0.0f;
+                }
                 if (m->opt_state)
                     for (size_t j = 0; j < m->n_trainable; j++)
                         ok &= m->opt_state[j] >= 0.0f && isfinite(m->opt_state[j]);
@@ -1049,6 +1069,20 @@ static void test_targeted(void)
             RESET(), put32(b + at, 0x7f800000u), fix_crc(b, len);
             snprintf(frag, sizeof frag, "byte %zu", at);
             refused("inf-bn.model", b, len, 0, UTIL_EFORMAT, "1.bn.var", frag);
+            /* A negative running variance would make every output NaN. */
+            RESET(), put32(b + at, f2u(-0.5f)), fix_crc(b, len);
+            refused("negvar-bn.model", b, len, 0, UTIL_EFORMAT, "1.bn.var", frag);
+            TST_CHECK(err_has("negative"), "negvar-bn.model: \"%s\"", util_last_error());
+            /* -0 and 0 are fine; a negative mean is too. */
+            RESET(), put32(b + at, 0x80000000u);
+            put32(b + data + (size_t)s->e[spec_find(s, "1.bn.mean")].offset, f2u(-3.0f));
+            fix_crc(b, len);
+            {
+                rec_model *m = NULL;
+                TST_CHECK(parse_exact(&m, b, len, "negzero-bn.model", 0) == UTIL_OK,
+                          "-0 variance or a negative mean refused: %s", util_last_error());
+                rec_model_destroy(&m);
+            }
         }
         {
             size_t cdata = spec_data_off(c), at = cdata + (size_t)c->e[spec_find(c, "opt.ms")].offset + 8;
