@@ -533,6 +533,23 @@ static void test_train(void)
     rec_model_destroy(&m);
     rec_model_destroy(&ck);
     rec_model_destroy(&again);
+
+    /* Control characters and DEL on the command line (here in file names)
+     * do not stop the command from being kept in the metadata. */
+    {
+        char odd_csv[800], odd_model[800], cmd[4000], v[4096];
+        snprintf(odd_csv, sizeof odd_csv, "%s/del\x7f.csv", g_dir);
+        snprintf(odd_model, sizeof odd_model, "%s/tab\there.model", g_dir);
+        snprintf(cmd, sizeof cmd, "cp '%s' '%s' && %s train --arch '" ARCH "' --epochs 1 "
+                 "--threads 1 --out '%s' '%s'", g_train, odd_csv, tst_bin(), odd_model, odd_csv);
+        rc = tst_run(cmd, g_out, sizeof g_out);
+        TST_CHECK(rc == 0, "train with DEL and TAB in file names: exit %d \"%.300s\"", rc, g_out);
+        rc = rec_model_load(&m, odd_model, REC_MODEL_KIND_MODEL);
+        TST_CHECK(rc == 0 && m && rec_model_meta_get(m, "command", v, sizeof v) == UTIL_OK &&
+                      strstr(v, "/del .csv") && strstr(v, "/tab here.model"),
+                  "the command line in the metadata: \"%s\"", m ? m->meta : "");
+        rec_model_destroy(&m);
+    }
 }
 
 static void test_train_errors(void)
