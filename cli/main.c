@@ -216,8 +216,9 @@ static void remember_cmdline(int argc, char **argv)
     for (int i = 0; i < argc && len < sizeof g_cmdline - 1; i++)
         len += (size_t)snprintf(g_cmdline + len, sizeof g_cmdline - len, "%s%s", i ? " " : "",
                                 argv[i]);
+    /* Model metadata values refuse control characters and DEL. */
     for (char *p = g_cmdline; *p; p++)
-        if ((unsigned char)*p < 0x20)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';
 }
 

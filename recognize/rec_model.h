@@ -16,7 +16,8 @@
  * against the file size, the CRC, that the layer list parses and that the
  * tensor directory is exactly the size table of that network (every tensor
  * once, the right counts, no overlap, inside the data), that every float is
- * finite, and that the metadata is printable key=value text.
+ * finite (and every running variance and optimizer mean square not
+ * negative), and that the metadata is printable key=value text.
  */
 #ifndef DOCPIPE_REC_MODEL_H
 #define DOCPIPE_REC_MODEL_H
