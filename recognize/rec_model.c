@@ -255,6 +255,13 @@ int rec_model_save(const rec_model *m, const char *path)
         util_log(UTIL_LOG_ERROR, "%s: the model's parameters do not fit its network", path);
         return UTIL_EINVAL;
     }
+    for (size_t i = 0; i < n_params; i++)
+        if (!isfinite(m->params[i])) {
+            util_log(UTIL_LOG_ERROR,
+                     "%s: not written: parameter %zu is not a finite number (did training "
+                     "diverge?)", path, i);
+            return UTIL_EINVAL;
+        }
     rec_arch_format(&m->arch, arch_text, sizeof arch_text);
     arch_len = strlen(arch_text);
     meta_len = strlen(m->meta);

@@ -54,6 +54,8 @@ void rec_model_destroy(rec_model **pm);
 /*
  * rec_model_save - writes m to path atomically (temporary file, then
  * rename): readers see the old file or the new one, never a part.
+ * Parameters that are not finite (a diverged run) are refused with
+ * UTIL_EINVAL before anything is written, since no loader would take them.
  */
 int rec_model_save(const rec_model *m, const char *path);
 

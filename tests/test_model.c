@@ -1257,6 +1257,30 @@ static void test_files(void)
     rec_model_destroy(&big);
 }
 
+/* A diverged model (NaN or Inf in its weights) is refused before any byte
+ * is written: an existing file stays as it was. */
+static void test_nonfinite_save(void)
+{
+    char path[700];
+    rec_model *a = make_model(SMALL, REC_MODEL_KIND_MODEL, 1);
+    rec_model *m = NULL;
+    float keep = a->params[3];
+
+    snprintf(path, sizeof path, "%s/nan.model", tst_tmpdir());
+    TST_CHECK(rec_model_save(a, path) == UTIL_OK, "save a good model first");
+    a->params[3] = NAN;
+    util_clear_error();
+    TST_CHECK(rec_model_save(a, path) == UTIL_EINVAL && err_has("finite"),
+              "NaN weights refused: \"%s\"", util_last_error());
+    a->params[3] = INFINITY;
+    TST_CHECK(rec_model_save(a, path) == UTIL_EINVAL, "Inf weights refused");
+    a->params[3] = keep;
+    TST_CHECK(rec_model_load(&m, path, REC_MODEL_KIND_MODEL) == UTIL_OK && m && same_model(m, a),
+              "the earlier good file is untouched");
+    rec_model_destroy(&m);
+    rec_model_destroy(&a);
+}
+
 static void test_default_path(void)
 {
     char buf[4200], small[8];
@@ -1294,6 +1318,7 @@ int main(void)
     test_exhaustive();
     test_targeted();
     test_files();
+    test_nonfinite_save();
     test_default_path();
     return tst_done();
 }
