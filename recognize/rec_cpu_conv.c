@@ -30,31 +30,59 @@ static size_t chunk_rows(size_t kkc)
     return rows;
 }
 
-/* Fills col[rows][k*k*c] for output pixels p0..p0+rows-1 (over the batch). */
+/* Copies n floats; short runs (small channel counts) stay out of memcpy. */
+static inline void copy_run(float *dst, const float *src, size_t n)
+{
+    if (n > 32) {
+        memcpy(dst, src, n * sizeof(float));
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        dst[i] = src[i];
+}
+
+static inline void zero_run(float *dst, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        dst[i] = 0.0f;
+}
+
+/* Fills col[rows][k*k*c] for output pixels p0..p0+rows-1 (over the batch).
+ * In NHWC the in-image part of each kernel row is one contiguous run of
+ * input, so every (pixel, ky) is one copy between two zero fills. */
 static void im2col(float *col, const float *x, size_t p0, size_t rows, const rec_conv_shape *s)
 {
     const int K = s->k, C = s->c;
-    const size_t kkc = (size_t)K * K * C, hw = (size_t)s->oh * s->ow;
+    const size_t kkc = (size_t)K * K * C, kc = (size_t)K * C, hw = (size_t)s->oh * s->ow;
+    size_t n = p0 / hw;
+    int oy = (int)(p0 % hw / (size_t)s->ow), ox = (int)(p0 % hw % (size_t)s->ow);
 
     for (size_t r = 0; r < rows; r++) {
-        size_t p = p0 + r, n = p / hw, q = p % hw;
-        int oy = (int)(q / (size_t)s->ow), ox = (int)(q % (size_t)s->ow);
+        int lo = s->pad - ox > 0 ? s->pad - ox : 0;
+        int hi = s->w + s->pad - ox < K ? s->w + s->pad - ox : K;
         float *dst = col + r * kkc;
-        for (int ky = 0; ky < K; ky++) {
+        if (hi < lo)
+            hi = lo;
+        for (int ky = 0; ky < K; ky++, dst += kc) {
             int iy = oy + ky - s->pad;
             if (iy < 0 || iy >= s->h) {
-                memset(dst, 0, (size_t)K * C * sizeof(float));
-                dst += (size_t)K * C;
+                zero_run(dst, kc);
                 continue;
             }
-            const float *row = x + ((n * s->h + (size_t)iy) * s->w) * C;
-            for (int kx = 0; kx < K; kx++, dst += C) {
-                int ix = ox + kx - s->pad;
-                if (ix < 0 || ix >= s->w)
-                    memset(dst, 0, (size_t)C * sizeof(float));
-                else
-                    memcpy(dst, row + (size_t)ix * C, (size_t)C * sizeof(float));
+            const float *src = x + ((n * s->h + (size_t)iy) * s->w) * C +
+                               (ptrdiff_t)(ox - s->pad) * C;
+            if (lo == 0 && hi == K) {
+                copy_run(dst, src, kc);
+                continue;
             }
+            zero_run(dst, (size_t)lo * C);
+            copy_run(dst + (size_t)lo * C, src + (size_t)lo * C, (size_t)(hi - lo) * C);
+            zero_run(dst + (size_t)hi * C, (size_t)(K - hi) * C);
+        }
+        if (++ox == s->ow) {
+            ox = 0;
+            if (++oy == s->oh)
+                oy = 0, n++;
         }
     }
 }
