@@ -328,10 +328,17 @@ int rec_cpu_winograd_forward(rec_engine *e, float *y, const float *x, const floa
     per_thread = (size_t)A * A * WTILES * (C + O) + 2 * (size_t)A * A * CO;
     rc = cpu_scratch(e, per_thread);
     if (!rc)
-        rc = cpu_shared(e, (size_t)A * A * C * O);
+        rc = cpu_shared(e, (size_t)A * A * C * O + (size_t)O);
     if (rc)
         return rc;
     kernel_transform(e->shared, w, p, s, e->threads);
+    /* Without a bias, add zeros: a test of b inside the vector loop becomes
+     * masked loads from NULL, which cost a microcode assist each. */
+    if (!b) {
+        float *zeros = e->shared + (size_t)A * A * C * O;
+        memset(zeros, 0, (size_t)O * sizeof(float));
+        b = zeros;
+    }
 
 #pragma omp parallel for num_threads(e->threads) schedule(static)
     for (size_t ch = 0; ch < nchunks; ch++) {
@@ -369,13 +376,13 @@ int rec_cpu_winograd_forward(rec_engine *e, float *y, const float *x, const floa
                     if (act == REC_ACT_RELU) {
 #pragma omp simd
                         for (int o = 0; o < O; o++) {
-                            float v = src[o] + (b ? b[o] : 0.0f);
+                            float v = src[o] + b[o];
                             dst[o] = v > 0.0f ? v : 0.0f;
                         }
                     } else {
 #pragma omp simd
                         for (int o = 0; o < O; o++)
-                            dst[o] = src[o] + (b ? b[o] : 0.0f);
+                            dst[o] = src[o] + b[o];
                     }
                 }
             }
