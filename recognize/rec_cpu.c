@@ -222,9 +222,13 @@ static int cpu_relu_forward(rec_engine *e, float *y, const float *x, size_t coun
 static int cpu_relu_backward(rec_engine *e, float *dx, const float *dy, const float *y,
                              size_t count)
 {
-#pragma omp parallel for num_threads(e->threads) schedule(static)
-    for (size_t i = 0; i < count; i++)
-        dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    /* Both operands are loaded unconditionally, so the select vectorizes
+     * (a conditional load stays a branch per element, mispredicted at random). */
+#pragma omp parallel for simd num_threads(e->threads) schedule(static)
+    for (size_t i = 0; i < count; i++) {
+        float g = dy[i];
+        dx[i] = y[i] > 0.0f ? g : 0.0f;
+    }
     return UTIL_OK;
 }
 
