@@ -30,20 +30,23 @@ static size_t chunk_rows(size_t kkc)
     return rows;
 }
 
-/* Copies n floats; short runs (small channel counts) stay out of memcpy. */
+/* Copies n floats, a vector at a time: runs are short (a kernel row of a
+ * few channels, an output row), too short for a memcpy call to pay. */
 static inline void copy_run(float *dst, const float *src, size_t n)
 {
-    if (n > 32) {
-        memcpy(dst, src, n * sizeof(float));
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+    for (; i + VL <= n; i += VL)
+        vstore(dst + i, vload(src + i));
+    for (; i < n; i++)
         dst[i] = src[i];
 }
 
 static inline void zero_run(float *dst, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+    for (; i + VL <= n; i += VL)
+        vstore(dst + i, (vf8){0});
+    for (; i < n; i++)
         dst[i] = 0.0f;
 }
 
@@ -87,6 +90,48 @@ static void im2col(float *col, const float *x, size_t p0, size_t rows, const rec
     }
 }
 
+/* The transpose of im2col for one input channel: colt[k*k][rows], where
+ * row (ky, kx) holds the input pixel at that offset from every output
+ * pixel, so it is built from runs of whole output rows.  With C == 1 the
+ * NHWC runs of im2col would be single floats. */
+static void im2col_t1(float *colt, const float *x, size_t p0, size_t rows,
+                      const rec_conv_shape *s)
+{
+    const int K = s->k;
+    const size_t hw = (size_t)s->oh * s->ow;
+
+    for (int ky = 0; ky < K; ky++)
+        for (int kx = 0; kx < K; kx++) {
+            float *dst = colt + (size_t)(ky * K + kx) * rows;
+            const int sh = kx - s->pad; /* ix = ox + sh */
+            size_t n = p0 / hw, r = 0;
+            int oy = (int)(p0 % hw / (size_t)s->ow), ox = (int)(p0 % hw % (size_t)s->ow);
+            while (r < rows) {
+                int len = rows - r < (size_t)(s->ow - ox) ? (int)(rows - r) : s->ow - ox;
+                int iy = oy + ky - s->pad;
+                float *d = dst + r;
+                if (iy < 0 || iy >= s->h) {
+                    zero_run(d, (size_t)len);
+                } else {
+                    const float *src = x + (n * s->h + (size_t)iy) * s->w;
+                    int lo = -sh - ox, hi = s->w - sh - ox;
+                    lo = lo < 0 ? 0 : lo > len ? len : lo;
+                    hi = hi < lo ? lo : hi > len ? len : hi;
+                    zero_run(d, (size_t)lo);
+                    copy_run(d + lo, src + ox + lo + sh, (size_t)(hi - lo));
+                    zero_run(d + hi, (size_t)(len - hi));
+                }
+                r += (size_t)len;
+                ox += len;
+                if (ox == s->ow) {
+                    ox = 0;
+                    if (++oy == s->oh)
+                        oy = 0, n++;
+                }
+            }
+        }
+}
+
 static int use_winograd(const rec_engine *e, const rec_conv_shape *s)
 {
     if (e->conv_algo == REC_CPU_CONV_IM2COL)
@@ -107,7 +152,7 @@ static int conv_forward_im2col(rec_engine *e, float *y, const float *x, const fl
     const size_t kkc = (size_t)s->k * s->k * s->c;
     const size_t P = (size_t)s->n * s->oh * s->ow, R = chunk_rows(kkc);
     const size_t nchunks = (P + R - 1) / R;
-    const int direct = s->k == 1 && s->pad == 0;
+    const int direct = s->k == 1 && s->pad == 0, one = s->c == 1 && !direct;
     int rc = cpu_scratch(e, R * kkc);
 
     if (rc)
@@ -118,20 +163,30 @@ static int conv_forward_im2col(rec_engine *e, float *y, const float *x, const fl
         size_t p0 = ch * R, rows = P - p0 < R ? P - p0 : R;
         const float *a = x + p0 * s->c;
         float *yr = y + p0 * (size_t)s->oc;
-        if (!direct) {
+        if (!direct && !one) {
             im2col(col, x, p0, rows, s);
             a = col;
         }
-        for (size_t r = 0; r < rows; r++)
-            if (b)
-                memcpy(yr + r * s->oc, b, (size_t)s->oc * sizeof(float));
-            else
-                memset(yr + r * s->oc, 0, (size_t)s->oc * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, s->oc, (int)kkc, 1.0f,
-                    a, (int)kkc, w, (int)kkc, 1.0f, yr, s->oc);
-        if (act == REC_ACT_RELU)
-            for (size_t i = 0; i < rows * (size_t)s->oc; i++)
-                yr[i] = yr[i] > 0.0f ? yr[i] : 0.0f;
+        if (one) {
+            im2col_t1(col, x, p0, rows, s);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)rows, s->oc, (int)kkc, 1.0f,
+                        col, (int)rows, w, (int)kkc, 0.0f, yr, s->oc);
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, s->oc, (int)kkc,
+                        1.0f, a, (int)kkc, w, (int)kkc, 0.0f, yr, s->oc);
+        }
+        /* Bias and activation in one pass over the chunk (GEMM sums, then
+         * + b, as a beta = 1 GEMM onto the bias would round). */
+        if (b || act == REC_ACT_RELU)
+            for (size_t r = 0; r < rows; r++) {
+                float *yo = yr + r * s->oc;
+                if (b)
+                    for (int o = 0; o < s->oc; o++)
+                        yo[o] += b[o];
+                if (act == REC_ACT_RELU)
+                    for (int o = 0; o < s->oc; o++)
+                        yo[o] = yo[o] > 0.0f ? yo[o] : 0.0f;
+            }
     }
     return UTIL_OK;
 }
@@ -174,7 +229,7 @@ static int conv_backward_filter_im2col(rec_engine *e, float *dw, float *db, cons
     const size_t kkc = (size_t)s->k * s->k * s->c, part = (size_t)O * kkc + O;
     const size_t P = (size_t)s->n * s->oh * s->ow, R = chunk_rows(kkc);
     const size_t nchunks = (P + R - 1) / R;
-    const int direct = s->k == 1 && s->pad == 0;
+    const int direct = s->k == 1 && s->pad == 0, one = s->c == 1 && !direct;
     int rc = cpu_scratch(e, R * kkc);
 
     if (!rc)
@@ -192,12 +247,18 @@ static int conv_backward_filter_im2col(rec_engine *e, float *dw, float *db, cons
         for (size_t ch = lo; ch < hi; ch++) {
             size_t p0 = ch * R, rows = P - p0 < R ? P - p0 : R;
             const float *a = x + p0 * s->c, *d = dy + p0 * (size_t)O;
-            if (!direct) {
-                im2col(col, x, p0, rows, s);
-                a = col;
+            if (one) {
+                im2col_t1(col, x, p0, rows, s);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, O, (int)kkc, (int)rows, 1.0f,
+                            d, O, col, (int)rows, 1.0f, pw, (int)kkc);
+            } else {
+                if (!direct) {
+                    im2col(col, x, p0, rows, s);
+                    a = col;
+                }
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, (int)kkc, (int)rows,
+                            1.0f, d, O, a, (int)kkc, 1.0f, pw, (int)kkc);
             }
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, (int)kkc, (int)rows, 1.0f, d,
-                        O, a, (int)kkc, 1.0f, pw, (int)kkc);
             for (size_t r = 0; r < rows; r++)
                 for (int o = 0; o < O; o++)
                     pb[o] += d[r * O + o];

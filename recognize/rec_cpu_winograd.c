@@ -214,18 +214,6 @@ static tiling make_tiling(const wplan *p, const rec_conv_shape *s)
     return t;
 }
 
-/* Eight channels in one vector (GCC/Clang vector extension). */
-typedef float vf8 __attribute__((vector_size(32)));
-#define VL 8
-
-static inline vf8 vload(const float *p)
-{
-    vf8 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static inline void vstore(float *p, vf8 v) { memcpy(p, &v, sizeof v); }
 
 /* Channels of one block of transform2d: NV vectors of VL. */
 #define NV_MAX 4
