@@ -213,7 +213,7 @@ static int cpu_pool_backward(rec_engine *e, float *dx, const float *dy, const fl
 
 static int cpu_relu_forward(rec_engine *e, float *y, const float *x, size_t count)
 {
-#pragma omp parallel for num_threads(e->threads) schedule(static)
+#pragma omp parallel for simd num_threads(e->threads) schedule(static)
     for (size_t i = 0; i < count; i++)
         y[i] = x[i] > 0.0f ? x[i] : 0.0f;
     return UTIL_OK;
@@ -512,7 +512,7 @@ static int cpu_softmax(rec_engine *e, float *probs, const float *logits, int n, 
 static int cpu_rmsprop_step(rec_engine *e, float *p, float *ms, const float *g, size_t count,
                             float lr, float rho, float eps)
 {
-#pragma omp parallel for num_threads(e->threads) schedule(static)
+#pragma omp parallel for simd num_threads(e->threads) schedule(static)
     for (size_t i = 0; i < count; i++) {
         float m = rho * ms[i] + (1.0f - rho) * g[i] * g[i];
         ms[i] = m;

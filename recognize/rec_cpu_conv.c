@@ -177,16 +177,17 @@ static int conv_forward_im2col(rec_engine *e, float *y, const float *x, const fl
         }
         /* Bias and activation in one pass over the chunk (GEMM sums, then
          * + b, as a beta = 1 GEMM onto the bias would round). */
-        if (b || act == REC_ACT_RELU)
+        if (b)
             for (size_t r = 0; r < rows; r++) {
                 float *yo = yr + r * s->oc;
-                if (b)
-                    for (int o = 0; o < s->oc; o++)
-                        yo[o] += b[o];
-                if (act == REC_ACT_RELU)
-                    for (int o = 0; o < s->oc; o++)
-                        yo[o] = yo[o] > 0.0f ? yo[o] : 0.0f;
+#pragma omp simd
+                for (int o = 0; o < s->oc; o++)
+                    yo[o] += b[o];
             }
+        if (act == REC_ACT_RELU)
+#pragma omp simd
+            for (size_t i = 0; i < rows * (size_t)s->oc; i++)
+                yr[i] = yr[i] > 0.0f ? yr[i] : 0.0f;
     }
     return UTIL_OK;
 }
@@ -260,6 +261,7 @@ static int conv_backward_filter_im2col(rec_engine *e, float *dw, float *db, cons
                             1.0f, d, O, a, (int)kkc, 1.0f, pw, (int)kkc);
             }
             for (size_t r = 0; r < rows; r++)
+#pragma omp simd
                 for (int o = 0; o < O; o++)
                     pb[o] += d[r * O + o];
         }
