@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "recognize/rec_net.h"
+#include "train/trn_bench.h"
 #include "train/trn_data.h"
 #include "train/trn_train.h"
 #include "train/trn_use.h"
@@ -80,6 +81,16 @@ static const cmd CMDS[] = {
      "usage: docpipe mnist-convert --images IDX (--labels IDX | --no-labels) -o OUT.csv\n"
      "Converts the original MNIST IDX files to a Kaggle Digit Recognizer CSV\n"
      "(make data runs it).\n"},
+    {"bench",
+     "usage: docpipe bench [options] TRAIN.csv\n"
+     "Training and inference images/s on the CPU, measured like the PyTorch reference\n"
+     "(bench/torch_mnist.py, throughput mode); prints one JSON line (make bench).\n"
+     "  --arch NAME|TEXT   lenet5, kaggle, default, or a layer list (lenet5)\n"
+     "  --batch N          training images per step (86)\n"
+     "  --infer-batch N    images per inference forward pass (1000)\n"
+     "  --batches N        timed training steps after 5 warm-up ones\n"
+     "                     (0: 300 for lenet5, 40 otherwise)\n"
+     "  --threads N        CPU threads (0: every core)\n"},
 };
 
 static void usage_all(FILE *fp)
@@ -91,6 +102,7 @@ static void usage_all(FILE *fp)
             "  predict        classify a CSV of digits into ImageId,Label\n"
             "  eval           score a model on a labeled CSV\n"
             "  mnist-convert  convert MNIST IDX files to CSV\n"
+            "  bench          training and inference speed (images/s)\n"
             "  help [COMMAND] this text, or a command's\n"
             "'docpipe COMMAND --help' describes each command.\n");
 }
@@ -290,6 +302,27 @@ static int cmd_use(const cmd *c, int argc, char **argv, int eval)
     return exit_code(eval ? trn_eval_run(&o) : trn_predict_run(&o));
 }
 
+static int cmd_bench(const cmd *c, int argc, char **argv)
+{
+    trn_bench_opts o;
+    const char *pos[1];
+    int np = 0, rc;
+
+    trn_bench_opts_default(&o);
+    const opt opts[] = {
+        {"--arch", O_STR, &o.arch, 0, 0},          {"--batch", O_INT, &o.batch, 1, 4096},
+        {"--infer-batch", O_INT, &o.infer_batch, 1, 65536},
+        {"--batches", O_INT, &o.batches, 0, 1000000}, {"--threads", O_INT, &o.threads, 0, 64},
+    };
+    rc = parse(c, argc, argv, opts, N_OF(opts), pos, 1, &np);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (np != 1)
+        return usage_error(c, "needs the training CSV%s%s", "", "");
+    o.data = pos[0];
+    return exit_code(trn_bench_run(&o));
+}
+
 int main(int argc, char **argv)
 {
     const cmd *c;
@@ -328,5 +361,7 @@ int main(int argc, char **argv)
         return cmd_use(c, argc, argv, 1);
     if (strcmp(c->name, "mnist-convert") == 0)
         return trn_mnist_convert_main(argc, argv);
+    if (strcmp(c->name, "bench") == 0)
+        return cmd_bench(c, argc, argv);
     return exit_code(UTIL_EUNSUP);
 }

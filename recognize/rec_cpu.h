@@ -7,10 +7,25 @@
 #define DOCPIPE_REC_CPU_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "rec_engine.h"
 
 #define REC_CPU_MAX_THREADS 64
+
+/* Eight floats in one vector (GCC/Clang vector extension), loaded and
+ * stored without alignment. */
+typedef float vf8 __attribute__((vector_size(32)));
+#define VL 8
+
+static inline vf8 vload(const float *p)
+{
+    vf8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void vstore(float *p, vf8 v) { memcpy(p, &v, sizeof v); }
 
 /* The CPU engine instance. */
 struct rec_engine {

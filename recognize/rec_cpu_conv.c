@@ -30,33 +30,106 @@ static size_t chunk_rows(size_t kkc)
     return rows;
 }
 
-/* Fills col[rows][k*k*c] for output pixels p0..p0+rows-1 (over the batch). */
+/* Copies n floats, a vector at a time: runs are short (a kernel row of a
+ * few channels, an output row), too short for a memcpy call to pay. */
+static inline void copy_run(float *dst, const float *src, size_t n)
+{
+    size_t i = 0;
+    for (; i + VL <= n; i += VL)
+        vstore(dst + i, vload(src + i));
+    for (; i < n; i++)
+        dst[i] = src[i];
+}
+
+static inline void zero_run(float *dst, size_t n)
+{
+    size_t i = 0;
+    for (; i + VL <= n; i += VL)
+        vstore(dst + i, (vf8){0});
+    for (; i < n; i++)
+        dst[i] = 0.0f;
+}
+
+/* Fills col[rows][k*k*c] for output pixels p0..p0+rows-1 (over the batch).
+ * In NHWC the in-image part of each kernel row is one contiguous run of
+ * input, so every (pixel, ky) is one copy between two zero fills. */
 static void im2col(float *col, const float *x, size_t p0, size_t rows, const rec_conv_shape *s)
 {
     const int K = s->k, C = s->c;
-    const size_t kkc = (size_t)K * K * C, hw = (size_t)s->oh * s->ow;
+    const size_t kkc = (size_t)K * K * C, kc = (size_t)K * C, hw = (size_t)s->oh * s->ow;
+    size_t n = p0 / hw;
+    int oy = (int)(p0 % hw / (size_t)s->ow), ox = (int)(p0 % hw % (size_t)s->ow);
 
     for (size_t r = 0; r < rows; r++) {
-        size_t p = p0 + r, n = p / hw, q = p % hw;
-        int oy = (int)(q / (size_t)s->ow), ox = (int)(q % (size_t)s->ow);
+        int lo = s->pad - ox > 0 ? s->pad - ox : 0;
+        int hi = s->w + s->pad - ox < K ? s->w + s->pad - ox : K;
         float *dst = col + r * kkc;
-        for (int ky = 0; ky < K; ky++) {
+        if (hi < lo)
+            hi = lo;
+        for (int ky = 0; ky < K; ky++, dst += kc) {
             int iy = oy + ky - s->pad;
             if (iy < 0 || iy >= s->h) {
-                memset(dst, 0, (size_t)K * C * sizeof(float));
-                dst += (size_t)K * C;
+                zero_run(dst, kc);
                 continue;
             }
-            const float *row = x + ((n * s->h + (size_t)iy) * s->w) * C;
-            for (int kx = 0; kx < K; kx++, dst += C) {
-                int ix = ox + kx - s->pad;
-                if (ix < 0 || ix >= s->w)
-                    memset(dst, 0, (size_t)C * sizeof(float));
-                else
-                    memcpy(dst, row + (size_t)ix * C, (size_t)C * sizeof(float));
+            const float *src = x + ((n * s->h + (size_t)iy) * s->w) * C +
+                               (ptrdiff_t)(ox - s->pad) * C;
+            if (lo == 0 && hi == K) {
+                copy_run(dst, src, kc);
+                continue;
             }
+            zero_run(dst, (size_t)lo * C);
+            copy_run(dst + (size_t)lo * C, src + (size_t)lo * C, (size_t)(hi - lo) * C);
+            zero_run(dst + (size_t)hi * C, (size_t)(K - hi) * C);
+        }
+        if (++ox == s->ow) {
+            ox = 0;
+            if (++oy == s->oh)
+                oy = 0, n++;
         }
     }
+}
+
+/* The transpose of im2col for one input channel: colt[k*k][rows], where
+ * row (ky, kx) holds the input pixel at that offset from every output
+ * pixel, so it is built from runs of whole output rows.  With C == 1 the
+ * NHWC runs of im2col would be single floats. */
+static void im2col_t1(float *colt, const float *x, size_t p0, size_t rows,
+                      const rec_conv_shape *s)
+{
+    const int K = s->k;
+    const size_t hw = (size_t)s->oh * s->ow;
+
+    for (int ky = 0; ky < K; ky++)
+        for (int kx = 0; kx < K; kx++) {
+            float *dst = colt + (size_t)(ky * K + kx) * rows;
+            const int sh = kx - s->pad; /* ix = ox + sh */
+            size_t n = p0 / hw, r = 0;
+            int oy = (int)(p0 % hw / (size_t)s->ow), ox = (int)(p0 % hw % (size_t)s->ow);
+            while (r < rows) {
+                int len = rows - r < (size_t)(s->ow - ox) ? (int)(rows - r) : s->ow - ox;
+                int iy = oy + ky - s->pad;
+                float *d = dst + r;
+                if (iy < 0 || iy >= s->h) {
+                    zero_run(d, (size_t)len);
+                } else {
+                    const float *src = x + (n * s->h + (size_t)iy) * s->w;
+                    int lo = -sh - ox, hi = s->w - sh - ox;
+                    lo = lo < 0 ? 0 : lo > len ? len : lo;
+                    hi = hi < lo ? lo : hi > len ? len : hi;
+                    zero_run(d, (size_t)lo);
+                    copy_run(d + lo, src + ox + lo + sh, (size_t)(hi - lo));
+                    zero_run(d + hi, (size_t)(len - hi));
+                }
+                r += (size_t)len;
+                ox += len;
+                if (ox == s->ow) {
+                    ox = 0;
+                    if (++oy == s->oh)
+                        oy = 0, n++;
+                }
+            }
+        }
 }
 
 static int use_winograd(const rec_engine *e, const rec_conv_shape *s)
@@ -79,7 +152,7 @@ static int conv_forward_im2col(rec_engine *e, float *y, const float *x, const fl
     const size_t kkc = (size_t)s->k * s->k * s->c;
     const size_t P = (size_t)s->n * s->oh * s->ow, R = chunk_rows(kkc);
     const size_t nchunks = (P + R - 1) / R;
-    const int direct = s->k == 1 && s->pad == 0;
+    const int direct = s->k == 1 && s->pad == 0, one = s->c == 1 && !direct;
     int rc = cpu_scratch(e, R * kkc);
 
     if (rc)
@@ -90,18 +163,29 @@ static int conv_forward_im2col(rec_engine *e, float *y, const float *x, const fl
         size_t p0 = ch * R, rows = P - p0 < R ? P - p0 : R;
         const float *a = x + p0 * s->c;
         float *yr = y + p0 * (size_t)s->oc;
-        if (!direct) {
+        if (!direct && !one) {
             im2col(col, x, p0, rows, s);
             a = col;
         }
-        for (size_t r = 0; r < rows; r++)
-            if (b)
-                memcpy(yr + r * s->oc, b, (size_t)s->oc * sizeof(float));
-            else
-                memset(yr + r * s->oc, 0, (size_t)s->oc * sizeof(float));
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, s->oc, (int)kkc, 1.0f,
-                    a, (int)kkc, w, (int)kkc, 1.0f, yr, s->oc);
+        if (one) {
+            im2col_t1(col, x, p0, rows, s);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, (int)rows, s->oc, (int)kkc, 1.0f,
+                        col, (int)rows, w, (int)kkc, 0.0f, yr, s->oc);
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, s->oc, (int)kkc,
+                        1.0f, a, (int)kkc, w, (int)kkc, 0.0f, yr, s->oc);
+        }
+        /* Bias and activation in one pass over the chunk (GEMM sums, then
+         * + b, as a beta = 1 GEMM onto the bias would round). */
+        if (b)
+            for (size_t r = 0; r < rows; r++) {
+                float *yo = yr + r * s->oc;
+#pragma omp simd
+                for (int o = 0; o < s->oc; o++)
+                    yo[o] += b[o];
+            }
         if (act == REC_ACT_RELU)
+#pragma omp simd
             for (size_t i = 0; i < rows * (size_t)s->oc; i++)
                 yr[i] = yr[i] > 0.0f ? yr[i] : 0.0f;
     }
@@ -146,7 +230,7 @@ static int conv_backward_filter_im2col(rec_engine *e, float *dw, float *db, cons
     const size_t kkc = (size_t)s->k * s->k * s->c, part = (size_t)O * kkc + O;
     const size_t P = (size_t)s->n * s->oh * s->ow, R = chunk_rows(kkc);
     const size_t nchunks = (P + R - 1) / R;
-    const int direct = s->k == 1 && s->pad == 0;
+    const int direct = s->k == 1 && s->pad == 0, one = s->c == 1 && !direct;
     int rc = cpu_scratch(e, R * kkc);
 
     if (!rc)
@@ -164,13 +248,20 @@ static int conv_backward_filter_im2col(rec_engine *e, float *dw, float *db, cons
         for (size_t ch = lo; ch < hi; ch++) {
             size_t p0 = ch * R, rows = P - p0 < R ? P - p0 : R;
             const float *a = x + p0 * s->c, *d = dy + p0 * (size_t)O;
-            if (!direct) {
-                im2col(col, x, p0, rows, s);
-                a = col;
+            if (one) {
+                im2col_t1(col, x, p0, rows, s);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, O, (int)kkc, (int)rows, 1.0f,
+                            d, O, col, (int)rows, 1.0f, pw, (int)kkc);
+            } else {
+                if (!direct) {
+                    im2col(col, x, p0, rows, s);
+                    a = col;
+                }
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, (int)kkc, (int)rows,
+                            1.0f, d, O, a, (int)kkc, 1.0f, pw, (int)kkc);
             }
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, O, (int)kkc, (int)rows, 1.0f, d,
-                        O, a, (int)kkc, 1.0f, pw, (int)kkc);
             for (size_t r = 0; r < rows; r++)
+#pragma omp simd
                 for (int o = 0; o < O; o++)
                     pb[o] += d[r * O + o];
         }

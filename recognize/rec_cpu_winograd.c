@@ -36,8 +36,17 @@
 
 #define WMAX 8 /* largest alpha */
 
+/* A transform matrix by rows, its nonzero entries only (column, value). */
+typedef struct wsparse {
+    int rows, cols;
+    int nnz[WMAX];
+    int col[WMAX][WMAX];
+    float val[WMAX][WMAX];
+} wsparse;
+
 typedef struct wplan {
     int m, r, alpha;
+    wsparse sbt, sat, sgf;  /* bt, at and gf by nonzero entries, for transform2d */
     float bt[WMAX * WMAX];  /* alpha x alpha */
     float g[WMAX * WMAX];   /* alpha x r */
     float at[WMAX * WMAX];  /* m x alpha */
@@ -100,6 +109,19 @@ static void vander(int alpha, int len, double *v)
         }
 }
 
+static void sparse_make(wsparse *dst, const float *mat, int rows, int cols)
+{
+    dst->rows = rows, dst->cols = cols;
+    for (int a = 0; a < rows; a++) {
+        dst->nnz[a] = 0;
+        for (int k = 0; k < cols; k++)
+            if (mat[a * cols + k] != 0.0f) {
+                dst->col[a][dst->nnz[a]] = k;
+                dst->val[a][dst->nnz[a]++] = mat[a * cols + k];
+            }
+    }
+}
+
 static int plan_make(wplan *p, int m, int r)
 {
     int alpha = m + r - 1;
@@ -135,6 +157,9 @@ static int plan_make(wplan *p, int m, int r)
     for (int i = 0; i < r; i++)
         for (int j = 0; j < alpha; j++)
             p->atf[i * alpha + j] = (float)Vr[j * r + i];
+    sparse_make(&p->sbt, p->bt, alpha, alpha);
+    sparse_make(&p->sat, p->at, m, alpha);
+    sparse_make(&p->sgf, p->gf, alpha, m);
     return 0;
 }
 
@@ -189,52 +214,103 @@ static tiling make_tiling(const wplan *p, const rec_conv_shape *s)
     return t;
 }
 
-/*
- * out[a][b][c] = sum_k mat[a][k] * in[k][b][c]   (rows: rows_out x cols)
- * with in laid out [rows_in][cols][C] and out [rows_out][cols][C].
- */
-static void left_mul(float *out, const float *mat, int rows_out, int rows_in, const float *in,
-                     int cols, int C)
-{
-    const size_t row = (size_t)cols * C;
 
-    for (int a = 0; a < rows_out; a++) {
-        float *o = out + (size_t)a * row;
-        memset(o, 0, row * sizeof(float));
-        for (int k = 0; k < rows_in; k++) {
-            float f = mat[a * rows_in + k];
-            if (f == 0.0f)
-                continue;
-            const float *src = in + (size_t)k * row;
-#pragma omp simd
-            for (size_t i = 0; i < row; i++)
-                o[i] += f * src[i];
+/* Channels of one block of transform2d: NV vectors of VL. */
+#define NV_MAX 4
+#if defined(__GNUC__) && !defined(__clang__)
+#define UNROLL_NV _Pragma("GCC unroll 4")
+#else
+#define UNROLL_NV
+#endif
+
+/* transform2d over channels [c, c + nv*VL); nv is a constant at each call,
+ * so the loops over the nv vectors unroll into independent chains. */
+static inline __attribute__((always_inline)) void
+transform_block(float *out, size_t os, const float *in, size_t is, size_t js, const wsparse *L,
+                const wsparse *R, int c, int nv)
+{
+    const int ra = L->rows, ni = L->cols, rb = R->rows, nj = R->cols;
+    vf8 t[WMAX][WMAX][NV_MAX], x[WMAX][NV_MAX];
+
+    for (int j = 0; j < nj; j++) {
+        for (int i = 0; i < ni; i++)
+            UNROLL_NV
+            for (int q = 0; q < nv; q++)
+                x[i][q] = vload(in + i * is + j * js + c + q * VL);
+        for (int a = 0; a < ra; a++) {
+            vf8 acc[NV_MAX];
+            UNROLL_NV
+            for (int q = 0; q < nv; q++)
+                acc[q] = (vf8){0};
+            for (int k = 0; k < L->nnz[a]; k++) {
+                float f = L->val[a][k];
+                const vf8 *xi = x[L->col[a][k]];
+                UNROLL_NV
+            for (int q = 0; q < nv; q++)
+                    acc[q] = acc[q] + f * xi[q];
+            }
+            UNROLL_NV
+            for (int q = 0; q < nv; q++)
+                t[a][j][q] = acc[q];
         }
     }
+    for (int a = 0; a < ra; a++)
+        for (int b = 0; b < rb; b++) {
+            vf8 acc[NV_MAX];
+            float *o = out + (size_t)(a * rb + b) * os + c;
+            UNROLL_NV
+            for (int q = 0; q < nv; q++)
+                acc[q] = (vf8){0};
+            for (int k = 0; k < R->nnz[b]; k++) {
+                float f = R->val[b][k];
+                const vf8 *ti = t[a][R->col[b][k]];
+                UNROLL_NV
+            for (int q = 0; q < nv; q++)
+                    acc[q] = acc[q] + f * ti[q];
+            }
+            UNROLL_NV
+            for (int q = 0; q < nv; q++)
+                vstore(o + q * VL, acc[q]);
+        }
 }
 
 /*
- * out[a][b][c] = sum_k in[a][k][c] * mat[b][k]   (columns)
- * in [rows][cols_in][C], out written with a stride: element (a, b) goes to
- * out + (a*cols_out + b) * ostride.
+ * The 2-D transform of one tile, channel by channel:
+ *   out(a, b) = sum_j R[b][j] * (sum_i L[a][i] * in(i, j))
+ * for a < L.rows, b < R.rows, with in(i, j) (L.cols x R.cols points of C
+ * channels) at in + i*is + j*js and out(a, b) at out + (a*R.rows + b)*os.
+ * Channels go through registers a block of vectors at a time: first the
+ * columns (the left factor), into a small table, then its rows (the right
+ * factor).  Each sum starts at zero and adds its nonzero terms in index
+ * order, so the result does not depend on the channel blocking.
  */
-static void right_mul(float *out, size_t ostride, const float *mat, int cols_out, int cols_in,
-                      const float *in, int rows, int C)
+static void transform2d(float *out, size_t os, const float *in, size_t is, size_t js,
+                        const wsparse *L, const wsparse *R, int C)
 {
-    for (int a = 0; a < rows; a++)
-        for (int b = 0; b < cols_out; b++) {
-            float *o = out + ((size_t)a * cols_out + b) * ostride;
-            memset(o, 0, (size_t)C * sizeof(float));
-            for (int k = 0; k < cols_in; k++) {
-                float f = mat[b * cols_in + k];
-                if (f == 0.0f)
-                    continue;
-                const float *src = in + ((size_t)a * cols_in + k) * C;
-#pragma omp simd
-                for (int c = 0; c < C; c++)
-                    o[c] += f * src[c];
+    const int ra = L->rows, rb = R->rows, nj = R->cols;
+    int c = 0;
+
+    for (; c + NV_MAX * VL <= C; c += NV_MAX * VL)
+        transform_block(out, os, in, is, js, L, R, c, NV_MAX);
+    for (; c + VL <= C; c += VL)
+        transform_block(out, os, in, is, js, L, R, c, 1);
+    for (; c < C; c++) { /* the same sums, one channel at a time */
+        float ts[WMAX][WMAX];
+        for (int j = 0; j < nj; j++)
+            for (int a = 0; a < ra; a++) {
+                float acc = 0.0f;
+                for (int k = 0; k < L->nnz[a]; k++)
+                    acc = acc + L->val[a][k] * in[L->col[a][k] * is + j * js + c];
+                ts[a][j] = acc;
             }
-        }
+        for (int a = 0; a < ra; a++)
+            for (int b = 0; b < rb; b++) {
+                float acc = 0.0f;
+                for (int k = 0; k < R->nnz[b]; k++)
+                    acc = acc + R->val[b][k] * ts[a][R->col[b][k]];
+                out[(size_t)(a * rb + b) * os + c] = acc;
+            }
+    }
 }
 
 /* Copies the alpha x alpha input patch of tile t (zeros outside) into d. */
@@ -267,15 +343,26 @@ static void gather_patch(float *d, const float *x, const wplan *p, const tiling 
     }
 }
 
-/* V[xi][j][c] (stride WTILES*C between xi) for tile t at column j. */
-static void input_transform(float *V, int j, float *d, float *t1, const float *x,
-                            const wplan *p, const tiling *tl, size_t t, const rec_conv_shape *s)
+/* V[xi][j][c] (stride WTILES*C between xi) for tile t at column j: read in
+ * place when the patch lies inside the image, else from a zero-padded copy
+ * in d. */
+static void input_transform(float *V, int j, float *d, const float *x, const wplan *p,
+                            const tiling *tl, size_t t, const rec_conv_shape *s)
 {
     const int A = p->alpha, C = s->c;
+    size_t per = (size_t)tl->ty * tl->tx, n = t / per, q = t % per;
+    int y0 = (int)(q / (size_t)tl->tx) * p->m - s->pad;
+    int x0 = (int)(q % (size_t)tl->tx) * p->m - s->pad;
+    const float *in = d;
+    size_t is = (size_t)A * C;
 
-    gather_patch(d, x, p, tl, t, s);
-    left_mul(t1, p->bt, A, A, d, A, C);
-    right_mul(V + (size_t)j * C, (size_t)WTILES * C, p->bt, A, A, t1, A, C);
+    if (y0 >= 0 && x0 >= 0 && y0 + A <= s->h && x0 + A <= s->w) {
+        in = x + ((n * s->h + (size_t)y0) * s->w + (size_t)x0) * C;
+        is = (size_t)s->w * C;
+    } else {
+        gather_patch(d, x, p, tl, t, s);
+    }
+    transform2d(V + (size_t)j * C, (size_t)WTILES * C, in, is, (size_t)C, &p->sbt, &p->sbt, C);
 }
 
 /* U[xi][c][o] = (G g G^T)[xi] for every (o, c); work is alpha*r*C floats. */
@@ -324,25 +411,32 @@ int rec_cpu_winograd_forward(rec_engine *e, float *y, const float *x, const floa
         return UTIL_EINVAL;
     tl = make_tiling(p, s);
     nchunks = (tl.count + WTILES - 1) / WTILES;
-    /* scratch: V (A*A*WTILES*C), M (A*A*WTILES*O), patch and temp (2*A*A*CO) */
-    per_thread = (size_t)A * A * WTILES * (C + O) + 2 * (size_t)A * A * CO;
+    /* scratch: V (A*A*WTILES*C), M (A*A*WTILES*O), a patch (A*A*CO) */
+    per_thread = (size_t)A * A * WTILES * (C + O) + (size_t)A * A * CO;
     rc = cpu_scratch(e, per_thread);
     if (!rc)
-        rc = cpu_shared(e, (size_t)A * A * C * O);
+        rc = cpu_shared(e, (size_t)A * A * C * O + (size_t)O);
     if (rc)
         return rc;
     kernel_transform(e->shared, w, p, s, e->threads);
+    /* Without a bias, add zeros: a test of b inside the vector loop becomes
+     * masked loads from NULL, which cost a microcode assist each. */
+    if (!b) {
+        float *zeros = e->shared + (size_t)A * A * C * O;
+        memset(zeros, 0, (size_t)O * sizeof(float));
+        b = zeros;
+    }
 
 #pragma omp parallel for num_threads(e->threads) schedule(static)
     for (size_t ch = 0; ch < nchunks; ch++) {
         float *V = e->scratch[omp_get_thread_num()];
         float *M = V + (size_t)A * A * WTILES * C;
-        float *d = M + (size_t)A * A * WTILES * O, *t1 = d + (size_t)A * A * CO;
+        float *d = M + (size_t)A * A * WTILES * O;
         size_t t0 = ch * WTILES, nt = tl.count - t0 < WTILES ? tl.count - t0 : WTILES;
         const size_t per = (size_t)tl.ty * tl.tx;
 
         for (size_t j = 0; j < nt; j++)
-            input_transform(V, (int)j, d, t1, x, p, &tl, t0 + j, s);
+            input_transform(V, (int)j, d, x, p, &tl, t0 + j, s);
         for (int xi = 0; xi < A * A; xi++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nt, O, C, 1.0f,
                         V + (size_t)xi * WTILES * C, C, e->shared + (size_t)xi * C * O, O, 0.0f,
@@ -350,12 +444,9 @@ int rec_cpu_winograd_forward(rec_engine *e, float *y, const float *x, const floa
         for (size_t j = 0; j < nt; j++) {
             size_t t = t0 + j, n = t / per, q = t % per;
             int oy0 = (int)(q / (size_t)tl.tx) * m, ox0 = (int)(q % (size_t)tl.tx) * m;
-            /* d[a][b][o] = M[a*A+b][j][o]: gather the tile's alpha^2 rows. */
-            for (int xi = 0; xi < A * A; xi++)
-                memcpy(d + (size_t)xi * O, M + ((size_t)xi * WTILES + j) * O,
-                       (size_t)O * sizeof(float));
-            left_mul(t1, p->at, m, A, d, A, O);          /* t1[i][b][o] */
-            right_mul(d, (size_t)O, p->at, m, A, t1, m, O); /* d[i][jj][o] */
+            /* d[i][jj][o] = (A^T M A) for the tile's alpha^2 rows M[xi][j]. */
+            transform2d(d, (size_t)O, M + j * (size_t)O, (size_t)A * WTILES * O,
+                        (size_t)WTILES * O, &p->sat, &p->sat, O);
             for (int i = 0; i < m; i++) {
                 int oy = oy0 + i;
                 if (oy >= s->oh)
@@ -369,13 +460,13 @@ int rec_cpu_winograd_forward(rec_engine *e, float *y, const float *x, const floa
                     if (act == REC_ACT_RELU) {
 #pragma omp simd
                         for (int o = 0; o < O; o++) {
-                            float v = src[o] + (b ? b[o] : 0.0f);
+                            float v = src[o] + b[o];
                             dst[o] = v > 0.0f ? v : 0.0f;
                         }
                     } else {
 #pragma omp simd
                         for (int o = 0; o < O; o++)
-                            dst[o] = src[o] + (b ? b[o] : 0.0f);
+                            dst[o] = src[o] + b[o];
                     }
                 }
             }
@@ -421,7 +512,7 @@ int rec_cpu_winograd_backward_filter(rec_engine *e, float *dw, float *db, const 
         return UTIL_EINVAL;
     tl = make_tiling(p, s);
     nchunks = (tl.count + WTILES - 1) / WTILES;
-    per_thread = (size_t)A * A * WTILES * (C + O) + 2 * (size_t)A * A * CO;
+    per_thread = (size_t)A * A * WTILES * (C + O) + (size_t)A * A * CO;
     rc = cpu_scratch(e, per_thread);
     if (!rc)
         rc = cpu_shared(e, (size_t)T * (wsize + (size_t)O));
@@ -433,7 +524,7 @@ int rec_cpu_winograd_backward_filter(rec_engine *e, float *dw, float *db, const 
         int th = omp_get_thread_num();
         float *V = e->scratch[th];
         float *D = V + (size_t)A * A * WTILES * C;
-        float *d = D + (size_t)A * A * WTILES * O, *t1 = d + (size_t)A * A * CO;
+        float *d = D + (size_t)A * A * WTILES * O;
         float *W = e->shared + (size_t)th * (wsize + (size_t)O), *bsum = W + wsize;
         size_t lo = nchunks * (size_t)th / (size_t)T, hi = nchunks * (size_t)(th + 1) / (size_t)T;
 
@@ -441,14 +532,14 @@ int rec_cpu_winograd_backward_filter(rec_engine *e, float *dw, float *db, const 
         for (size_t ch = lo; ch < hi; ch++) {
             size_t t0 = ch * WTILES, nt = tl.count - t0 < WTILES ? tl.count - t0 : WTILES;
             for (size_t j = 0; j < nt; j++) {
-                input_transform(V, (int)j, d, t1, x, p, &tl, t0 + j, s);
+                input_transform(V, (int)j, d, x, p, &tl, t0 + j, s);
                 gather_dy(d, dy, p, &tl, t0 + j, s);
                 for (int i = 0; i < m * m; i++)
 #pragma omp simd
                     for (int o = 0; o < O; o++)
                         bsum[o] += d[(size_t)i * O + o];
-                left_mul(t1, p->gf, A, m, d, m, O);
-                right_mul(D + j * (size_t)O, (size_t)WTILES * O, p->gf, A, m, t1, A, O);
+                transform2d(D + j * (size_t)O, (size_t)WTILES * O, d, (size_t)m * O, (size_t)O,
+                            &p->sgf, &p->sgf, O);
             }
             for (int xi = 0; xi < A * A; xi++)
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, O, (int)nt, 1.0f,

@@ -231,6 +231,54 @@ static void test_pool_relu_by_hand(void)
     TST_CHECK(g[0] == 0 && g[1] == 0 && g[2] == 1 && g[3] == 0, "relu backward by hand");
 }
 
+/* Max-pool backward against a plain reference, on shapes that take the
+ * engine's vector path (channels a multiple of 8, stride == k) and its
+ * generic one, with ties (the first maximum in row-major order takes dy)
+ * and sizes no whole number of windows covers. */
+static void test_pool_backward_paths(void)
+{
+    static const rec_pool_shape shapes[] = {
+        {2, 7, 7, 16, 2, 2, 3, 3}, {1, 6, 6, 8, 3, 3, 2, 2}, {2, 5, 5, 6, 2, 2, 2, 2},
+        {1, 6, 6, 8, 3, 1, 4, 4}};
+    util_rng prng; /* its own stream: the later tests' draws stay as they were */
+    util_rng_seed(&prng, 777);
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        const rec_pool_shape *s = &shapes[k];
+        size_t nx = (size_t)s->n * s->h * s->w * s->c, ny = (size_t)s->n * s->oh * s->ow * s->c;
+        float *x = malloc(nx * sizeof *x), *y = malloc(ny * sizeof *y), *dy = malloc(ny * sizeof *dy);
+        float *dx = malloc(nx * sizeof *dx), *ref = calloc(nx, sizeof *ref);
+        double err = 0.0;
+        for (size_t i = 0; i < nx; i++)
+            x[i] = (float)(util_rng_below(&prng, 4)); /* few values: many ties */
+        for (size_t i = 0; i < ny; i++)
+            dy[i] = (float)(i % 7) + 0.5f;
+        for (size_t i = 0; i < nx; i++)
+            dx[i] = -99.0f; /* every element must be written */
+        ops->pool_forward(eng, y, x, s);
+        ops->pool_backward(eng, dx, dy, x, y, s);
+        for (int n = 0; n < s->n; n++)
+            for (int oy = 0; oy < s->oh; oy++)
+                for (int ox = 0; ox < s->ow; ox++)
+                    for (int c = 0; c < s->c; c++) {
+                        size_t o = (((size_t)n * s->oh + oy) * s->ow + ox) * s->c + c, arg = 0;
+                        float m = -1e30f;
+                        for (int ky = 0; ky < s->k; ky++)
+                            for (int kx = 0; kx < s->k; kx++) {
+                                size_t i = (((size_t)n * s->h + (size_t)oy * s->stride + ky) * s->w +
+                                            (size_t)ox * s->stride + kx) * s->c + c;
+                                if (x[i] > m)
+                                    m = x[i], arg = i;
+                            }
+                        ref[arg] += dy[o];
+                    }
+        for (size_t i = 0; i < nx; i++)
+            err = fmax(err, fabs((double)dx[i] - ref[i]));
+        TST_CHECK(err == 0.0, "maxpool backward n%d %dx%dx%d k%d s%d: max error %g", s->n, s->h,
+                  s->w, s->c, s->k, s->stride, err);
+        free(x), free(y), free(dy), free(dx), free(ref);
+    }
+}
+
 static void test_dense_softmax_rmsprop_by_hand(void)
 {
     /* x = [1 2], w = [[1 0] [0 1] [1 1]], b = [0 0 -3]: y = [1 2 0]. */
@@ -639,6 +687,7 @@ int main(void)
     test_conv_by_hand();
     test_conv_vs_reference();
     test_pool_relu_by_hand();
+    test_pool_backward_paths();
     test_dense_softmax_rmsprop_by_hand();
     test_dropout_and_images();
     test_layer_gradients();
