@@ -289,6 +289,8 @@ static void test_interrupt(void)
 
     /* Interrupt after a while; retry with a shorter wait if it had ended. */
     for (int wait_ms = 700; wait_ms >= 100 && !interrupted; wait_ms /= 2) {
+        unlink(tmp("int.model")); /* an attempt that ended before the signal wrote one */
+        unlink(tmp("int.model.ckpt"));
         snprintf(cmd, sizeof cmd,
                  "{ %s train --arch '%s' --epochs 3 --batch 16 --threads 2 --seed 5 --out %s %s "
                  ">/dev/null & pid=$!; sleep %d.%03d; kill -INT $pid; wait $pid; }",
