@@ -7,12 +7,10 @@
  * then used for predict and eval (output format, JSON, agreement between
  * the two).
  */
-#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "recognize/rec_model.h"
 #include "tests/tst.h"
@@ -63,40 +61,6 @@ static int dp_stdout(const char *fmt, ...)
 
 static int has(const char *frag) { return strstr(g_out, frag) != NULL; }
 
-static int file_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
-/* Entries of the test folder whose name contains frag. */
-static int count_in_dir(const char *frag)
-{
-    DIR *d = opendir(g_dir);
-    struct dirent *de;
-    int n = 0;
-
-    if (!d)
-        return -1;
-    while ((de = readdir(d)) != NULL)
-        if (strstr(de->d_name, frag))
-            n++;
-    closedir(d);
-    return n;
-}
-
-/* The whole file as a string (NULL when unreadable); caller frees. */
-static char *slurp(const char *path)
-{
-    uint8_t *buf = NULL;
-    size_t len = 0;
-
-    util_clear_error();
-    if (util_file_read(path, 0, &buf, &len) != UTIL_OK)
-        return NULL;
-    return (char *)buf;
-}
-
 static const char *tmp(const char *name)
 {
     static char paths[8][700];
@@ -141,140 +105,12 @@ static int write_digits(const char *path, int n, int with_labels, uint32_t seed)
     return fclose(fp) == 0 ? 0 : -1;
 }
 
-/* ------------------------------------------------ a small JSON checker */
-
-typedef struct jp {
-    const char *p;
-    int depth;
-} jp;
-
-static void j_ws(jp *j)
-{
-    while (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')
-        j->p++;
-}
-
-static int j_value(jp *j);
-
-static int j_string(jp *j)
-{
-    if (*j->p != '"')
-        return 0;
-    for (j->p++; *j->p != '"'; j->p++) {
-        if ((unsigned char)*j->p < 0x20)
-            return 0;
-        if (*j->p == '\\') {
-            j->p++;
-            if (*j->p == 'u') {
-                for (int k = 1; k <= 4; k++)
-                    if (!strchr("0123456789abcdefABCDEF", j->p[k]) || !j->p[k])
-                        return 0;
-                j->p += 4;
-            } else if (!*j->p || !strchr("\"\\/bfnrt", *j->p)) {
-                return 0;
-            }
-        }
-    }
-    j->p++;
-    return 1;
-}
-
-static int j_number(jp *j)
-{
-    const char *s = j->p;
-    if (*s == '-')
-        s++;
-    if (*s == '0')
-        s++;
-    else if (*s >= '1' && *s <= '9')
-        while (*s >= '0' && *s <= '9')
-            s++;
-    else
-        return 0;
-    if (*s == '.') {
-        s++;
-        if (!(*s >= '0' && *s <= '9'))
-            return 0;
-        while (*s >= '0' && *s <= '9')
-            s++;
-    }
-    if (*s == 'e' || *s == 'E') {
-        s++;
-        if (*s == '+' || *s == '-')
-            s++;
-        if (!(*s >= '0' && *s <= '9'))
-            return 0;
-        while (*s >= '0' && *s <= '9')
-            s++;
-    }
-    j->p = s;
-    return 1;
-}
-
-static int j_seq(jp *j, char close, int object)
-{
-    j->p++;
-    j_ws(j);
-    if (*j->p == close) {
-        j->p++;
-        return 1;
-    }
-    for (;;) {
-        if (object) {
-            if (!j_string(j))
-                return 0;
-            j_ws(j);
-            if (*j->p++ != ':')
-                return 0;
-            j_ws(j);
-        }
-        if (!j_value(j))
-            return 0;
-        j_ws(j);
-        if (*j->p == ',') {
-            j->p++;
-            j_ws(j);
-            continue;
-        }
-        if (*j->p != close)
-            return 0;
-        j->p++;
-        return 1;
-    }
-}
-
-static int j_value(jp *j)
-{
-    int ok;
-
-    if (++j->depth > 64)
-        return 0;
-    j_ws(j);
-    if (*j->p == '{')
-        ok = j_seq(j, '}', 1);
-    else if (*j->p == '[')
-        ok = j_seq(j, ']', 0);
-    else if (*j->p == '"')
-        ok = j_string(j);
-    else if (strncmp(j->p, "true", 4) == 0 || strncmp(j->p, "null", 4) == 0)
-        ok = (j->p += 4, 1);
-    else if (strncmp(j->p, "false", 5) == 0)
-        ok = (j->p += 5, 1);
-    else
-        ok = j_number(j);
-    j->depth--;
-    return ok;
-}
+/* ------------------------------------------------------------- JSON */
 
 /* Whether s is one JSON object and nothing else (but white space). */
 static int json_object_ok(const char *s)
 {
-    jp j = {s, 0};
-    j_ws(&j);
-    if (*j.p != '{' || !j_value(&j))
-        return 0;
-    j_ws(&j);
-    return *j.p == '\0';
+    return s[strspn(s, " \t\n\r")] == '{' && tst_json_valid(s);
 }
 
 /* The number after "\"key\":" in s. */
@@ -490,7 +326,7 @@ static void test_train(void)
     }
 
     /* The log: a header and one line per epoch. */
-    text = slurp(log);
+    text = tst_read_text(log);
     TST_CHECK(text != NULL, "no log %s", log);
     if (text) {
         const char *hdr = "epoch,train_loss,train_acc,val_loss,val_acc,test_acc,lr,seconds\n";
@@ -514,7 +350,7 @@ static void test_train(void)
     {
         char path[800];
         snprintf(path, sizeof path, "%s/report.html", report);
-        text = slurp(path);
+        text = tst_read_text(path);
         TST_CHECK(text && strncmp(text, "<!DOCTYPE html>", 15) == 0 && strstr(text, "<svg") &&
                       strstr(text, "</html>"),
                   "report %s missing or not a whole HTML page", path);
@@ -591,10 +427,10 @@ static void test_train_errors(void)
         rc = dp("train --epochs 1 --arch '" ARCH "' --out '%s' '%s'", out, tmp(bad[i].name));
         TST_CHECK(rc == 1 && has(where), "train %s: exit %d, \"%.300s\" lacks %s", bad[i].name,
                   rc, g_out, where);
-        TST_CHECK(!file_exists(out), "train %s left a model", bad[i].name);
+        TST_CHECK(!tst_file_exists(out), "train %s left a model", bad[i].name);
         rc = dp("predict --model '%s' -o '%s' '%s'", g_model, tmp("bad-pred.csv"),
                 tmp(bad[i].name));
-        TST_CHECK(rc == 1 && has(where) && !file_exists(tmp("bad-pred.csv")),
+        TST_CHECK(rc == 1 && has(where) && !tst_file_exists(tmp("bad-pred.csv")),
                   "predict %s: exit %d \"%.300s\"", bad[i].name, rc, g_out);
     }
     /* A wrong header; labels required for training. */
@@ -603,7 +439,7 @@ static void test_train_errors(void)
     TST_CHECK(rc == 1 && has(tmp("bad-header.csv")) && has(":1:"),
               "train with a bad header: exit %d \"%.300s\"", rc, g_out);
     rc = dp("train --epochs 1 --arch '" ARCH "' --out '%s' '%s'", tmp("unlab.model"), g_unlab);
-    TST_CHECK(rc == 1 && has(g_unlab) && !file_exists(tmp("unlab.model")),
+    TST_CHECK(rc == 1 && has(g_unlab) && !tst_file_exists(tmp("unlab.model")),
               "train on unlabeled digits: exit %d \"%.300s\"", rc, g_out);
     rc = dp("eval --model '%s' '%s'", g_model, g_unlab);
     TST_CHECK(rc == 1 && has(g_unlab), "eval on unlabeled digits: exit %d \"%.300s\"", rc, g_out);
@@ -618,18 +454,18 @@ static void test_missing(void)
     int rc;
 
     rc = dp("train --epochs 1 --out '%s' '%s'", tmp("never.model"), nocsv);
-    TST_CHECK(rc == 1 && has(nocsv) && !file_exists(tmp("never.model")),
+    TST_CHECK(rc == 1 && has(nocsv) && !tst_file_exists(tmp("never.model")),
               "train on a missing CSV: exit %d \"%.300s\"", rc, g_out);
     rc = dp("train --resume '%s' '%s'", nomodel, g_train);
     TST_CHECK(rc == 1 && has(nomodel), "train --resume a missing checkpoint: exit %d \"%.300s\"",
               rc, g_out);
     rc = dp("predict --model '%s' -o '%s' '%s'", g_model, out, nocsv);
-    TST_CHECK(rc == 1 && has(nocsv) && !file_exists(out),
+    TST_CHECK(rc == 1 && has(nocsv) && !tst_file_exists(out),
               "predict on a missing CSV: exit %d \"%.300s\"", rc, g_out);
     rc = dp("eval --model '%s' '%s'", g_model, nocsv);
     TST_CHECK(rc == 1 && has(nocsv), "eval on a missing CSV: exit %d \"%.300s\"", rc, g_out);
     rc = dp("predict --model '%s' -o '%s' '%s'", nomodel, out, g_train);
-    TST_CHECK(rc == 1 && has(nomodel) && !file_exists(out),
+    TST_CHECK(rc == 1 && has(nomodel) && !tst_file_exists(out),
               "predict with a missing model: exit %d \"%.300s\"", rc, g_out);
     rc = dp("eval --model '%s' '%s'", nomodel, g_train);
     TST_CHECK(rc == 1 && has(nomodel), "eval with a missing model: exit %d \"%.300s\"", rc, g_out);
@@ -649,7 +485,7 @@ static void test_missing(void)
     rc = dp("predict --model '%s' -o '%s/none/p.csv' '%s'", g_model, g_dir, g_train);
     TST_CHECK(rc == 1 && has("none/p.csv"), "predict into a missing folder: exit %d \"%.300s\"",
               rc, g_out);
-    TST_CHECK(count_in_dir(".tmp") == 0, "a temporary file was left behind");
+    TST_CHECK(tst_count_in_dir(g_dir, ".tmp") == 0, "a temporary file was left behind");
 }
 
 /* ---------------------------------------------------- broken models */
@@ -683,9 +519,9 @@ static void test_corrupt_model(void)
             rc = dp("predict --model '%s' -o '%s' '%s'", models[i], out, g_train);
             TST_CHECK(rc == 1 && has(models[i]), "predict with %s: exit %d \"%.300s\"", models[i],
                       rc, g_out);
-            TST_CHECK(!file_exists(out), "predict with %s left %s", models[i], out);
+            TST_CHECK(!tst_file_exists(out), "predict with %s left %s", models[i], out);
             rc = dp("predict --model '%s' -o '%s' '%s'", models[i], old, g_train);
-            text = slurp(old);
+            text = tst_read_text(old);
             TST_CHECK(rc == 1 && text && strcmp(text, "OLD\n") == 0,
                       "predict with %s changed the existing output", models[i]);
             free(text);
@@ -700,7 +536,7 @@ static void test_corrupt_model(void)
     rc = dp("train --resume '%s' '%s'", g_model, g_train);
     TST_CHECK(rc == 1 && has("model, a checkpoint was expected"),
               "a model as a checkpoint: exit %d \"%.300s\"", rc, g_out);
-    TST_CHECK(count_in_dir(".tmp") == 0, "a temporary file was left behind");
+    TST_CHECK(tst_count_in_dir(g_dir, ".tmp") == 0, "a temporary file was left behind");
     free(good);
 }
 
@@ -716,7 +552,7 @@ static void test_predict_eval(void)
         labels[i] = -1;
     rc = dp("predict --model '%s' --threads 1 -o '%s' '%s'", g_model, p1, g_train);
     TST_CHECK(rc == 0, "predict: exit %d \"%.300s\"", rc, g_out);
-    a = slurp(p1);
+    a = tst_read_text(p1);
     TST_CHECK(a != NULL, "no %s", p1);
     if (a) {
         const char *p = a;
@@ -751,7 +587,7 @@ static void test_predict_eval(void)
     }
     /* The same digits without labels: the same predictions. */
     rc = dp("predict --model '%s' -o '%s' '%s'", g_model, p2, g_unlab);
-    b = slurp(p2);
+    b = tst_read_text(p2);
     TST_CHECK(rc == 0 && a && b && strcmp(a, b) == 0,
               "predictions differ without the label column (exit %d)", rc);
     /* To standard output. */
@@ -759,7 +595,7 @@ static void test_predict_eval(void)
     TST_CHECK(rc == 0 && a && strcmp(g_out, a) == 0, "predict -o - differs from the file");
     /* --proba: the same labels and a top probability in [0.1, 1]. */
     rc = dp("predict --model '%s' --proba -o '%s' '%s'", g_model, p3, g_train);
-    c = slurp(p3);
+    c = tst_read_text(p3);
     TST_CHECK(rc == 0 && c, "predict --proba: exit %d", rc);
     if (c) {
         const char *p = c;
@@ -784,7 +620,7 @@ static void test_predict_eval(void)
     tst_write_file("pred-over.csv", "x\n", 2);
     rc = dp("predict --model '%s' -o '%s' '%s'", g_model, tmp("pred-over.csv"), g_train);
     free(b);
-    b = slurp(tmp("pred-over.csv"));
+    b = tst_read_text(tmp("pred-over.csv"));
     TST_CHECK(rc == 0 && a && b && strcmp(a, b) == 0, "predict over an existing file");
 
     /* eval --json: one JSON object that agrees with predict. */

@@ -7,7 +7,6 @@
  * as written), targeted corruptions that only the content checks can
  * catch, atomic saving, and the default model path.
  */
-#include <dirent.h>
 #include <float.h>
 #include <math.h>
 #include <signal.h>
@@ -165,28 +164,6 @@ static int same_model(const rec_model *a, const rec_model *b)
     if (a->opt_state && memcmp(a->opt_state, b->opt_state, a->n_trainable * sizeof(float)) != 0)
         return 0;
     return 1;
-}
-
-/* Entries of dir whose name contains frag. */
-static int count_in_dir(const char *dir, const char *frag)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-    int n = 0;
-
-    if (!d)
-        return -1;
-    while ((de = readdir(d)) != NULL)
-        if (strstr(de->d_name, frag))
-            n++;
-    closedir(d);
-    return n;
-}
-
-static int file_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
 }
 
 /* ---------------------------------------- a writer from the document */
@@ -1165,7 +1142,7 @@ static void test_files(void)
         umask(mask);
         TST_CHECK((st.st_mode & 0777) == (0666 & ~mask), "mode %o", (unsigned)st.st_mode & 0777);
     }
-    TST_CHECK(count_in_dir(dir, ".tmp") == 0, "a temporary file left after saving");
+    TST_CHECK(tst_count_in_dir(dir, ".tmp") == 0, "a temporary file left after saving");
 
     /* A save into a missing folder fails, naming the path, leaving nothing. */
     snprintf(bad, sizeof bad, "%s/missing/m.model", dir);
@@ -1174,7 +1151,7 @@ static void test_files(void)
     TST_CHECK(rc == UTIL_EIO && err_has(bad), "save into a missing folder: rc %d \"%s\"", rc,
               util_last_error());
     snprintf(bad, sizeof bad, "%s/missing", dir);
-    TST_CHECK(!file_exists(bad), "the missing folder appeared");
+    TST_CHECK(!tst_file_exists(bad), "the missing folder appeared");
 
     /* A save whose rename fails (the target is a non-empty folder). */
     snprintf(bad, sizeof bad, "%s/isdir.model", dir);
@@ -1210,9 +1187,10 @@ static void test_files(void)
     TST_CHECK(util_file_read(path, 0, &now, &len) == UTIL_OK && len == alen &&
                   memcmp(now, abytes, alen) == 0,
               "a failed save changed the existing file");
-    TST_CHECK(count_in_dir(dir, ".tmp") == 0, "a failed save left a temporary file");
-    TST_CHECK(count_in_dir(dir, "") == 4, "the folder holds %d entries, expected 4 (., .., m.model, isdir.model)",
-              count_in_dir(dir, ""));
+    TST_CHECK(tst_count_in_dir(dir, ".tmp") == 0, "a failed save left a temporary file");
+    TST_CHECK(tst_count_in_dir(dir, "") == 4,
+              "the folder holds %d entries, expected 4 (., .., m.model, isdir.model)",
+              tst_count_in_dir(dir, ""));
     free(now);
 
     /* Saving a model whose parameter count does not fit its network. */
@@ -1221,7 +1199,7 @@ static void test_files(void)
     util_clear_error();
     rc = rec_model_save(a, bad);
     a->n_params++;
-    TST_CHECK(rc == UTIL_EINVAL && !file_exists(bad) && err_has(bad), "an unfit model saved");
+    TST_CHECK(rc == UTIL_EINVAL && !tst_file_exists(bad) && err_has(bad), "an unfit model saved");
 
     /* Loading what is not a file, or no file. */
     snprintf(bad, sizeof bad, "%s/none.model", dir);
