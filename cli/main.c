@@ -60,6 +60,7 @@ static const cmd CMDS[] = {
      "  --stop-at F        stop once test accuracy reaches F (needs --test)\n"
      "  --patience N, --factor F, --min-lr X   ReduceLROnPlateau (3, 0.5, 1e-5)\n"
      "  --rotate DEG, --zoom F, --shift F      augmentation ranges (10, 0.1, 0.1)\n"
+     "  --average-from E   ship the mean of the weights after epochs E..last (0: off)\n"
      "Ctrl-C saves a checkpoint and exits; --resume continues exactly.\n"},
     {"predict",
      "usage: docpipe predict [--model M] [-o OUT.csv] [--proba] DIGITS.csv\n"
@@ -253,6 +254,7 @@ static int cmd_train(const cmd *c, int argc, char **argv)
         {"--factor", O_DBL, &o.factor, 0.01, 1.0}, {"--min-lr", O_DBL, &o.min_lr, 0.0, 1.0},
         {"--rotate", O_DBL, &o.rotate_deg, 0.0, 45.0}, {"--zoom", O_DBL, &o.zoom, 0.0, 0.5},
         {"--shift", O_DBL, &o.shift, 0.0, 0.3},
+        {"--average-from", O_INT, &o.average_from, 0, 1000},
     };
     rc = parse(c, argc, argv, opts, N_OF(opts), pos, 1, &np);
     if (rc)

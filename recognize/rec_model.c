@@ -19,6 +19,7 @@
 #define NAME_BYTES 40u
 #define DTYPE_F32 1u
 #define OPT_NAME "opt.ms"
+#define AVG_NAME "avg.params"
 
 /* ------------------------------------------------------------ life */
 
@@ -67,6 +68,7 @@ void rec_model_destroy(rec_model **pm)
         return;
     free((*pm)->params);
     free((*pm)->opt_state);
+    free((*pm)->avg_params);
     free((*pm)->meta);
     free(*pm);
     *pm = NULL;
@@ -265,8 +267,11 @@ int rec_model_save(const rec_model *m, const char *path)
     rec_arch_format(&m->arch, arch_text, sizeof arch_text);
     arch_len = strlen(arch_text);
     meta_len = strlen(m->meta);
-    n_tensors = (size_t)n_table + (m->kind == REC_MODEL_KIND_CHECKPOINT ? 1 : 0);
-    data_bytes = (n_params + (m->kind == REC_MODEL_KIND_CHECKPOINT ? n_trainable : 0)) * 4;
+    {
+        int ck = m->kind == REC_MODEL_KIND_CHECKPOINT, avg = ck && m->avg_params;
+        n_tensors = (size_t)n_table + (size_t)ck + (size_t)avg;
+        data_bytes = (n_params + (ck ? n_trainable : 0) + (avg ? n_params : 0)) * 4;
+    }
     total = HDR_BYTES + arch_len + meta_len + n_tensors * DIR_ENTRY_BYTES + data_bytes + 4;
     buf = calloc(1, total);
     if (!buf) {
@@ -292,9 +297,12 @@ int rec_model_save(const rec_model *m, const char *path)
         size_t doff = 0;
         for (size_t t = 0; t < n_tensors; t++) {
             uint8_t *e = dir + t * DIR_ENTRY_BYTES;
-            const char *name = t < (size_t)n_table ? table[t].name : OPT_NAME;
-            size_t count = t < (size_t)n_table ? table[t].count : n_trainable;
-            const float *src = t < (size_t)n_table ? m->params + table[t].offset : m->opt_state;
+            const char *name = t < (size_t)n_table ? table[t].name
+                               : t == (size_t)n_table ? OPT_NAME : AVG_NAME;
+            size_t count = t < (size_t)n_table ? table[t].count
+                           : t == (size_t)n_table ? n_trainable : n_params;
+            const float *src = t < (size_t)n_table ? m->params + table[t].offset
+                               : t == (size_t)n_table ? m->opt_state : m->avg_params;
             memcpy(e, name, strnlen(name, NAME_BYTES - 1));
             put32(e + 40, DTYPE_F32);
             put32(e + 44, 0);
@@ -343,8 +351,8 @@ int rec_model_parse(rec_model **pm, const uint8_t *buf, size_t len, const char *
     uint32_t version, fkind, arch_len, meta_len, n_tensors;
     uint64_t data_bytes, total, dir_off, data_off;
     size_t n_params, n_trainable;
-    int n_table, rc = UTIL_OK, seen[REC_MAX_PARAMS + 1];
-    uint64_t starts[REC_MAX_PARAMS + 1], ends[REC_MAX_PARAMS + 1];
+    int n_table, rc = UTIL_OK, seen[REC_MAX_PARAMS + 2], ck;
+    uint64_t starts[REC_MAX_PARAMS + 2], ends[REC_MAX_PARAMS + 2];
 
     *pm = NULL;
     if (len < HDR_BYTES + 4)
@@ -382,8 +390,8 @@ int rec_model_parse(rec_model **pm, const uint8_t *buf, size_t len, const char *
         BAD("%s: network description length %u at byte 16 outside 1..4095", name, arch_len);
     if (meta_len > REC_MODEL_MAX_META)
         BAD("%s: metadata length %u at byte 20 over %u", name, meta_len, REC_MODEL_MAX_META);
-    if (n_tensors < 1 || n_tensors > REC_MAX_PARAMS + 1)
-        BAD("%s: tensor count %u at byte 24 outside 1..%d", name, n_tensors, REC_MAX_PARAMS + 1);
+    if (n_tensors < 1 || n_tensors > REC_MAX_PARAMS + 2)
+        BAD("%s: tensor count %u at byte 24 outside 1..%d", name, n_tensors, REC_MAX_PARAMS + 2);
     dir_off = (uint64_t)HDR_BYTES + arch_len + meta_len;
     data_off = dir_off + (uint64_t)n_tensors * DIR_ENTRY_BYTES;
     if (data_bytes > len || data_off + data_bytes + 4 != len)
@@ -417,9 +425,12 @@ int rec_model_parse(rec_model **pm, const uint8_t *buf, size_t len, const char *
     n_table = rec_arch_params(&arch, table, &n_params, &n_trainable);
     if (n_table < 0)
         BAD("%s: the network has too many tensors", name);
-    if (n_tensors != (uint32_t)n_table + (fkind == REC_MODEL_KIND_CHECKPOINT ? 1u : 0u))
-        BAD("%s: %u tensors in the directory (byte 24), the network needs %d", name, n_tensors,
-            n_table + (fkind == REC_MODEL_KIND_CHECKPOINT ? 1 : 0));
+    /* A checkpoint adds opt.ms and, once weight averaging has begun, avg.params. */
+    ck = fkind == REC_MODEL_KIND_CHECKPOINT;
+    if (n_tensors != (uint32_t)n_table + (uint32_t)ck &&
+        !(ck && n_tensors == (uint32_t)n_table + 2u))
+        BAD("%s: %u tensors in the directory (byte 24), the network needs %d%s", name, n_tensors,
+            n_table + ck, ck ? " (or one more with avg.params)" : "");
 
     rc = rec_model_create(&m, &arch, (int)fkind);
     if (rc)
@@ -446,8 +457,10 @@ int rec_model_parse(rec_model **pm, const uint8_t *buf, size_t len, const char *
         for (int i = 0; i < n_table && idx < 0; i++)
             if (strcmp(table[i].name, ename) == 0)
                 idx = i;
-        if (idx < 0 && fkind == REC_MODEL_KIND_CHECKPOINT && strcmp(ename, OPT_NAME) == 0)
+        if (idx < 0 && ck && strcmp(ename, OPT_NAME) == 0)
             idx = n_table;
+        if (idx < 0 && ck && n_tensors == (uint32_t)n_table + 2u && strcmp(ename, AVG_NAME) == 0)
+            idx = n_table + 1;
         if (idx < 0)
             BAD("%s: tensor \"%s\" at byte %llu is not part of this network", name, ename,
                 (unsigned long long)eoff);
@@ -458,7 +471,7 @@ int rec_model_parse(rec_model **pm, const uint8_t *buf, size_t len, const char *
         if (get32(e + 40) != DTYPE_F32 || get32(e + 44) != 0)
             BAD("%s: tensor \"%s\" at byte %llu: unknown type", name, ename,
                 (unsigned long long)eoff);
-        want = idx < n_table ? table[idx].count : n_trainable;
+        want = idx < n_table ? table[idx].count : idx == n_table ? n_trainable : n_params;
         if (count != want)
             BAD("%s: tensor \"%s\" at byte %llu has %llu values, the network needs %zu", name,
                 ename, (unsigned long long)eoff, (unsigned long long)count, want);
@@ -471,7 +484,16 @@ int rec_model_parse(rec_model **pm, const uint8_t *buf, size_t len, const char *
             if (starts[t] < ends[u] && starts[u] < ends[t] && count)
                 BAD("%s: tensor \"%s\" at byte %llu overlaps another", name, ename,
                     (unsigned long long)eoff);
-        dst = idx < n_table ? m->params + table[idx].offset : m->opt_state;
+        if (idx == n_table + 1 && !m->avg_params) {
+            m->avg_params = calloc(n_params ? n_params : 1, sizeof(float));
+            if (!m->avg_params) {
+                util_log(UTIL_LOG_ERROR, "%s: out of memory", name);
+                rc = UTIL_ENOMEM;
+                goto cleanup;
+            }
+        }
+        dst = idx < n_table ? m->params + table[idx].offset
+              : idx == n_table ? m->opt_state : m->avg_params;
         /* Batch norm divides by sqrt(running variance + eps): a negative
          * one would turn every output into NaN. */
         nonneg_var = idx < n_table && strstr(table[idx].name, ".bn.var") != NULL;
@@ -491,6 +513,13 @@ int rec_model_parse(rec_model **pm, const uint8_t *buf, size_t len, const char *
             dst[i] = f;
         }
     }
+    /* The averaged weights feed a model: their variances must be sane too. */
+    for (int i = 0; m->avg_params && i < n_table; i++)
+        if (strstr(table[i].name, ".bn.var"))
+            for (size_t j = 0; j < table[i].count; j++)
+                if (m->avg_params[table[i].offset + j] < 0.0f)
+                    BAD("%s: avg.params holds a negative running variance for \"%s\"", name,
+                        table[i].name);
     *pm = m;
     m = NULL;
 cleanup:

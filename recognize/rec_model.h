@@ -41,6 +41,9 @@ typedef struct rec_model {
     size_t n_trainable;  /* the trainable prefix, = floats in opt_state */
     float *params;
     float *opt_state;    /* checkpoint: RMSProp mean squares; model: NULL */
+    float *avg_params;   /* checkpoint, optional: running average of the weights over the
+                          * epochs averaged so far (n_params, malloc'd, freed by destroy);
+                          * written as tensor "avg.params" when not NULL */
     char *meta;          /* "key=value\n" lines, NUL-terminated, never NULL */
 } rec_model;
 

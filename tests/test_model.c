@@ -1259,6 +1259,50 @@ static void test_nonfinite_save(void)
     rec_model_destroy(&a);
 }
 
+/* A checkpoint with averaged weights (train --average-from): round trip,
+ * damage, a model claiming the extra tensors, negative averaged variances. */
+static void test_avg(void)
+{
+    rec_model *m = make_model(SMALL, REC_MODEL_KIND_CHECKPOINT, 7), *back = NULL;
+    rec_param_info table[REC_MAX_PARAMS];
+    size_t len, n = m->n_params, tot, tr;
+    int nt = rec_arch_params(&m->arch, table, &tot, &tr);
+    uint8_t *b, *c;
+
+    m->avg_params = xmalloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        m->avg_params[i] = m->params[i] * 0.5f;
+    b = save_bytes(m, "avg.ckpt", &len);
+    TST_CHECK(parse_exact(&back, b, len, "avg.ckpt", REC_MODEL_KIND_CHECKPOINT) == UTIL_OK &&
+                  back && back->avg_params && same_model(m, back) &&
+                  memcmp(back->avg_params, m->avg_params, n * sizeof(float)) == 0,
+              "checkpoint with avg.params: round trip (%s)", util_last_error());
+    rec_model_destroy(&back);
+    damage_refused("avg.ckpt", b, len, REC_MODEL_KIND_CHECKPOINT);
+
+    c = xmalloc(len);
+    memcpy(c, b, len);
+    put32(c + 12, REC_MODEL_KIND_MODEL);
+    fix_crc(c, len);
+    util_clear_error();
+    TST_CHECK(parse_exact(&back, c, len, "avgmodel.model", 0) == UTIL_EFORMAT && !back &&
+                  err_has("tensors in the directory"),
+              "a model with opt.ms and avg.params refused: \"%s\"", util_last_error());
+    free(c);
+    free(b);
+
+    for (int i = 0; i < nt; i++)
+        if (strstr(table[i].name, ".bn.var"))
+            m->avg_params[table[i].offset] = -0.5f;
+    b = save_bytes(m, "avgneg.ckpt", &len);
+    util_clear_error();
+    TST_CHECK(parse_exact(&back, b, len, "avgneg.ckpt", 0) == UTIL_EFORMAT && !back &&
+                  err_has("avg.params") && err_has("negative"),
+              "negative variance in avg.params refused: \"%s\"", util_last_error());
+    free(b);
+    rec_model_destroy(&m);
+}
+
 static void test_default_path(void)
 {
     char buf[4200], small[8];
@@ -1297,6 +1341,7 @@ int main(void)
     test_targeted();
     test_files();
     test_nonfinite_save();
+    test_avg();
     test_default_path();
     return tst_done();
 }

@@ -244,6 +244,27 @@ static void test_runs(void)
     TST_CHECK(same_params(tmp("a.model"), tmp("r2.model")),
               "resumed run ends bit-identical to the straight one");
 
+    /* Weight averaging: the shipped model is the mean of the last epochs,
+     * and resuming in the middle of the averaging ends the same way. */
+    opts_for(&o, set, tmp("avg.model"), 3);
+    o.average_from = 2;
+    TST_CHECK(trn_train_run(&o) == UTIL_OK, "run with averaging");
+    TST_CHECK(!same_params(tmp("avg.model"), tmp("a.model")),
+              "the averaged model differs from the last weights");
+    TST_CHECK(rec_model_load(&m, tmp("avg.model.ckpt"), REC_MODEL_KIND_CHECKPOINT) == UTIL_OK &&
+                  m->avg_params && rec_model_meta_double(m, "avg_count", 0, 1000, 0, &v) == 0 &&
+                  v == 2,
+              "the checkpoint carries the mean of two epochs (%g)", v);
+    rec_model_destroy(&m);
+    opts_for(&o, set, tmp("avg1.model"), 2);
+    o.average_from = 2;
+    TST_CHECK(trn_train_run(&o) == UTIL_OK, "two epochs with averaging");
+    opts_for(&o, set, tmp("avg2.model"), 3);
+    o.resume = tmp("avg1.model.ckpt");
+    TST_CHECK(trn_train_run(&o) == UTIL_OK, "resumed inside the averaging");
+    TST_CHECK(same_params(tmp("avg.model"), tmp("avg2.model")),
+              "resumed averaging ends bit-identical to the straight run");
+
     /* Bad resumes. */
     util_log_set_level(-1);
     opts_for(&o, set, tmp("x.model"), 3);

@@ -156,6 +156,9 @@ typedef struct run {
     trn_epoch_stat hist[MAX_EPOCHS];
     double test_acc[MAX_EPOCHS];
     double first99, first996; /* training seconds when test accuracy first got there */
+    float *avg;             /* host: mean of the weights after epochs average_from.. */
+    int avg_count;          /* epochs in that mean */
+    size_t n_params;
 } run;
 
 static const char *ckpt_path(const run *r, char *buf, size_t cap)
@@ -251,6 +254,7 @@ static int meta_recipe(rec_model *m, const run *r)
     rc |= meta_setf(m, "patience", "%d", r->eff.patience);
     rc |= meta_setf(m, "factor", "%.17g", r->eff.factor);
     rc |= meta_setf(m, "min_lr", "%.17g", r->eff.min_lr);
+    rc |= meta_setf(m, "average_from", "%d", r->eff.average_from);
     rc |= meta_setf(m, "data_rows", "%d", r->data->n);
     rc |= meta_setf(m, "data_crc32", "%08x", (unsigned)r->data_crc);
     rc |= meta_setf(m, "threads", "%d", r->eff.threads);
@@ -289,6 +293,14 @@ static int save_checkpoint(run *r)
         e |= meta_setf(m, "plateau_wait", "%d", r->plateau.wait);
         e |= meta_setf(m, "first99", "%.17g", r->first99);
         e |= meta_setf(m, "first996", "%.17g", r->first996);
+        e |= meta_setf(m, "avg_count", "%d", r->avg_count);
+        if (r->avg_count > 0) {
+            m->avg_params = malloc(r->n_params * sizeof(float));
+            if (!m->avg_params)
+                e |= 1;
+            else
+                memcpy(m->avg_params, r->avg, r->n_params * sizeof(float));
+        }
         for (int i = 0; i < r->epoch_done && !e; i++) {
             const trn_epoch_stat *h = &r->hist[i];
             char key[32];
@@ -318,14 +330,15 @@ static int meta_num(const rec_model *m, const char *path, const char *key, doubl
 /* Reads the recipe of a checkpoint into r->eff and r->arch. */
 static int load_recipe(run *r, const rec_model *m, const char *path)
 {
-    double v[12];
-    static const char *keys[12] = {"seed", "batch", "val_fraction", "augment", "rotate_deg",
-                                   "zoom", "shift", "rho", "eps", "patience", "factor", "min_lr"};
-    static const double lo[12] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-    static const double hi[12] = {2e19, 65536, 0.5, 1, 90, 0.9, 0.5, 1, 1, 1000, 1, 1};
+    double v[13];
+    static const char *keys[13] = {"seed", "batch", "val_fraction", "augment", "rotate_deg",
+                                   "zoom", "shift", "rho", "eps", "patience", "factor", "min_lr",
+                                   "average_from"};
+    static const double lo[13] = {0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    static const double hi[13] = {2e19, 65536, 0.5, 1, 90, 0.9, 0.5, 1, 1, 1000, 1, 1, 1000};
     int rc = UTIL_OK;
 
-    for (int i = 0; i < 12 && !rc; i++)
+    for (int i = 0; i < 13 && !rc; i++)
         rc = meta_num(m, path, keys[i], lo[i], hi[i], &v[i]);
     if (rc)
         return rc;
@@ -342,6 +355,7 @@ static int load_recipe(run *r, const rec_model *m, const char *path)
     r->eff.rotate_deg = v[4], r->eff.zoom = v[5], r->eff.shift = v[6];
     r->eff.rho = v[7], r->eff.eps = v[8];
     r->eff.patience = (int)v[9], r->eff.factor = v[10], r->eff.min_lr = v[11];
+    r->eff.average_from = (int)v[12];
     return UTIL_OK;
 }
 
@@ -384,6 +398,20 @@ static int load_progress(run *r, const rec_model *m, const char *path)
     r->plateau.wait = (int)v[9];
     r->first99 = v[10];
     r->first996 = v[11];
+    {
+        double ac;
+        if (meta_num(m, path, "avg_count", 0, MAX_EPOCHS, &ac))
+            return UTIL_EFORMAT;
+        r->avg_count = (int)ac;
+        if (r->avg_count > 0) {
+            if (!m->avg_params) {
+                util_log(UTIL_LOG_ERROR, "%s: checkpoint averages %d epochs but lacks avg.params",
+                         path, r->avg_count);
+                return UTIL_EFORMAT;
+            }
+            memcpy(r->avg, m->avg_params, r->n_params * sizeof(float));
+        }
+    }
     for (int i = 0; i < r->epoch_done; i++) {
         char key[32], val[1024], *p = val;
         double f[7];
@@ -616,6 +644,12 @@ static int setup(run *r)
     rc = rec_net_create(&r->net, &r->arch, r->ops, r->eng, r->max_eval, 1);
     if (rc)
         return rc;
+    r->n_params = rec_net_param_count(r->net, NULL);
+    r->avg = calloc(r->n_params ? r->n_params : 1, sizeof(float));
+    if (!r->avg) {
+        util_log(UTIL_LOG_ERROR, "out of memory setting up training");
+        return UTIL_ENOMEM;
+    }
 #define ALLOC(p, bytes) \
     if (!rc)            \
     rc = r->ops->alloc(r->eng, (void **)&(p), (bytes))
@@ -668,6 +702,7 @@ static void teardown(run *r)
     free(r->h_labels);
     free(r->h_aff);
     free(r->h_logits);
+    free(r->avg);
 }
 
 /* Held-out loss and accuracy (T = 1), and test accuracy when a test set is
@@ -709,11 +744,35 @@ static int finish(run *r)
     rec_model *m = NULL;
     int32_t *lab = NULL;
     float *probs = NULL;
-    double T = 1.0, vl = -1, va = -1;
+    double T = 1.0, vl = -1, va = -1, final_test = -1;
     char when[64];
     time_t now = time(NULL);
     int rc;
 
+    if (r->avg_count > 0) {
+        rc = rec_net_set_params(r->net, r->avg);
+        if (rc)
+            goto cleanup;
+        printf("final weights: the mean of the last %d epochs' (from epoch %d)\n", r->avg_count,
+               r->epoch_done - r->avg_count + 1);
+    }
+    if (r->test) {
+        double tl, ta;
+        int32_t *idx = malloc((size_t)r->test->n * sizeof *idx);
+        if (!idx) {
+            rc = UTIL_ENOMEM;
+            goto cleanup;
+        }
+        for (int i = 0; i < r->test->n; i++)
+            idx[i] = i;
+        rc = eval_logits(r, r->d_test_pixels, idx, r->test->n, r->h_logits);
+        free(idx);
+        if (rc)
+            goto cleanup;
+        nll_acc(r->h_logits, r->test->labels, r->test->n, 1.0, &tl, &ta);
+        final_test = ta;
+        printf("final model: test accuracy %.2f%% (%s)\n", 100 * ta, r->o->test);
+    }
     if (r->n_val > 0) {
         lab = malloc((size_t)r->n_val * sizeof *lab);
         probs = malloc((size_t)r->n_val * 10 * sizeof *probs);
@@ -754,8 +813,10 @@ static int finish(run *r)
         e |= meta_setf(m, "trained_at", "%s", when);
         if (r->n_val > 0)
             e |= meta_setf(m, "val_accuracy", "%.6f", va);
-        if (r->epoch_done && r->test_acc[r->epoch_done - 1] >= 0)
-            e |= meta_setf(m, "test_accuracy", "%.6f", r->test_acc[r->epoch_done - 1]);
+        if (final_test >= 0)
+            e |= meta_setf(m, "test_accuracy", "%.6f", final_test);
+        if (r->avg_count > 0)
+            e |= meta_setf(m, "averaged_epochs", "%d", r->avg_count);
         rc = e ? UTIL_EINVAL : UTIL_OK;
     }
     if (!rc)
@@ -775,6 +836,27 @@ cleanup:
 }
 
 /* ------------------------------------------------------------ train */
+
+/* Folds the current weights into the running mean (epoch averaging). */
+static int average_in(run *r)
+{
+    float *p = malloc(r->n_params * sizeof *p);
+    int rc;
+
+    if (!p) {
+        util_log(UTIL_LOG_ERROR, "out of memory averaging weights");
+        return UTIL_ENOMEM;
+    }
+    rc = rec_net_get_params(r->net, p);
+    if (!rc) {
+        float w = 1.0f / (float)(r->avg_count + 1);
+        for (size_t i = 0; i < r->n_params; i++)
+            r->avg[i] += (p[i] - r->avg[i]) * w;
+        r->avg_count++;
+    }
+    free(p);
+    return rc;
+}
 
 static int train_epochs(run *r)
 {
@@ -887,6 +969,11 @@ static int train_epochs(run *r)
             fflush(stdout);
         }
         r->epoch_done = epoch;
+        if (r->eff.average_from > 0 && epoch >= r->eff.average_from) {
+            rc = average_in(r);
+            if (rc)
+                return rc;
+        }
         rc = save_checkpoint(r);
         if (!rc && r->o->log)
             rc = write_log(r);

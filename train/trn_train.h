@@ -50,6 +50,8 @@ typedef struct trn_opts {
     const char *log;        /* per-epoch CSV log, or NULL */
     const char *test;       /* labeled CSV scored after every epoch (time-to-accuracy), or NULL */
     double stop_at;         /* stop once test accuracy reaches this (0: never) */
+    int average_from;       /* from this epoch on, average the weights after each epoch and
+                             * ship the mean (0: ship the last weights) */
     const char *command;    /* the command line, stored in the model's metadata */
 } trn_opts;
 
