@@ -15,6 +15,6 @@ OUT=${TTA_OUT:-reports/tta}
 mkdir -p "$OUT"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
-"$BIN" train --arch default --epochs 30 --patience 2 --seed 1 --threads "$(nproc)" \
+"$BIN" train --arch default --epochs 30 --patience 2 --average-from 16 --seed 1 --threads "$(nproc)" \
     --test data/test_labeled.csv --stop-at 0.996 \
     --out "$OUT/tta.model" --log "$OUT/tta-log.csv" data/train.csv
