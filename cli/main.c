@@ -78,7 +78,7 @@ static const cmd CMDS[] = {
      "  --threads N   CPU threads (0: every core)\n"
      "  --batch N     images per forward pass (1000)\n"},
     {"mnist-convert",
-     "usage: docpipe mnist-convert --images IDX [--labels IDX] [--no-labels] -o OUT.csv\n"
+     "usage: docpipe mnist-convert --images IDX (--labels IDX | --no-labels) -o OUT.csv\n"
      "Converts the original MNIST IDX files to a Kaggle Digit Recognizer CSV\n"
      "(make data runs it).\n"},
     {"bench",
@@ -228,8 +228,9 @@ static void remember_cmdline(int argc, char **argv)
     for (int i = 0; i < argc && len < sizeof g_cmdline - 1; i++)
         len += (size_t)snprintf(g_cmdline + len, sizeof g_cmdline - len, "%s%s", i ? " " : "",
                                 argv[i]);
+    /* Model metadata values refuse control characters and DEL. */
     for (char *p = g_cmdline; *p; p++)
-        if ((unsigned char)*p < 0x20)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';
 }
 
@@ -358,6 +359,8 @@ int main(int argc, char **argv)
         return cmd_use(c, argc, argv, 0);
     if (strcmp(c->name, "eval") == 0)
         return cmd_use(c, argc, argv, 1);
+    if (strcmp(c->name, "mnist-convert") == 0)
+        return trn_mnist_convert_main(argc, argv);
     if (strcmp(c->name, "bench") == 0)
         return cmd_bench(c, argc, argv);
     return exit_code(UTIL_EUNSUP);

@@ -24,8 +24,8 @@ static const struct {
     {"lenet5", "conv6k5p2 relu pool2 conv16k5 relu pool2 flatten dense120 relu dense84 relu dense10"},
     {"kaggle", "conv32k5p2 relu conv32k5p2 relu pool2 drop0.25 conv64k3p1 relu conv64k3p1 relu "
                "pool2 drop0.25 flatten dense256 relu drop0.5 dense10"},
-    {"default", "conv32k3 bn relu conv32k3 bn relu pool2 conv64k3 bn relu conv64k3 bn relu pool2 "
-                "flatten dense128 bn relu drop0.3 dense10"},
+    {"default", "conv32k3p1 bn relu conv32k3p1 bn relu pool2 drop0.2 conv64k3p1 bn relu "
+                "conv64k3p1 bn relu pool2 drop0.2 flatten dense256 bn relu drop0.4 dense10"},
 };
 
 const char *rec_arch_preset(const char *name)

@@ -255,6 +255,13 @@ int rec_model_save(const rec_model *m, const char *path)
         util_log(UTIL_LOG_ERROR, "%s: the model's parameters do not fit its network", path);
         return UTIL_EINVAL;
     }
+    for (size_t i = 0; i < n_params; i++)
+        if (!isfinite(m->params[i])) {
+            util_log(UTIL_LOG_ERROR,
+                     "%s: not written: parameter %zu is not a finite number (did training "
+                     "diverge?)", path, i);
+            return UTIL_EINVAL;
+        }
     rec_arch_format(&m->arch, arch_text, sizeof arch_text);
     arch_len = strlen(arch_text);
     meta_len = strlen(m->meta);
@@ -426,7 +433,7 @@ int rec_model_parse(rec_model **pm, const uint8_t *buf, size_t len, const char *
         uint64_t eoff = dir_off + (uint64_t)t * DIR_ENTRY_BYTES, doff = get64(e + 48),
                  count = get64(e + 56);
         char ename[NAME_BYTES + 1];
-        int idx = -1;
+        int idx = -1, nonneg_var;
         size_t want;
         float *dst;
 
@@ -465,6 +472,9 @@ int rec_model_parse(rec_model **pm, const uint8_t *buf, size_t len, const char *
                 BAD("%s: tensor \"%s\" at byte %llu overlaps another", name, ename,
                     (unsigned long long)eoff);
         dst = idx < n_table ? m->params + table[idx].offset : m->opt_state;
+        /* Batch norm divides by sqrt(running variance + eps): a negative
+         * one would turn every output into NaN. */
+        nonneg_var = idx < n_table && strstr(table[idx].name, ".bn.var") != NULL;
         for (uint64_t i = 0; i < count; i++) {
             uint32_t bits = get32(buf + data_off + doff + 4 * i);
             float f;
@@ -475,6 +485,9 @@ int rec_model_parse(rec_model **pm, const uint8_t *buf, size_t len, const char *
             if (fkind == REC_MODEL_KIND_CHECKPOINT && idx == n_table && f < 0.0f)
                 BAD("%s: optimizer state holds a negative mean square at byte %llu", name,
                     (unsigned long long)(data_off + doff + 4 * i));
+            if (nonneg_var && f < 0.0f)
+                BAD("%s: tensor \"%s\" holds a negative running variance at byte %llu", name,
+                    ename, (unsigned long long)(data_off + doff + 4 * i));
             dst[i] = f;
         }
     }

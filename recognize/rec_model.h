@@ -16,7 +16,8 @@
  * against the file size, the CRC, that the layer list parses and that the
  * tensor directory is exactly the size table of that network (every tensor
  * once, the right counts, no overlap, inside the data), that every float is
- * finite, and that the metadata is printable key=value text.
+ * finite (and every running variance and optimizer mean square not
+ * negative), and that the metadata is printable key=value text.
  */
 #ifndef DOCPIPE_REC_MODEL_H
 #define DOCPIPE_REC_MODEL_H
@@ -53,6 +54,8 @@ void rec_model_destroy(rec_model **pm);
 /*
  * rec_model_save - writes m to path atomically (temporary file, then
  * rename): readers see the old file or the new one, never a part.
+ * Parameters that are not finite (a diverged run) are refused with
+ * UTIL_EINVAL before anything is written, since no loader would take them.
  */
 int rec_model_save(const rec_model *m, const char *path);
 

@@ -83,7 +83,7 @@ int rec_arch_validate(const rec_arch *arch);
 
 /* One entry of the parameter size table. */
 typedef struct rec_param_info {
-    char name[32];   /* "3.conv.w", "5.bn.run_var", ... (layer index first) */
+    char name[32];   /* "3.conv.w", "5.bn.var", ... (layer index first) */
     size_t offset;   /* in floats, into the parameter buffer */
     size_t count;
     int trainable;

@@ -129,12 +129,6 @@ static int same_set(const trn_data *a, const trn_data *b)
     return !a->labels || memcmp(a->labels, b->labels, (size_t)a->n * sizeof(int32_t)) == 0;
 }
 
-static int file_exists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
 /* Entries of the test directory whose name starts with prefix. */
 static int count_prefixed(const char *prefix)
 {
@@ -318,7 +312,7 @@ static void test_round_trip(void)
     TST_CHECK(rc == UTIL_OK, "create without labels: rc %d", rc);
     snprintf(p1, sizeof p1, "%s/w_nolabels.csv", tst_tmpdir());
     rc = trn_data_write_csv(again, p1, 1);
-    TST_CHECK(rc == UTIL_EINVAL && !file_exists(p1) && count_prefixed("w_nolabels") == 0,
+    TST_CHECK(rc == UTIL_EINVAL && !tst_file_exists(p1) && count_prefixed("w_nolabels") == 0,
               "writing labels the set lacks: rc %d", rc);
     trn_data_destroy(&again);
     src->labels[4] = 10;
@@ -342,7 +336,7 @@ static void test_round_trip(void)
     snprintf(p1, sizeof p1, "%s/no-such-dir/out.csv", tst_tmpdir());
     util_clear_error();
     rc = trn_data_write_csv(src, p1, 1);
-    TST_CHECK(rc == UTIL_EIO && !file_exists(p1), "write into a missing folder: rc %d", rc);
+    TST_CHECK(rc == UTIL_EIO && !tst_file_exists(p1), "write into a missing folder: rc %d", rc);
     TST_CHECK(strstr(util_last_error(), p1) != NULL, "message \"%s\" does not name the file",
               util_last_error());
     /* The target is a directory: the temporary is written, the rename fails. */
@@ -743,7 +737,7 @@ static void test_convert(void)
         char bad_out[700];
         const char *a[] = {"mnist-convert", "--images", lpath, "--labels", lpath, "-o", bad_out};
         snprintf(bad_out, sizeof bad_out, "%s/cv-bad.csv", tst_tmpdir());
-        TST_CHECK(convert(7, a) == 1 && !file_exists(bad_out), "labels as images: not an error");
+        TST_CHECK(convert(7, a) == 1 && !tst_file_exists(bad_out), "labels as images: not an error");
     }
     free(img);
     free(lab);

@@ -2,7 +2,7 @@
  * test_eval.c - evaluation metrics and the HTML report: accuracy, confusion,
  * precision, recall, log-loss and ECE on small cases computed by hand, the
  * edge cases (no images, a class never predicted, a label out of range), the
- * printed and JSON forms (the JSON checked by a small parser), and the
+ * printed and JSON forms (the JSON checked by tst_json_valid), and the
  * report: written from synthetic data, self-contained, escaped, its digits
  * real PNGs, and a failed write leaving nothing behind.
  */
@@ -22,130 +22,6 @@
 #include "util/util.h"
 
 #define NEAR(a, b) (fabs((double)(a) - (double)(b)) < 1e-6)
-
-/* ---------------------------------------------------------- a JSON parser */
-
-/* Just enough of RFC 8259 to say whether text is one valid JSON value. */
-typedef struct jp { const char *s; int depth; } jp;
-
-static void jws(jp *p)
-{
-    while (*p->s == ' ' || *p->s == '\t' || *p->s == '\n' || *p->s == '\r')
-        p->s++;
-}
-
-static int jvalue(jp *p);
-
-static int jstring(jp *p)
-{
-    if (*p->s != '"')
-        return 0;
-    for (p->s++; *p->s != '"'; p->s++) {
-        if ((unsigned char)*p->s < 0x20)
-            return 0;
-        if (*p->s == '\\') {
-            p->s++;
-            if (*p->s == 'u') {
-                for (int i = 1; i <= 4; i++)
-                    if (!strchr("0123456789abcdefABCDEF", p->s[i]) || !p->s[i])
-                        return 0;
-                p->s += 4;
-            } else if (!*p->s || !strchr("\"\\/bfnrt", *p->s)) {
-                return 0;
-            }
-        }
-    }
-    p->s++;
-    return 1;
-}
-
-static int jnumber(jp *p)
-{
-    const char *s = p->s;
-    if (*s == '-')
-        s++;
-    if (*s == '0')
-        s++;
-    else if (*s >= '1' && *s <= '9')
-        while (*s >= '0' && *s <= '9')
-            s++;
-    else
-        return 0;
-    if (*s == '.') {
-        if (!(*++s >= '0' && *s <= '9'))
-            return 0;
-        while (*s >= '0' && *s <= '9')
-            s++;
-    }
-    if (*s == 'e' || *s == 'E') {
-        s++;
-        if (*s == '+' || *s == '-')
-            s++;
-        if (!(*s >= '0' && *s <= '9'))
-            return 0;
-        while (*s >= '0' && *s <= '9')
-            s++;
-    }
-    p->s = s;
-    return 1;
-}
-
-static int jlist(jp *p, char close, int members)
-{
-    if (++p->depth > 64)
-        return 0;
-    p->s++;
-    jws(p);
-    if (*p->s == close) {
-        p->s++;
-        p->depth--;
-        return 1;
-    }
-    for (;;) {
-        jws(p);
-        if (members) {
-            if (!jstring(p))
-                return 0;
-            jws(p);
-            if (*p->s++ != ':')
-                return 0;
-        }
-        if (!jvalue(p))
-            return 0;
-        jws(p);
-        if (*p->s == ',') {
-            p->s++;
-            continue;
-        }
-        if (*p->s++ != close)
-            return 0;
-        p->depth--;
-        return 1;
-    }
-}
-
-static int jvalue(jp *p)
-{
-    jws(p);
-    switch (*p->s) {
-    case '{': return jlist(p, '}', 1);
-    case '[': return jlist(p, ']', 0);
-    case '"': return jstring(p);
-    case 't': return strncmp(p->s, "true", 4) == 0 ? (p->s += 4, 1) : 0;
-    case 'f': return strncmp(p->s, "false", 5) == 0 ? (p->s += 5, 1) : 0;
-    case 'n': return strncmp(p->s, "null", 4) == 0 ? (p->s += 4, 1) : 0;
-    default: return jnumber(p);
-    }
-}
-
-static int json_valid(const char *s)
-{
-    jp p = {s, 0};
-    if (!jvalue(&p))
-        return 0;
-    jws(&p);
-    return *p.s == '\0';
-}
 
 /* ------------------------------------------------------------- helpers */
 
@@ -337,7 +213,7 @@ static void test_print_json(void)
     free(s);
 
     s = capture(&ev, 1, NULL);
-    TST_CHECK(s && json_valid(s), "JSON valid: %s", s ? s : "");
+    TST_CHECK(s && tst_json_valid(s), "JSON valid: %s", s ? s : "");
     TST_CHECK(s && count_of(s, "\n") == 1 && s[strlen(s) - 1] == '\n', "one line, newline at the end");
     {
         const char *keys[] = {"\"n\":6", "\"accuracy\":0.5,", "\"log_loss\":", "\"ece\":0.4",
@@ -352,34 +228,26 @@ static void test_print_json(void)
     free(s);
 
     s = capture(&ev, 1, "\"model\":\"m.model\",\"k\":[1,2]");
-    TST_CHECK(s && json_valid(s) && strstr(s, ",\"model\":\"m.model\",\"k\":[1,2]}\n"), "extra members: %s",
-              s ? s : "");
+    TST_CHECK(s && tst_json_valid(s) && strstr(s, ",\"model\":\"m.model\",\"k\":[1,2]}\n"),
+              "extra members: %s", s ? s : "");
     free(s);
 
     trn_eval_compute(&empty, NULL, NULL, 0);
     s = capture(&empty, 1, NULL);
-    TST_CHECK(s && json_valid(s) && strstr(s, "\"reliability\":[]"), "empty JSON: %s", s ? s : "");
+    TST_CHECK(s && tst_json_valid(s) && strstr(s, "\"reliability\":[]"), "empty JSON: %s", s ? s : "");
     free(s);
     s = capture(&empty, 0, NULL);
     TST_CHECK(s && strstr(s, "(0/0)"), "empty print");
     free(s);
 
     /* the checker itself refuses broken JSON */
-    TST_CHECK(!json_valid("{\"a\":[1,2}") && !json_valid("{\"a\":1,}") && !json_valid("{\"a\":nan}") &&
-                  !json_valid("{} {}") && json_valid("{\"a\":[-1.5e3,null,\"x\\n\"]}"),
+    TST_CHECK(!tst_json_valid("{\"a\":[1,2}") && !tst_json_valid("{\"a\":1,}") &&
+                  !tst_json_valid("{\"a\":nan}") && !tst_json_valid("{} {}") &&
+                  tst_json_valid("{\"a\":[-1.5e3,null,\"x\\n\"]}"),
               "the JSON checker");
 }
 
 /* -------------------------------------------------------------- report */
-
-static char *read_text(const char *path)
-{
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    if (util_file_read(path, 0, &buf, &len) != UTIL_OK)
-        return NULL;
-    return (char *)buf;
-}
 
 /* Decodes the first base64 data URI after "base64," in s into a new PIX. */
 static PIX *first_image(const char *s)
@@ -463,7 +331,7 @@ static void test_report(void)
     snprintf(dir, sizeof dir, "%s/rep", tst_tmpdir());
     snprintf(path, sizeof path, "%s/report.html", dir);
     TST_CHECK(trn_report_write(dir, &in) == UTIL_OK, "report written: %s", util_last_error());
-    html = read_text(path);
+    html = tst_read_text(path);
     TST_CHECK(html != NULL, "report.html exists");
     if (html) {
         TST_CHECK(strncmp(html, "<!DOCTYPE html>", 15) == 0 && strstr(html, "</html>\n"), "a whole page");
@@ -502,7 +370,7 @@ static void test_report(void)
     in.val = NULL;
     in.class_counts = NULL;
     TST_CHECK(trn_report_write(dir, &in) == UTIL_OK, "one-epoch report");
-    html = read_text(path);
+    html = tst_read_text(path);
     TST_CHECK(html && count_of(html, "data:image/png") == 100, "at most 100 digits");
     TST_CHECK(html && strstr(html, "No validation") && strstr(html, ">validation</text>") == NULL,
               "no validation: said, and no legend entry");
@@ -513,7 +381,7 @@ static void test_report(void)
     /* nothing at all to show still makes a page */
     in = (trn_report_in){NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0};
     TST_CHECK(trn_report_write(dir, &in) == UTIL_OK, "empty report");
-    html = read_text(path);
+    html = tst_read_text(path);
     TST_CHECK(html && strstr(html, "docpipe training report"), "default title");
     free(html);
 

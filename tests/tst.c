@@ -3,12 +3,17 @@
  */
 #include "tst.h"
 
+#include <dirent.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "util/util.h"
 
 int tst_passed, tst_failed, tst_skipped;
 static char g_tmpdir[256];
@@ -103,6 +108,173 @@ int tst_run(const char *cmd, char *out, size_t cap)
     if (WIFSIGNALED(st))
         return 128 + WTERMSIG(st);
     return -1;
+}
+
+int tst_file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+int tst_count_in_dir(const char *dir, const char *frag)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    if (!d)
+        return -1;
+    while ((de = readdir(d)) != NULL)
+        if (strstr(de->d_name, frag))
+            n++;
+    closedir(d);
+    return n;
+}
+
+char *tst_read_text(const char *path)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+
+    if (util_file_read(path, 0, &buf, &len) != UTIL_OK)
+        return NULL;
+    return (char *)buf;
+}
+
+/* ------------------------------------------------------ JSON validity */
+
+typedef struct jp {
+    const char *p;
+    int depth; /* values open, this one included */
+} jp;
+
+static void j_ws(jp *j)
+{
+    while (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')
+        j->p++;
+}
+
+static int j_value(jp *j);
+
+static int j_string(jp *j)
+{
+    if (*j->p != '"')
+        return 0;
+    for (j->p++; *j->p != '"'; j->p++) {
+        if ((unsigned char)*j->p < 0x20) /* the terminating NUL too */
+            return 0;
+        if (*j->p == '\\') {
+            j->p++;
+            if (*j->p == 'u') {
+                for (int k = 1; k <= 4; k++)
+                    if (!strchr("0123456789abcdefABCDEF", j->p[k]) || !j->p[k])
+                        return 0;
+                j->p += 4;
+            } else if (!*j->p || !strchr("\"\\/bfnrt", *j->p)) {
+                return 0;
+            }
+        }
+    }
+    j->p++;
+    return 1;
+}
+
+static int j_number(jp *j)
+{
+    const char *s = j->p;
+    if (*s == '-')
+        s++;
+    if (*s == '0')
+        s++;
+    else if (*s >= '1' && *s <= '9')
+        while (*s >= '0' && *s <= '9')
+            s++;
+    else
+        return 0;
+    if (*s == '.') {
+        s++;
+        if (!(*s >= '0' && *s <= '9'))
+            return 0;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        if (!(*s >= '0' && *s <= '9'))
+            return 0;
+        while (*s >= '0' && *s <= '9')
+            s++;
+    }
+    j->p = s;
+    return 1;
+}
+
+/* An array (object 0) or an object (object 1), from its opening bracket. */
+static int j_seq(jp *j, char close, int object)
+{
+    j->p++;
+    j_ws(j);
+    if (*j->p == close) {
+        j->p++;
+        return 1;
+    }
+    for (;;) {
+        if (object) {
+            if (!j_string(j))
+                return 0;
+            j_ws(j);
+            if (*j->p++ != ':')
+                return 0;
+            j_ws(j);
+        }
+        if (!j_value(j))
+            return 0;
+        j_ws(j);
+        if (*j->p == ',') {
+            j->p++;
+            j_ws(j);
+            continue;
+        }
+        if (*j->p != close)
+            return 0;
+        j->p++;
+        return 1;
+    }
+}
+
+static int j_value(jp *j)
+{
+    int ok;
+
+    if (++j->depth > 64)
+        return 0;
+    j_ws(j);
+    if (*j->p == '{')
+        ok = j_seq(j, '}', 1);
+    else if (*j->p == '[')
+        ok = j_seq(j, ']', 0);
+    else if (*j->p == '"')
+        ok = j_string(j);
+    else if (strncmp(j->p, "true", 4) == 0 || strncmp(j->p, "null", 4) == 0)
+        ok = (j->p += 4, 1);
+    else if (strncmp(j->p, "false", 5) == 0)
+        ok = (j->p += 5, 1);
+    else
+        ok = j_number(j);
+    j->depth--;
+    return ok;
+}
+
+int tst_json_valid(const char *text)
+{
+    jp j = {text, 0};
+
+    if (!j_value(&j))
+        return 0;
+    j_ws(&j);
+    return *j.p == '\0';
 }
 
 int tst_done(void)

@@ -38,4 +38,31 @@ const char *tst_bin(void);
  * NUL terminated) into out; returns the exit status (128+signal if killed). */
 int tst_run(const char *cmd, char *out, size_t cap);
 
+/* tst_file_exists - 1 when stat() succeeds on path (any kind of file). */
+int tst_file_exists(const char *path);
+
+/* tst_count_in_dir - how many entries of dir ("." and ".." included) have a
+ * name containing frag ("" counts them all); -1 when dir cannot be opened. */
+int tst_count_in_dir(const char *dir, const char *frag);
+
+/* tst_read_text - the whole file at path as a NUL-terminated string, read
+ * with util_file_read (no size limit); NULL when unreadable, with the reason
+ * in util_last_error().  The caller frees it. */
+char *tst_read_text(const char *path);
+
+/*
+ * tst_json_valid - 1 when text is exactly one JSON value by the grammar of
+ * RFC 8259, with nothing around it but JSON white space (space, tab, LF,
+ * CR); 0 otherwise (trailing garbage, a second value, an empty text).
+ * Checked: objects and arrays (no trailing commas, string keys), strings (no
+ * raw control characters, only the escapes \" \\ \/ \b \f \n \r \t and
+ * \u with four hex digits), numbers (optional minus, no leading zeros, digits
+ * after a point and in an exponent; no NaN, Infinity or +), and the literals
+ * true, false and null, all case-sensitive.  Not checked: UTF-8 validity of
+ * bytes above 0x7F, paired surrogates, duplicate keys.  Nesting is limited:
+ * every value counts one level and more than 64 is refused, so a scalar may
+ * sit inside at most 63 arrays or objects (an empty one inside 63 more).
+ */
+int tst_json_valid(const char *text);
+
 #endif

@@ -197,19 +197,22 @@ static int eval_logits(run *r, const uint8_t *d_pixels, const int32_t *idx, int 
     return rc;
 }
 
-/* The affine maps of one batch: output pixel -> source pixel. */
-static void batch_affine(const run *r, int epoch, int batch, int b)
+void trn_augment_affine(float *dst, int n, uint64_t key, double rotate_deg, double zoom,
+                        double shift)
 {
-    uint64_t key = util_key(r->eff.seed, 0xA06, (uint64_t)epoch, (uint64_t)batch);
     const double side = TRN_SIDE, pi = 3.14159265358979323846;
 
-    for (int i = 0; i < b; i++) {
-        float *a = r->h_aff + (size_t)i * 6;
-        double u[5];
-        for (int k = 0; k < 5; k++)
+    for (int i = 0; i < n; i++) {
+        float *a = dst + (size_t)i * 6;
+        double u[4];
+        /* Image i takes draws 5i..5i+3; 5i+4 is left unused, so the stream
+         * is the one the shipped model was trained with. */
+        for (int k = 0; k < 4; k++)
             u[k] = 2.0 * util_uniform(key, (uint64_t)i * 5 + (uint64_t)k) - 1.0;
-        double ang = u[0] * r->eff.rotate_deg * pi / 180.0, s = 1.0 + u[1] * r->eff.zoom;
-        double tx = u[2] * r->eff.shift * side, ty = u[3] * r->eff.shift * side;
+        /* Content rotated by ang, scaled by s, moved by (tx, ty): the
+         * output-to-source map is the inverse, a rotation by -ang over s. */
+        double ang = u[0] * rotate_deg * pi / 180.0, s = 1.0 + u[1] * zoom;
+        double tx = u[2] * shift * side, ty = u[3] * shift * side;
         double c = cos(ang) / s, sn = sin(ang) / s;
         a[0] = (float)c, a[1] = (float)sn, a[3] = (float)-sn, a[4] = (float)c;
         a[2] = (float)-(c * tx + sn * ty);
@@ -816,7 +819,9 @@ static int train_epochs(run *r)
             for (int i = 0; i < b; i++)
                 r->h_labels[i] = r->data->labels[idx[i]];
             if (r->eff.augment)
-                batch_affine(r, epoch, j, b);
+                trn_augment_affine(r->h_aff, b,
+                                   util_key(r->eff.seed, 0xA06, (uint64_t)epoch, (uint64_t)j),
+                                   r->eff.rotate_deg, r->eff.zoom, r->eff.shift);
             rc = r->ops->upload(r->eng, r->d_idx, idx, (size_t)b * sizeof(int32_t));
             if (!rc)
                 rc = r->ops->upload(r->eng, r->d_labels, r->h_labels, (size_t)b * sizeof(int32_t));
@@ -877,9 +882,9 @@ static int train_epochs(run *r)
             if (ta >= 0)
                 printf("  test_acc %.2f%%", 100 * ta);
             printf("  lr %.3g  %.1f s\n", lr_used, h->seconds);
-            fflush(stdout);
             if (trn_plateau_step(&r->plateau, va >= 0 ? va : h->train_acc))
                 printf("  reducing learning rate to %.3g\n", r->plateau.lr);
+            fflush(stdout);
         }
         r->epoch_done = epoch;
         rc = save_checkpoint(r);

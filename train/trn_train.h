@@ -72,6 +72,16 @@ void trn_interrupt(void);
  */
 int trn_train_run(const trn_opts *o);
 
+/*
+ * trn_augment_affine - n augmentation maps for rec_engine's images_load
+ * (6 floats each, output pixel -> source pixel): the digit rotated by up to
+ * +-rotate_deg degrees, scaled by 1 +- zoom, moved by up to +-shift of the
+ * side in x and y, each drawn uniformly from key.  A rotation and a
+ * positive scale: never a mirror image (a flipped 2 is not a 2).
+ */
+void trn_augment_affine(float *dst, int n, uint64_t key, double rotate_deg, double zoom,
+                        double shift);
+
 /* trn_fit_temperature - the T in [0.05, 20] minimizing the mean negative
  * log-likelihood of softmax(logits / T) on n rows of 10 logits. */
 double trn_fit_temperature(const float *logits, const int32_t *labels, int n);

@@ -1,0 +1,79 @@
+/*
+ * test_accuracy.c - the shipped model, models/default.model, on the real
+ * MNIST test set (data/test_labeled.csv, made by `make data`): it must
+ * classify at least 99.60 % of the 10,000 digits correctly, its
+ * calibration must be sane, and predict must agree with eval.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recognize/rec_classify.h"
+#include "recognize/rec_model.h"
+#include "tests/tst.h"
+#include "train/trn_data.h"
+#include "train/trn_eval.h"
+#include "util/util.h"
+
+#define MODEL "models/default.model"
+#define TEST_SET "data/test_labeled.csv"
+
+int main(void)
+{
+    const rec_engine_ops *ops = &rec_engine_cpu_ops;
+    rec_engine_opts eo = {0, 0};
+    rec_engine *eng = NULL;
+    rec_model *m = NULL;
+    rec_classifier *cls = NULL;
+    trn_data *d = NULL;
+    float *probs = NULL;
+    trn_eval ev;
+    char arch[4096];
+    double t0;
+
+    if (!TST_CHECK(rec_model_load(&m, MODEL, REC_MODEL_KIND_MODEL) == UTIL_OK,
+                   "the shipped model loads: %s", util_last_error()) ||
+        !TST_CHECK(trn_data_load_csv(&d, TEST_SET, TRN_LABELS_REQUIRED) == UTIL_OK,
+                   "the MNIST test set loads (make data): %s", util_last_error()))
+        goto done;
+    TST_CHECK(d->n == 10000, "10,000 test digits (%d)", d->n);
+    probs = malloc((size_t)d->n * 10 * sizeof *probs);
+    TST_CHECK(ops->create(&eng, &eo) == UTIL_OK, "CPU engine");
+    TST_CHECK(rec_classifier_create(&cls, m, ops, eng, 500) == UTIL_OK, "classifier");
+    t0 = util_now();
+    TST_CHECK(cls && rec_classifier_run(cls, probs, d->pixels, d->n) == UTIL_OK, "classified");
+    fprintf(stderr, "classified %d digits in %.2f s\n", d->n, util_now() - t0);
+    TST_CHECK(trn_eval_compute(&ev, probs, d->labels, d->n) == UTIL_OK, "scored");
+    rec_arch_format(&m->arch, arch, sizeof arch);
+    printf("%s (%s): test accuracy %.2f %% (%d/%d), log-loss %.4f, ECE %.4f\n", MODEL, arch,
+           100.0 * ev.accuracy, ev.correct, ev.n, ev.log_loss, ev.ece);
+    TST_CHECK(ev.n == 10000 && ev.correct >= 9960, "accuracy >= 99.60 %% (%d/10000)", ev.correct);
+    TST_CHECK(ev.ece < 0.01, "calibrated: ECE %.4f < 0.01", ev.ece);
+    TST_CHECK(ev.log_loss < 0.03, "log-loss %.4f < 0.03", ev.log_loss);
+
+    /* The CLI tells the same story. */
+    {
+        char cmd[1024], out[65536];
+        int rc;
+        snprintf(cmd, sizeof cmd, "%s eval --json --model %s %s", tst_bin(), MODEL, TEST_SET);
+        rc = tst_run(cmd, out, sizeof out);
+        char want[64];
+        snprintf(want, sizeof want, "\"n\":10000");
+        TST_CHECK(rc == 0 && strstr(out, want), "docpipe eval --json ran (exit %d)", rc);
+        {
+            const char *a = strstr(out, "\"accuracy\":");
+            double acc = a ? strtod(a + 11, NULL) : -1.0;
+            TST_CHECK(acc == ev.accuracy || (acc > ev.accuracy - 1e-6 && acc < ev.accuracy + 1e-6),
+                      "docpipe eval --json reports the same accuracy (%g vs %g)", acc,
+                      ev.accuracy);
+        }
+    }
+done:
+    rec_classifier_destroy(&cls);
+    if (eng)
+        ops->destroy(&eng);
+    rec_model_destroy(&m);
+    trn_data_destroy(&d);
+    free(probs);
+    return tst_done();
+}
