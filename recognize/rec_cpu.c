@@ -54,6 +54,10 @@ static void cpu_destroy(rec_engine **pe)
         free(e->scratch[t]);
     free(e->shared);
     free(e->wbuf);
+    for (int i = 0; i < REC_CPU_KCACHE; i++) {
+        free(e->kcache[i].w);
+        free(e->kcache[i].u);
+    }
     free(e);
     *pe = NULL;
 }

@@ -27,6 +27,21 @@ static inline vf8 vload(const float *p)
 
 static inline void vstore(float *p, vf8 v) { memcpy(p, &v, sizeof v); }
 
+/* Winograd-transformed convolution weights kept between calls, with a copy
+ * of the weights they came from: a call whose weights compare equal, byte
+ * for byte, reuses the transform (inference calls the same layers over and
+ * over; training changes the weights every step and only pays a compare). */
+#define REC_CPU_KCACHE 8
+
+typedef struct rec_cpu_kcache {
+    const float *src; /* the weights as last passed */
+    int k, c, oc;     /* their shape */
+    float *w;         /* a copy of them (oc*k*k*c floats) */
+    float *u;         /* their transform */
+    size_t un;        /* floats in u */
+    unsigned long long used; /* the engine's clock at the last use */
+} rec_cpu_kcache;
+
 /* The CPU engine instance. */
 struct rec_engine {
     int threads;
@@ -41,6 +56,8 @@ struct rec_engine {
     float *wbuf;
     size_t wbuf_cap;
     int conv_algo; /* forced convolution algorithm (tests), 0: by shape */
+    rec_cpu_kcache kcache[REC_CPU_KCACHE];
+    unsigned long long kclock;
 };
 
 /* cpu_scratch - makes every thread's scratch at least floats long. */

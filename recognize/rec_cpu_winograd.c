@@ -30,6 +30,7 @@
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/util.h"
@@ -397,12 +398,62 @@ static void kernel_transform(float *U, const float *w, const wplan *p, const rec
     }
 }
 
+/* The transform U of weights w (shape s), from the cache when the same
+ * weights were transformed before, else made and remembered. */
+static int kernel_cached(rec_engine *e, const float **pU, const float *w, const wplan *p,
+                         const rec_conv_shape *s)
+{
+    const size_t wn = (size_t)s->oc * s->k * s->k * s->c;
+    const size_t un = (size_t)p->alpha * p->alpha * s->c * s->oc;
+    rec_cpu_kcache *hit = NULL, *pick = &e->kcache[0];
+
+    *pU = NULL;
+    e->kclock++;
+    for (int i = 0; i < REC_CPU_KCACHE && !hit; i++) {
+        rec_cpu_kcache *kc = &e->kcache[i];
+        if (kc->src == w && kc->k == s->k && kc->c == s->c && kc->oc == s->oc)
+            hit = kc;
+        else if (kc->used < pick->used)
+            pick = kc; /* the least recently used (or never used) entry */
+    }
+    if (hit && memcmp(hit->w, w, wn * sizeof(float)) == 0) {
+        hit->used = e->kclock;
+        *pU = hit->u;
+        return UTIL_OK;
+    }
+    if (hit)
+        pick = hit;
+    if (pick->un != un || pick->k != s->k || pick->c != s->c || pick->oc != s->oc) {
+        free(pick->w);
+        free(pick->u);
+        memset(pick, 0, sizeof *pick);
+        pick->w = malloc(wn * sizeof(float));
+        pick->u = malloc(un * sizeof(float));
+        if (!pick->w || !pick->u) {
+            free(pick->w);
+            free(pick->u);
+            memset(pick, 0, sizeof *pick);
+            util_log(UTIL_LOG_ERROR, "CPU engine: out of memory (Winograd weights)");
+            return UTIL_ENOMEM;
+        }
+        pick->un = un;
+        pick->k = s->k, pick->c = s->c, pick->oc = s->oc;
+    }
+    pick->src = w;
+    memcpy(pick->w, w, wn * sizeof(float));
+    kernel_transform(pick->u, w, p, s, e->threads);
+    pick->used = e->kclock;
+    *pU = pick->u;
+    return UTIL_OK;
+}
+
 int rec_cpu_winograd_forward(rec_engine *e, float *y, const float *x, const float *w,
                              const float *b, int act, const rec_conv_shape *s)
 {
     const wplan *p = plan_for(s->k);
     const int A = p ? p->alpha : 0, m = p ? p->m : 0, C = s->c, O = s->oc;
     const int CO = C > O ? C : O;
+    const float *U = NULL;
     tiling tl;
     size_t nchunks, per_thread;
     int rc;
@@ -415,16 +466,16 @@ int rec_cpu_winograd_forward(rec_engine *e, float *y, const float *x, const floa
     per_thread = (size_t)A * A * WTILES * (C + O) + (size_t)A * A * CO;
     rc = cpu_scratch(e, per_thread);
     if (!rc)
-        rc = cpu_shared(e, (size_t)A * A * C * O + (size_t)O);
+        rc = cpu_shared(e, (size_t)O);
+    if (!rc)
+        rc = kernel_cached(e, &U, w, p, s);
     if (rc)
         return rc;
-    kernel_transform(e->shared, w, p, s, e->threads);
     /* Without a bias, add zeros: a test of b inside the vector loop becomes
      * masked loads from NULL, which cost a microcode assist each. */
     if (!b) {
-        float *zeros = e->shared + (size_t)A * A * C * O;
-        memset(zeros, 0, (size_t)O * sizeof(float));
-        b = zeros;
+        memset(e->shared, 0, (size_t)O * sizeof(float));
+        b = e->shared;
     }
 
 #pragma omp parallel for num_threads(e->threads) schedule(static)
@@ -439,7 +490,7 @@ int rec_cpu_winograd_forward(rec_engine *e, float *y, const float *x, const floa
             input_transform(V, (int)j, d, x, p, &tl, t0 + j, s);
         for (int xi = 0; xi < A * A; xi++)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nt, O, C, 1.0f,
-                        V + (size_t)xi * WTILES * C, C, e->shared + (size_t)xi * C * O, O, 0.0f,
+                        V + (size_t)xi * WTILES * C, C, U + (size_t)xi * C * O, O, 0.0f,
                         M + (size_t)xi * WTILES * O, O);
         for (size_t j = 0; j < nt; j++) {
             size_t t = t0 + j, n = t / per, q = t % per;

@@ -207,6 +207,37 @@ static void test_conv_vs_reference(void)
     }
 }
 
+/* Winograd reuses transformed weights while they compare equal: the same
+ * buffer changed in place (as training does) must give the new result. */
+static void test_winograd_weight_reuse(void)
+{
+    rec_conv_shape s = mkconv(1, 8, 8, 16, 3, 1, 16);
+    size_t nx = (size_t)8 * 8 * 16, nw = (size_t)16 * 9 * 16;
+    float *x = calloc(nx, 4), *w = calloc(nw, 4), *y1 = calloc(nx, 4), *y2 = calloc(nx, 4);
+    util_rng prng;
+    double d12 = 0.0, d23 = 0.0;
+
+    util_rng_seed(&prng, 4242);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)util_rng_below(&prng, 100) / 50.0f - 1.0f;
+    for (size_t i = 0; i < nw; i++)
+        w[i] = (float)util_rng_below(&prng, 100) / 500.0f - 0.1f;
+    rec_cpu_set_conv_algo(eng, REC_CPU_CONV_WINOGRAD);
+    ops->conv_forward(eng, y1, x, w, NULL, REC_ACT_NONE, &s);
+    w[nw - 1] += 0.5f; /* the last weight only: the compare must see it */
+    ops->conv_forward(eng, y2, x, w, NULL, REC_ACT_NONE, &s);
+    for (size_t i = 0; i < nx; i++)
+        d12 = fmax(d12, fabs((double)y1[i] - y2[i]));
+    ops->conv_forward(eng, y1, x, w, NULL, REC_ACT_NONE, &s); /* unchanged: reused */
+    for (size_t i = 0; i < nx; i++)
+        d23 = fmax(d23, fabs((double)y1[i] - y2[i]));
+    rec_cpu_set_conv_algo(eng, REC_CPU_CONV_AUTO);
+    TST_CHECK(d12 > 0.01 && d23 == 0.0,
+              "winograd weights changed in place are seen (diff %g), unchanged ones reused (%g)",
+              d12, d23);
+    free(x), free(w), free(y1), free(y2);
+}
+
 static void test_pool_relu_by_hand(void)
 {
     /* One 4x4 single-channel image, 2x2 pooling. */
@@ -686,6 +717,7 @@ int main(void)
     test_winograd_matrices();
     test_conv_by_hand();
     test_conv_vs_reference();
+    test_winograd_weight_reuse();
     test_pool_relu_by_hand();
     test_pool_backward_paths();
     test_dense_softmax_rmsprop_by_hand();
