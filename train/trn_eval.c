@@ -13,6 +13,15 @@
 
 #define LOG_LOSS_FLOOR 1e-12
 
+int trn_eval_argmax(const float *row)
+{
+    int best = 0;
+    for (int c = 1; c < TRN_CLASSES; c++)
+        if (row[c] > row[best])
+            best = c;
+    return best;
+}
+
 int trn_eval_compute(trn_eval *dst, const float *probs, const int32_t *labels, int n)
 {
     double loss = 0.0, ece = 0.0;
@@ -38,12 +47,9 @@ int trn_eval_compute(trn_eval *dst, const float *probs, const int32_t *labels, i
 
     for (int i = 0; i < n; i++) {
         const float *p = probs + (size_t)i * TRN_CLASSES;
-        int t = labels[i], best = 0, bin;
+        int t = labels[i], best = trn_eval_argmax(p), bin;
         double pt, conf;
 
-        for (int c = 1; c < TRN_CLASSES; c++)
-            if (p[c] > p[best])
-                best = c;
         dst->confusion[t][best]++;
         if (best == t)
             dst->correct++;

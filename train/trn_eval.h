@@ -27,6 +27,10 @@ typedef struct trn_eval {
     double bin_acc[TRN_ECE_BINS];                /* and their accuracy (0 when empty) */
 } trn_eval;
 
+/* trn_eval_argmax - the predicted class of one row of 10 scores (probabilities
+ * or logits): the arg-max, the first one on ties. */
+int trn_eval_argmax(const float *row);
+
 /*
  * trn_eval_compute - fills dst from probs[n][10] (rows summing to 1) and
  * labels[n] (0..9).  The predicted class is the arg-max (the first on

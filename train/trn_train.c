@@ -90,12 +90,8 @@ static void nll_acc(const float *logits, const int32_t *labels, int n, double T,
 
     for (int i = 0; i < n; i++) {
         const float *z = logits + (size_t)i * 10;
-        double m = z[0], s = 0.0;
-        int arg = 0;
-        for (int k = 1; k < 10; k++)
-            if (z[k] > z[arg])
-                arg = k;
-        m = z[arg];
+        int arg = trn_eval_argmax(z);
+        double m = z[arg], s = 0.0;
         for (int k = 0; k < 10; k++)
             s += exp(((double)z[k] - m) / T);
         loss += log(s) - ((double)z[labels[i]] - m) / T;
@@ -137,6 +133,8 @@ typedef struct run {
     rec_arch arch;
     trn_data *data, *test;
     int32_t *train_idx, *val_idx, *order;
+    int32_t *val_labels;    /* labels of the held-out rows, in val_idx order */
+    int32_t *test_idx;      /* 0..test->n-1, for eval_logits */
     int n_train, n_val;
     uint32_t data_crc;
     const rec_engine_ops *ops;
@@ -471,7 +469,8 @@ static int write_log(const run *r)
 }
 
 typedef struct mis {
-    int i;
+    int i;     /* row of the held-out set */
+    int pred;  /* predicted class */
     float conf;
 } mis;
 
@@ -506,12 +505,9 @@ static int write_report(const run *r, const float *probs, const int32_t *vlabels
             return UTIL_ENOMEM;
         for (int i = 0; i < r->n_val; i++) {
             const float *p = probs + (size_t)i * 10;
-            int arg = 0;
-            for (int k = 1; k < 10; k++)
-                if (p[k] > p[arg])
-                    arg = k;
+            int arg = trn_eval_argmax(p);
             if (arg != vlabels[i])
-                ms[n_mis++] = (mis){i, p[arg]};
+                ms[n_mis++] = (mis){i, arg, p[arg]};
         }
         qsort(ms, (size_t)n_mis, sizeof *ms, mis_cmp);
         if (n_mis > 100)
@@ -525,15 +521,10 @@ static int write_report(const run *r, const float *probs, const int32_t *vlabels
             goto cleanup;
         }
         for (int j = 0; j < n_mis; j++) {
-            const float *p = probs + (size_t)ms[j].i * 10;
-            int arg = 0;
-            for (int k = 1; k < 10; k++)
-                if (p[k] > p[arg])
-                    arg = k;
             memcpy(mp + (size_t)j * TRN_PIXELS,
                    r->data->pixels + (size_t)r->val_idx[ms[j].i] * TRN_PIXELS, TRN_PIXELS);
             mt[j] = vlabels[ms[j].i];
-            mpred[j] = arg;
+            mpred[j] = ms[j].pred;
             mc[j] = ms[j].conf;
         }
         in.val = &ev;
@@ -636,6 +627,16 @@ static int setup(run *r)
     memcpy(r->val_idx, perm, (size_t)r->n_val * sizeof(int32_t));
     memcpy(r->train_idx, perm + r->n_val, (size_t)r->n_train * sizeof(int32_t));
     free(perm);
+    r->val_labels = malloc((size_t)(r->n_val ? r->n_val : 1) * sizeof(int32_t));
+    r->test_idx = malloc((size_t)(r->test ? r->test->n : 1) * sizeof(int32_t));
+    if (!r->val_labels || !r->test_idx) {
+        util_log(UTIL_LOG_ERROR, "out of memory setting up training");
+        return UTIL_ENOMEM;
+    }
+    for (int i = 0; i < r->n_val; i++)
+        r->val_labels[i] = r->data->labels[r->val_idx[i]];
+    for (int i = 0; r->test && i < r->test->n; i++)
+        r->test_idx[i] = i;
 
     r->ops = &rec_engine_cpu_ops;
     rc = r->ops->create(&r->eng, &eo);
@@ -699,6 +700,8 @@ static void teardown(run *r)
     free(r->train_idx);
     free(r->val_idx);
     free(r->order);
+    free(r->val_labels);
+    free(r->test_idx);
     free(r->h_labels);
     free(r->h_aff);
     free(r->h_logits);
@@ -714,35 +717,22 @@ static int epoch_eval(run *r, double *pvl, double *pva, double *pta)
 
     *pvl = *pva = *pta = -1.0;
     if (r->n_val > 0) {
-        int32_t *lab = malloc((size_t)r->n_val * sizeof *lab);
-        if (!lab)
-            return UTIL_ENOMEM;
-        for (int i = 0; i < r->n_val; i++)
-            lab[i] = r->data->labels[r->val_idx[i]];
         rc = eval_logits(r, r->d_pixels, r->val_idx, r->n_val, r->h_logits);
         if (!rc)
-            nll_acc(r->h_logits, lab, r->n_val, 1.0, pvl, pva);
-        free(lab);
+            nll_acc(r->h_logits, r->val_labels, r->n_val, 1.0, pvl, pva);
     }
     if (!rc && r->test) {
-        int32_t *idx = malloc((size_t)r->test->n * sizeof *idx);
-        if (!idx)
-            return UTIL_ENOMEM;
-        for (int i = 0; i < r->test->n; i++)
-            idx[i] = i;
-        rc = eval_logits(r, r->d_test_pixels, idx, r->test->n, r->h_logits);
+        rc = eval_logits(r, r->d_test_pixels, r->test_idx, r->test->n, r->h_logits);
         if (!rc)
             nll_acc(r->h_logits, r->test->labels, r->test->n, 1.0, &loss, pta);
-        free(idx);
     }
     return rc;
 }
 
-/* The final model: last weights, temperature from the held-out set. */
+/* The final model: the last (or averaged) weights, temperature from the held-out set. */
 static int finish(run *r)
 {
     rec_model *m = NULL;
-    int32_t *lab = NULL;
     float *probs = NULL;
     double T = 1.0, vl = -1, va = -1, final_test = -1;
     char when[64];
@@ -758,15 +748,7 @@ static int finish(run *r)
     }
     if (r->test) {
         double tl, ta;
-        int32_t *idx = malloc((size_t)r->test->n * sizeof *idx);
-        if (!idx) {
-            rc = UTIL_ENOMEM;
-            goto cleanup;
-        }
-        for (int i = 0; i < r->test->n; i++)
-            idx[i] = i;
-        rc = eval_logits(r, r->d_test_pixels, idx, r->test->n, r->h_logits);
-        free(idx);
+        rc = eval_logits(r, r->d_test_pixels, r->test_idx, r->test->n, r->h_logits);
         if (rc)
             goto cleanup;
         nll_acc(r->h_logits, r->test->labels, r->test->n, 1.0, &tl, &ta);
@@ -774,19 +756,16 @@ static int finish(run *r)
         printf("final model: test accuracy %.2f%% (%s)\n", 100 * ta, r->o->test);
     }
     if (r->n_val > 0) {
-        lab = malloc((size_t)r->n_val * sizeof *lab);
         probs = malloc((size_t)r->n_val * 10 * sizeof *probs);
-        if (!lab || !probs) {
+        if (!probs) {
             rc = UTIL_ENOMEM;
             goto cleanup;
         }
-        for (int i = 0; i < r->n_val; i++)
-            lab[i] = r->data->labels[r->val_idx[i]];
         rc = eval_logits(r, r->d_pixels, r->val_idx, r->n_val, r->h_logits);
         if (rc)
             goto cleanup;
-        T = trn_fit_temperature(r->h_logits, lab, r->n_val);
-        nll_acc(r->h_logits, lab, r->n_val, T, &vl, &va);
+        T = trn_fit_temperature(r->h_logits, r->val_labels, r->n_val);
+        nll_acc(r->h_logits, r->val_labels, r->n_val, T, &vl, &va);
         for (int i = 0; i < r->n_val; i++) {
             const float *z = r->h_logits + (size_t)i * 10;
             float *p = probs + (size_t)i * 10, mx = z[0];
@@ -824,13 +803,12 @@ static int finish(run *r)
     if (!rc)
         util_log(UTIL_LOG_INFO, "wrote %s (temperature %.3f)", r->o->out, T);
     if (!rc && r->o->report) {
-        rc = write_report(r, probs, lab, T);
+        rc = write_report(r, probs, r->val_labels, T);
         if (!rc)
             util_log(UTIL_LOG_INFO, "wrote %s/report.html", r->o->report);
     }
 cleanup:
     rec_model_destroy(&m);
-    free(lab);
     free(probs);
     return rc;
 }

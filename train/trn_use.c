@@ -75,15 +75,6 @@ cleanup:
     return rc;
 }
 
-static int argmax10(const float *p)
-{
-    int a = 0;
-    for (int k = 1; k < 10; k++)
-        if (p[k] > p[a])
-            a = k;
-    return a;
-}
-
 int trn_predict_run(const trn_use_opts *o)
 {
     trn_data *d = NULL;
@@ -106,7 +97,7 @@ int trn_predict_run(const trn_use_opts *o)
     fprintf(fp, o->proba ? "ImageId,Label,Confidence\n" : "ImageId,Label\n");
     for (int i = 0; i < d->n; i++) {
         const float *p = probs + (size_t)i * 10;
-        int a = argmax10(p);
+        int a = trn_eval_argmax(p);
         if (o->proba)
             fprintf(fp, "%d,%d,%.6f\n", i + 1, a, (double)p[a]);
         else
