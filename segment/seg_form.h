@@ -1,5 +1,5 @@
 /*
- * seg_form.h - form templates: the text format of forms/*.form (documented
+ * seg_form.h - form templates: the text format of the forms/ templates (documented
  * in docs/forms.md) parsed into a plain description of a printed form: its
  * size, the printed features that locate it on a page (registration marks,
  * lines, framed boxes), the printed labels, and the fields a person writes
