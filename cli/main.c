@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/db.h"
 #include "recognize/rec_net.h"
 #include "train/trn_bench.h"
 #include "train/trn_data.h"
@@ -92,6 +93,13 @@ static const cmd CMDS[] = {
      "  --batches N        timed training steps after 5 warm-up ones\n"
      "                     (0: 300 for lenet5, 40 otherwise)\n"
      "  --threads N        CPU threads (0: every core)\n"},
+    {"export",
+     "usage: docpipe export amounts|postcodes|fields [--db FILE] [--format csv|json] [-o FILE]\n"
+     "Writes what ingest stored: the amounts or postcodes view, or every field\n"
+     "(file,page,form,field,type,text,confidence,status,value,doubt; page 1-based).\n"
+     "  --db FILE        the database (docpipe.db); never created\n"
+     "  --format F       csv (RFC 4180, with a header) or json (an array of objects)\n"
+     "  -o FILE          output file, written atomically; '-' for standard output (the default)\n"},
 };
 
 static void usage_all(FILE *fp)
@@ -104,6 +112,7 @@ static void usage_all(FILE *fp)
             "  eval           score a model on a labeled CSV\n"
             "  mnist-convert  convert MNIST IDX files to CSV\n"
             "  bench          training and inference speed (images/s)\n"
+            "  export         amounts, postcodes or fields from the database as CSV or JSON\n"
             "  help [COMMAND] this text, or a command's\n"
             "'docpipe COMMAND --help' describes each command.\n");
 }
@@ -325,6 +334,32 @@ static int cmd_bench(const cmd *c, int argc, char **argv)
     return exit_code(trn_bench_run(&o));
 }
 
+static int cmd_export(const cmd *c, int argc, char **argv)
+{
+    db_export_opts o;
+    const char *pos[1];
+    int np = 0, rc;
+
+    db_export_opts_default(&o);
+    const opt opts[] = {
+        {"--db", O_STR, &o.db, 0, 0},
+        {"--format", O_STR, &o.format, 0, 0},
+        {"-o", O_STR, &o.out, 0, 0},
+    };
+    rc = parse(c, argc, argv, opts, N_OF(opts), pos, 1, &np);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (np != 1)
+        return usage_error(c, "needs what to export: amounts, postcodes or fields%s%s", "", "");
+    o.what = pos[0];
+    if (strcmp(o.what, "amounts") != 0 && strcmp(o.what, "postcodes") != 0 &&
+        strcmp(o.what, "fields") != 0)
+        return usage_error(c, "cannot export \"%s\": amounts, postcodes or fields%s", o.what, "");
+    if (strcmp(o.format, "csv") != 0 && strcmp(o.format, "json") != 0)
+        return usage_error(c, "option --format: \"%s\" is not csv or json%s", o.format, "");
+    return exit_code(db_export_run(&o));
+}
+
 int main(int argc, char **argv)
 {
     const cmd *c;
@@ -365,5 +400,7 @@ int main(int argc, char **argv)
         return trn_mnist_convert_main(argc, argv);
     if (strcmp(c->name, "bench") == 0)
         return cmd_bench(c, argc, argv);
+    if (strcmp(c->name, "export") == 0)
+        return cmd_export(c, argc, argv);
     return exit_code(UTIL_EUNSUP);
 }
