@@ -150,21 +150,36 @@ cleanup:
 }
 
 /* What the file holds: its user_version, application_id and how many
- * tables, indexes, views and triggers. */
+ * tables, indexes, views and triggers of its own.  One statement, so one
+ * read transaction: another process creating the schema meanwhile is seen
+ * wholly or not at all. */
 typedef struct db_state {
     long long version, app_id, objects;
 } db_state;
 
 static int read_state(db *d, db_state *s)
 {
-    int rc;
+    sqlite3_stmt *st = NULL;
+    int rc = UTIL_OK, src;
 
     memset(s, 0, sizeof *s);
-    rc = query_int(d, "PRAGMA user_version", &s->version);
-    if (rc == UTIL_OK)
-        rc = query_int(d, "PRAGMA application_id", &s->app_id);
-    if (rc == UTIL_OK)
-        rc = query_int(d, "SELECT count(*) FROM sqlite_master", &s->objects);
+    src = sqlite3_prepare_v2(d->h,
+                             "SELECT (SELECT user_version FROM pragma_user_version), "
+                             "(SELECT application_id FROM pragma_application_id), "
+                             "(SELECT count(*) FROM sqlite_master "
+                             "WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\')",
+                             -1, &st, NULL);
+    if (src == SQLITE_OK)
+        src = sqlite3_step(st);
+    if (src != SQLITE_ROW) {
+        rc = db_fail(d, src, "reading the schema version");
+        goto cleanup;
+    }
+    s->version = sqlite3_column_int64(st, 0);
+    s->app_id = sqlite3_column_int64(st, 1);
+    s->objects = sqlite3_column_int64(st, 2);
+cleanup:
+    sqlite3_finalize(st);
     return rc;
 }
 

@@ -7,6 +7,8 @@
 -- that brings a database of the previous version here (db/db_open.c).
 --
 -- Times are UTC text, ISO 8601 with milliseconds ("2024-05-01T12:34:56.789Z").
+-- Ids of runs, documents, pages and fields are never reused (AUTOINCREMENT):
+-- a replaced document comes back under a new id.
 
 PRAGMA application_id = 1146112336;  -- 0x44504950, "DPIP": a docpipe database
 
@@ -25,7 +27,7 @@ CREATE TABLE models (
 -- One `docpipe ingest` invocation.  ended_at stays NULL while it runs, and
 -- for ever when it was killed.
 CREATE TABLE runs (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     args        TEXT NOT NULL,
     model_id    INTEGER REFERENCES models(id) ON DELETE SET NULL,
     started_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
@@ -45,7 +47,7 @@ CREATE TABLE runs (
 -- A file given to ingest: in whole ('ok' or 'review'), or 'failed' with the
 -- reason in error and no pages.
 CREATE TABLE documents (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id      INTEGER REFERENCES runs(id) ON DELETE SET NULL,
     path        TEXT NOT NULL CHECK (path <> ''),
     sha256      TEXT CHECK (sha256 IS NULL OR
@@ -67,7 +69,7 @@ CREATE UNIQUE INDEX documents_sha256_once ON documents(sha256) WHERE status <> '
 -- A page of a document, numbered from 1.  A page that could not be read
 -- has its reason in error and no fields.
 CREATE TABLE pages (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     page_no     INTEGER NOT NULL CHECK (page_no >= 1),
     width       INTEGER NOT NULL CHECK (width >= 0),
@@ -82,7 +84,7 @@ CREATE TABLE pages (
 -- A field read on a page.  value: an amount in cents (integer), a postcode
 -- and every other type as text; NULL when nothing could be read.
 CREATE TABLE fields (
-    id          INTEGER PRIMARY KEY,
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
     page_id     INTEGER NOT NULL REFERENCES pages(id) ON DELETE CASCADE,
     form        TEXT NOT NULL,
     name        TEXT NOT NULL CHECK (name <> ''),
