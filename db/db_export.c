@@ -1,7 +1,7 @@
 /*
  * db_export.c - `docpipe export`: the amounts or postcodes view, or every
  * field, as CSV (RFC 4180) or as a JSON array of objects, to standard
- * output or atomically to a file.
+ * output or atomically to a file.  CSV fields go through util_csv_put.
  */
 #include "db/db_int.h"
 
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "util/util.h"
+#include "util/util_csv.h"
 
 typedef struct what {
     const char *name;
@@ -47,26 +48,6 @@ static void put_real(FILE *fp, double x)
     if (strtod(buf, NULL) != x)
         snprintf(buf, sizeof buf, "%.17g", x);
     fputs(buf, fp);
-}
-
-/* A CSV field, quoted when it holds a comma, a quote, CR or LF. */
-static void csv_text(FILE *fp, const unsigned char *s, int n)
-{
-    int quote = 0;
-
-    for (int i = 0; i < n && !quote; i++)
-        quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
-    if (!quote) {
-        fwrite(s, 1, (size_t)n, fp);
-        return;
-    }
-    fputc('"', fp);
-    for (int i = 0; i < n; i++) {
-        if (s[i] == '"')
-            fputc('"', fp);
-        fputc(s[i], fp);
-    }
-    fputc('"', fp);
 }
 
 /* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one. */
@@ -153,7 +134,7 @@ static void put_value(FILE *fp, sqlite3_stmt *st, int col, int json)
         if (json)
             json_text(fp, s ? s : (const unsigned char *)"", s ? n : 0);
         else
-            csv_text(fp, s ? s : (const unsigned char *)"", s ? n : 0);
+            util_csv_put(fp, s ? (const char *)s : "");
     }
     }
 }
@@ -167,10 +148,9 @@ static int write_rows(db *d, sqlite3_stmt *st, FILE *fp, int json)
         fputc('[', fp);
     } else {
         for (int c = 0; c < ncol; c++) {
-            const char *name = sqlite3_column_name(st, c);
             if (c)
                 fputc(',', fp);
-            csv_text(fp, (const unsigned char *)name, (int)strlen(name));
+            util_csv_put(fp, sqlite3_column_name(st, c));
         }
         fputs("\r\n", fp);
     }
