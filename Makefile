@@ -12,7 +12,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS     = lept openblas
+PKGS     = lept openblas sqlite3 libcrypto
 OPT     ?= -O2
 # AVX2+FMA is the floor the binary needs; OpenBLAS picks wider kernels at run time.
 ARCHFLAGS ?= -mavx2 -mfma -mf16c
@@ -26,7 +26,7 @@ CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omi
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_DIRS = util recognize train segment samples
+LIB_DIRS = util recognize train segment samples db
 LIB_SRC  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 CLI_SRC  = $(wildcard cli/*.c)
 TEST_SRC = $(wildcard tests/test_*.c)
@@ -42,6 +42,13 @@ all: $(BIN)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# db/schema.sql travels inside the binary: od and sed turn it into a byte list.
+$(BUILD)/db/schema.inc: db/schema.sql
+	@mkdir -p $(dir $@)
+	od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g' > $@
+$(BUILD)/db/db_schema.o: $(BUILD)/db/schema.inc
+$(BUILD)/db/db_schema.o: CFLAGS += -I$(BUILD)/db
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

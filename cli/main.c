@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/db.h"
 #include "recognize/rec_net.h"
 #include "samples/smp_gen.h"
 #include "train/trn_bench.h"
@@ -106,6 +107,13 @@ static const cmd CMDS[] = {
      "  --dpi D            200 or 300 (300)\n"
      "  --digits FILE.csv  labeled Kaggle CSV of the digits (data/test_labeled.csv)\n"
      "  --forms DIR        form templates (default: forms/ beside the binary)\n"},
+    {"export",
+     "usage: docpipe export amounts|postcodes|fields [--db FILE] [--format csv|json] [-o FILE]\n"
+     "Writes what ingest stored: the amounts or postcodes view, or every field\n"
+     "(file,page,form,field,type,text,confidence,status,value,doubt; page 1-based).\n"
+     "  --db FILE        the database (docpipe.db); never created\n"
+     "  --format F       csv (RFC 4180, with a header) or json (an array of objects)\n"
+     "  -o FILE          output file, written atomically; '-' for standard output (the default)\n"},
 };
 
 static void usage_all(FILE *fp)
@@ -119,6 +127,7 @@ static void usage_all(FILE *fp)
             "  mnist-convert  convert MNIST IDX files to CSV\n"
             "  bench          training and inference speed (images/s)\n"
             "  samples        draw scanned sample pages with known truth\n"
+            "  export         amounts, postcodes or fields from the database as CSV or JSON\n"
             "  help [COMMAND] this text, or a command's\n"
             "'docpipe COMMAND --help' describes each command.\n");
 }
@@ -365,6 +374,30 @@ static int cmd_samples(const cmd *c, int argc, char **argv)
     if (o.dpi != 200 && o.dpi != 300)
         return usage_error(c, "option --dpi: must be 200 or 300%s%s", "", "");
     return exit_code(smp_run(&o));
+static int cmd_export(const cmd *c, int argc, char **argv)
+{
+    db_export_opts o;
+    const char *pos[1];
+    int np = 0, rc;
+
+    db_export_opts_default(&o);
+    const opt opts[] = {
+        {"--db", O_STR, &o.db, 0, 0},
+        {"--format", O_STR, &o.format, 0, 0},
+        {"-o", O_STR, &o.out, 0, 0},
+    };
+    rc = parse(c, argc, argv, opts, N_OF(opts), pos, 1, &np);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (np != 1)
+        return usage_error(c, "needs what to export: amounts, postcodes or fields%s%s", "", "");
+    o.what = pos[0];
+    if (strcmp(o.what, "amounts") != 0 && strcmp(o.what, "postcodes") != 0 &&
+        strcmp(o.what, "fields") != 0)
+        return usage_error(c, "cannot export \"%s\": amounts, postcodes or fields%s", o.what, "");
+    if (strcmp(o.format, "csv") != 0 && strcmp(o.format, "json") != 0)
+        return usage_error(c, "option --format: \"%s\" is not csv or json%s", o.format, "");
+    return exit_code(db_export_run(&o));
 }
 
 int main(int argc, char **argv)
@@ -409,5 +442,7 @@ int main(int argc, char **argv)
         return cmd_bench(c, argc, argv);
     if (strcmp(c->name, "samples") == 0)
         return cmd_samples(c, argc, argv);
+    if (strcmp(c->name, "export") == 0)
+        return cmd_export(c, argc, argv);
     return exit_code(UTIL_EUNSUP);
 }

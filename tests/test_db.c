@@ -1,0 +1,1337 @@
+/*
+ * test_db.c - the database layer (db/): SHA-256 against known vectors, the
+ * embedded schema against db/schema.sql, a document with pages, fields and
+ * digits written and read back column by column (tables and views), runs
+ * and models, duplicates skipped or replaced, a document failing half way
+ * leaving nothing behind, failed documents, two processes writing at once,
+ * a writer killed with SIGKILL inside its transaction, migrations and the
+ * refusal of newer, foreign, empty and damaged files, and export (CSV
+ * quoting, JSON validity, the command line with its exit codes and -o).
+ *
+ * The checks read the database with plain SQL through their own SQLite
+ * connection, not through db/.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "db/db.h"
+#include "db/db_int.h"
+#include "tests/tst.h"
+#include "util/util.h"
+
+#define OUT_CAP (1 << 20)
+
+static char g_out[OUT_CAP];
+
+/* ------------------------------------------------------------- helpers */
+
+static const char *tmp(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *tmp(const char *fmt, ...)
+{
+    static char paths[8][600];
+    static int slot;
+    char name[300];
+    char *p = paths[slot++ % 8];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    snprintf(p, 600, "%s/%s", tst_tmpdir(), name);
+    return p;
+}
+
+/* A read-only connection of the test's own. */
+static sqlite3 *raw_open(const char *path)
+{
+    sqlite3 *h = NULL;
+
+    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        fprintf(stderr, "raw_open %s: %s\n", path, h ? sqlite3_errmsg(h) : "?");
+        sqlite3_close(h);
+        return NULL;
+    }
+    sqlite3_busy_timeout(h, 10000);
+    return h;
+}
+
+/* The first column of the first row as an integer (-999 on error). */
+static long long q_int(sqlite3 *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static long long q_int(sqlite3 *h, const char *fmt, ...)
+{
+    char sql[2000];
+    sqlite3_stmt *st = NULL;
+    long long v = -999;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    if (!h || sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "q_int %s: %s\n", sql, h ? sqlite3_errmsg(h) : "no handle");
+        return v;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* The first column of the first row as text ("<null>", "<error>"), in a
+ * rotating static buffer. */
+static const char *q_text(sqlite3 *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static const char *q_text(sqlite3 *h, const char *fmt, ...)
+{
+    static char bufs[4][1000];
+    static int slot;
+    char sql[2000], *out = bufs[slot++ % 4];
+    sqlite3_stmt *st = NULL;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    snprintf(out, 1000, "<error>");
+    if (!h || sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "q_text %s: %s\n", sql, h ? sqlite3_errmsg(h) : "no handle");
+        return out;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const unsigned char *s = sqlite3_column_text(st, 0);
+        snprintf(out, 1000, "%s", s ? (const char *)s : "<null>");
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+static long long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* ------------------------------------------------ documents to store */
+
+/*
+ * A made-up document: n_pages pages of n_fields fields each, alternately an
+ * amount ("amt<k>") and a postcode ("zip<k>"); every value follows from
+ * (seed, page, field) so the checks can recompute it.
+ */
+typedef struct tdoc {
+    db_doc doc;
+    db_page *pages;
+    db_field *fields;
+    db_digit *digits;
+    char *texts;    /* 64 bytes per field: text, then value text at +32 */
+    char *names;    /* 16 bytes per field */
+    char path[300];
+} tdoc;
+
+#define TXT(t, i) ((t)->texts + 64 * (size_t)(i))
+#define NAME(t, i) ((t)->names + 16 * (size_t)(i))
+
+static long long t_cents(int seed, int page, int k) { return seed * 100000LL + page * 1000 + k * 10 + 6; }
+static int t_crop(int seed, int page, int k, int pos, int i)
+{
+    return (seed * 7 + page * 13 + k * 17 + pos * 19 + i * 5) & 0xff;
+}
+
+static void tdoc_free(tdoc *t)
+{
+    free(t->pages);
+    free(t->fields);
+    free(t->digits);
+    free(t->texts);
+    free(t->names);
+    memset(t, 0, sizeof *t);
+}
+
+static void tdoc_make(tdoc *t, const char *path, int seed, int n_pages, int n_fields)
+{
+    char key[64];
+    int nf = n_pages * n_fields, fi = 0;
+
+    memset(t, 0, sizeof *t);
+    snprintf(t->path, sizeof t->path, "%s", path);
+    t->pages = calloc((size_t)n_pages, sizeof *t->pages);
+    t->fields = calloc((size_t)nf, sizeof *t->fields);
+    t->digits = calloc((size_t)nf * 10, sizeof *t->digits);
+    t->texts = calloc((size_t)nf, 64);
+    t->names = calloc((size_t)nf, 16);
+    if (!t->pages || !t->fields || !t->digits || !t->texts || !t->names) {
+        fprintf(stderr, "out of memory\n");
+        abort();
+    }
+    snprintf(key, sizeof key, "doc-%d", seed);
+    db_sha256_mem(key, strlen(key), t->doc.sha256);
+    t->doc.path = t->path;
+    t->doc.bytes = 1000 + seed;
+    t->doc.page_count = n_pages;
+    t->doc.seconds = 0.25;
+    t->doc.n_pages = n_pages;
+    t->doc.pages = t->pages;
+    for (int p = 0; p < n_pages; p++) {
+        db_page *pg = &t->pages[p];
+        pg->page_no = p + 1;
+        pg->width = 2550;
+        pg->height = 3300;
+        pg->dpi = 300;
+        pg->skew_deg = -0.75 + p;
+        pg->form = "us-check";
+        pg->n_fields = n_fields;
+        pg->fields = &t->fields[fi];
+        for (int k = 0; k < n_fields; k++, fi++) {
+            db_field *f = &t->fields[fi];
+            db_digit *g = &t->digits[(size_t)fi * 10];
+            char *text = TXT(t, fi), *val = TXT(t, fi) + 32, digits[32];
+            int amount = k % 2 == 0, n = 0;
+
+            snprintf(NAME(t, fi), 16, "%s%d", amount ? "amt" : "zip", k);
+            f->form = "us-check";
+            f->name = NAME(t, fi);
+            f->type = amount ? "amount" : "postcode";
+            f->x = 100 + k;
+            f->y = 200 + p;
+            f->w = 300;
+            f->h = 60;
+            if (amount) {
+                long long c = t_cents(seed, p + 1, k);
+                snprintf(text, 32, "%lld.%02lld", c / 100, c % 100);
+                snprintf(digits, sizeof digits, "%lld", c);
+                f->has_value = 1;
+                f->cents = c;
+            } else {
+                snprintf(text, 32, "%05d-%04d", (seed * 31 + p) % 100000, k);
+                memcpy(val, text, 32);
+                snprintf(digits, sizeof digits, "%05d%04d", (seed * 31 + p) % 100000, k);
+                f->value_text = val;
+            }
+            f->text = text;
+            f->confidence = 0.93;
+            f->status = (seed % 2 && p == 1 && k == 1) ? DB_FIELD_REVIEW : DB_FIELD_OK;
+            f->doubt = 0.125;
+            f->note = k == 1 ? "touching digits split" : NULL;
+            for (n = 0; digits[n] && n < 10; n++) {
+                g[n].pos = n;
+                g[n].label = digits[n] - '0';
+                g[n].prob = 0.9f; /* a float, stored rounded */
+                g[n].label2 = n == 0 ? -1 : (g[n].label + 1) % 10;
+                g[n].prob2 = 0.0625;
+                g[n].x = f->x + 20 * n;
+                g[n].y = f->y;
+                g[n].w = 18;
+                g[n].h = 40;
+                g[n].has_crop = n != 1;
+                for (int i = 0; i < DB_CROP_PIXELS; i++)
+                    g[n].crop[i] = (uint8_t)t_crop(seed, p + 1, k, n, i);
+            }
+            f->n_digits = n;
+            f->digits = g;
+        }
+    }
+}
+
+static int tdoc_digits(const tdoc *t)
+{
+    int n = 0;
+    for (int p = 0; p < t->doc.n_pages; p++)
+        for (int f = 0; f < t->pages[p].n_fields; f++)
+            n += t->pages[p].fields[f].n_digits;
+    return n;
+}
+
+static int put(db *d, int64_t run, const tdoc *t, int replace, int *pout, int64_t *pid)
+{
+    int out;
+    int64_t id;
+    return db_doc_put(d, run, &t->doc, replace, pout ? pout : &out, pid ? pid : &id);
+}
+
+/* ------------------------------------------------------------- SHA-256 */
+
+static void test_sha256(void)
+{
+    char hex[DB_SHA256_HEX], hex2[DB_SHA256_HEX];
+    int64_t bytes = -1;
+    const char *path;
+    uint8_t *big;
+    size_t n = 700001; /* more than one read chunk */
+
+    TST_CHECK(db_sha256_mem("", 0, hex) == UTIL_OK &&
+                  strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0,
+              "sha256(\"\") = %s", hex);
+    TST_CHECK(db_sha256_mem("abc", 3, hex) == UTIL_OK &&
+                  strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0,
+              "sha256(\"abc\") = %s", hex);
+    path = tst_write_file("abc.bin", "abc", 3);
+    TST_CHECK(db_sha256_file(path, hex2, &bytes) == UTIL_OK && strcmp(hex, hex2) == 0 && bytes == 3,
+              "file sha256 %s, %lld bytes", hex2, (long long)bytes);
+    big = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        big[i] = (uint8_t)(i * 2654435761u >> 13);
+    path = tst_write_file("big.bin", big, n);
+    TST_CHECK(db_sha256_file(path, hex2, &bytes) == UTIL_OK && db_sha256_mem(big, n, hex) == UTIL_OK &&
+                  strcmp(hex, hex2) == 0 && bytes == (int64_t)n,
+              "a file over several chunks hashes like the buffer");
+    free(big);
+    path = tst_write_file("empty.bin", "", 0);
+    TST_CHECK(db_sha256_file(path, hex2, &bytes) == UTIL_OK && bytes == 0 &&
+                  strcmp(hex2, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0,
+              "an empty file");
+    util_clear_error();
+    TST_CHECK(db_sha256_file(tmp("no-such-file"), hex2, &bytes) == UTIL_EIO &&
+                  strstr(util_last_error(), "no-such-file") && hex2[0] == '\0',
+              "a missing file: %s", util_last_error());
+    TST_CHECK(db_sha256_file(tst_tmpdir(), hex2, NULL) == UTIL_EIO, "a folder is not readable");
+}
+
+/* The schema in the binary is db/schema.sql byte for byte. */
+static void test_schema_embedded(void)
+{
+    char *text = tst_read_text("db/schema.sql");
+
+    TST_CHECK(text != NULL, "db/schema.sql readable from the repository root");
+    if (text)
+        TST_CHECK(strlen(text) == db_schema_sql_len &&
+                      memcmp(text, db_schema_sql, db_schema_sql_len) == 0,
+                  "embedded schema equals db/schema.sql (%zu vs %zu bytes)", strlen(text),
+                  db_schema_sql_len);
+    free(text);
+}
+
+/* -------------------------------------------------------- a new database */
+
+static void test_open_new(void)
+{
+    const char *path = tmp("new.db");
+    db *d = NULL;
+    sqlite3 *h;
+
+    TST_CHECK(db_open(path, 0, &d) == UTIL_EIO && !d && !tst_file_exists(path),
+              "without CREATE a missing file is an error and is not created");
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK && d, "created");
+    if (!d)
+        return;
+    TST_CHECK(strcmp(db_path(d), path) == 0, "db_path");
+    TST_CHECK(q_int(d->h, "PRAGMA foreign_keys") == 1, "foreign keys on");
+    TST_CHECK(q_int(d->h, "PRAGMA busy_timeout") == DB_BUSY_MS, "busy timeout %lld",
+              q_int(d->h, "PRAGMA busy_timeout"));
+    TST_CHECK(strcmp(q_text(d->h, "PRAGMA journal_mode"), "wal") == 0, "WAL");
+    db_close(&d);
+    TST_CHECK(d == NULL, "db_close NULLs");
+    db_close(&d);
+    db_close(NULL);
+    h = raw_open(path);
+    TST_CHECK(q_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION, "user_version");
+    TST_CHECK(q_int(h, "PRAGMA application_id") == DB_APPLICATION_ID, "application_id");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM sqlite_master WHERE name IN ('documents', 'pages', "
+                       "'fields', 'digits', 'models', 'runs', 'amounts', 'postcodes', "
+                       "'documents_sha256')") == 9,
+              "tables, views and the sha256 index");
+    sqlite3_close(h);
+    /* Opening again changes nothing. */
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "reopened");
+    db_close(&d);
+    /* A zero-byte file is an empty database: CREATE fills it, export refuses it. */
+    path = tst_write_file("zero.db", "", 0);
+    util_clear_error();
+    TST_CHECK(db_open(path, 0, &d) == UTIL_EFORMAT && strstr(util_last_error(), "zero.db") &&
+                  strstr(util_last_error(), "empty"),
+              "zero bytes without CREATE: %s", util_last_error());
+    TST_CHECK(file_size(path) == 0, "left as it was");
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "zero bytes with CREATE");
+    db_close(&d);
+    h = raw_open(path);
+    TST_CHECK(q_int(h, "PRAGMA user_version") == 1, "zero-byte file got the schema");
+    sqlite3_close(h);
+}
+
+/* --------------------------------------------- round trip, runs, views */
+
+static void test_roundtrip(void)
+{
+    const char *path = tmp("round.db");
+    db *d = NULL;
+    sqlite3 *h;
+    tdoc t;
+    db_run run = {0};
+    db_run_counts counts = {0};
+    int64_t run_id = 0, run2 = 0, doc_id = 0, found = -1;
+    int out = 0, ok;
+
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "open");
+    run.args = "docpipe ingest --db round.db scans/";
+    run.model_sha256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    run.model_arch = "conv32k3 ...";
+    run.model_path = "models/default.model";
+    run.model_test_accuracy = 0.996;
+    run.model_temperature = 1.25;
+    TST_CHECK(db_run_begin(d, &run, &run_id) == UTIL_OK && run_id > 0, "run begun");
+    TST_CHECK(db_run_begin(d, &run, &run2) == UTIL_OK && run2 > run_id, "a second run");
+
+    tdoc_make(&t, "scans/check 1.tif", 3, 2, 3);
+    TST_CHECK(db_doc_find(d, t.doc.sha256, &found) == UTIL_OK && found == 0, "not in yet");
+    TST_CHECK(put(d, run_id, &t, 0, &out, &doc_id) == UTIL_OK && out == DB_PUT_ADDED && doc_id > 0,
+              "put");
+    TST_CHECK(db_doc_find(d, t.doc.sha256, &found) == UTIL_OK && found == doc_id, "found");
+    counts.status = DB_RUN_DONE;
+    counts.documents = 1;
+    counts.pages = 2;
+    counts.fields = 6;
+    counts.review = 1;
+    counts.skipped = 4;
+    TST_CHECK(db_run_end(d, run_id, &counts) == UTIL_OK, "run ended");
+    util_clear_error();
+    TST_CHECK(db_run_end(d, 9999, &counts) == UTIL_EINVAL && strstr(util_last_error(), "9999"),
+              "no such run: %s", util_last_error());
+    db_close(&d);
+
+    h = raw_open(path);
+    /* models and runs */
+    TST_CHECK(q_int(h, "SELECT count(*) FROM models") == 1, "one model row for two runs");
+    TST_CHECK(strcmp(q_text(h, "SELECT sha256 || '|' || arch || '|' || test_accuracy || '|' || "
+                               "temperature || '|' || path FROM models"),
+                     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff|conv32k3 "
+                     "...|0.996|1.25|models/default.model") == 0,
+              "model row: %s", q_text(h, "SELECT arch FROM models"));
+    TST_CHECK(strcmp(q_text(h, "SELECT status || '|' || documents || '|' || replaced || '|' || "
+                               "skipped || '|' || failed || '|' || pages || '|' || fields || "
+                               "'|' || review || '|' || args FROM runs WHERE id = %lld",
+                            (long long)run_id),
+                     "done|1|0|4|0|2|6|1|docpipe ingest --db round.db scans/") == 0,
+              "run row");
+    TST_CHECK(q_int(h, "SELECT ended_at IS NOT NULL AND seconds >= 0 AND started_at <= ended_at "
+                       "AND model_id = (SELECT id FROM models) FROM runs WHERE id = %lld",
+                    (long long)run_id) == 1,
+              "run times and model");
+    TST_CHECK(strcmp(q_text(h, "SELECT status FROM runs WHERE id = %lld", (long long)run2),
+                     "running") == 0 &&
+                  q_int(h, "SELECT ended_at IS NULL FROM runs WHERE id = %lld", (long long)run2) == 1,
+              "an unfinished run stays 'running'");
+    /* documents */
+    {
+        char want[400];
+        snprintf(want, sizeof want, "scans/check 1.tif|%s|1003|2|review|NULL|%lld|0.25",
+                 t.doc.sha256, (long long)run_id);
+        const char *got = q_text(h, "SELECT path || '|' || sha256 || '|' || bytes || '|' || "
+                                    "page_count || '|' || status || '|' || ifnull(error, 'NULL') "
+                                    "|| '|' || run_id || '|' || seconds FROM documents");
+        TST_CHECK(strcmp(got, want) == 0, "document row: %s", got);
+    }
+    TST_CHECK(q_int(h, "SELECT ingested_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*Z' "
+                       "FROM documents") == 1,
+              "ingested_at is ISO 8601 UTC: %s", q_text(h, "SELECT ingested_at FROM documents"));
+    /* pages */
+    TST_CHECK(q_int(h, "SELECT count(*) FROM pages WHERE document_id = %lld", (long long)doc_id) == 2,
+              "two pages");
+    TST_CHECK(strcmp(q_text(h, "SELECT group_concat(page_no || ':' || width || 'x' || height || '@' "
+                               "|| dpi || '/' || skew_deg || '/' || form || '/' || "
+                               "ifnull(error, 'NULL'), ';') FROM (SELECT * FROM pages ORDER BY "
+                               "page_no)"),
+                     "1:2550x3300@300/-0.75/us-check/NULL;2:2550x3300@300/0.25/us-check/NULL") == 0,
+              "page rows: %s",
+              q_text(h, "SELECT group_concat(page_no || '/' || skew_deg) FROM pages"));
+    /* fields, every column, against the values the builder made */
+    ok = 1;
+    for (int p = 1; p <= 2; p++)
+        for (int k = 0; k < 3; k++) {
+            char want[400];
+            const char *got;
+            int amount = k % 2 == 0;
+            long long c = t_cents(3, p, k);
+            if (amount)
+                snprintf(want, sizeof want,
+                         "us-check|amt%d|amount|%d|%d|300|60|%lld.%02lld|integer:%lld|0.93|ok|0.125|NULL",
+                         k, 100 + k, 200 + p - 1, c / 100, c % 100, c);
+            else
+                snprintf(want, sizeof want,
+                         "us-check|zip%d|postcode|%d|%d|300|60|%05d-%04d|text:%05d-%04d|0.93|%s|0.125|"
+                         "touching digits split",
+                         k, 100 + k, 200 + p - 1, (3 * 31 + p - 1) % 100000, k,
+                         (3 * 31 + p - 1) % 100000, k, p == 2 && k == 1 ? "review" : "ok");
+            got = q_text(h,
+                         "SELECT f.form || '|' || f.name || '|' || f.type || '|' || f.x || '|' || "
+                         "f.y || '|' || f.w || '|' || f.h || '|' || f.text || '|' || typeof(f.value) "
+                         "|| ':' || f.value || '|' || f.confidence || '|' || f.status || '|' || "
+                         "f.doubt || '|' || ifnull(f.note, 'NULL') FROM fields f JOIN pages p ON "
+                         "p.id = f.page_id WHERE p.page_no = %d AND f.name = '%s%d'",
+                         p, amount ? "amt" : "zip", k);
+            if (strcmp(got, want) != 0) {
+                ok = 0;
+                fprintf(stderr, "field p%d k%d:\n  got  %s\n  want %s\n", p, k, got, want);
+            }
+        }
+    TST_CHECK(ok, "every field column as written");
+    /* digits: every column and every crop byte */
+    {
+        sqlite3_stmt *st = NULL;
+        int rows = 0, bad = 0;
+        sqlite3_prepare_v2(h,
+                           "SELECT p.page_no, f.name, g.pos, g.label, g.prob, g.label2, g.prob2, "
+                           "g.x, g.y, g.w, g.h, g.crop, f.text FROM digits g JOIN fields f ON "
+                           "f.id = g.field_id JOIN pages p ON p.id = f.page_id "
+                           "ORDER BY p.page_no, f.id, g.pos",
+                           -1, &st, NULL);
+        while (st && sqlite3_step(st) == SQLITE_ROW) {
+            int page = sqlite3_column_int(st, 0), pos = sqlite3_column_int(st, 2);
+            int k = ((const char *)sqlite3_column_text(st, 1))[3] - '0';
+            const char *text = (const char *)sqlite3_column_text(st, 12);
+            char digits[32];
+            int j = 0;
+            for (const char *c = text; *c; c++)
+                if (*c >= '0' && *c <= '9')
+                    digits[j++] = *c;
+            digits[j] = '\0';
+            int label = digits[pos] - '0';
+            const uint8_t *crop = sqlite3_column_blob(st, 11);
+            int crop_ok;
+            if (pos == 1) {
+                crop_ok = sqlite3_column_type(st, 11) == SQLITE_NULL;
+            } else {
+                crop_ok = crop && sqlite3_column_bytes(st, 11) == DB_CROP_PIXELS;
+                for (int i = 0; crop_ok && i < DB_CROP_PIXELS; i++)
+                    crop_ok = crop[i] == t_crop(3, page, k, pos, i);
+            }
+            if (sqlite3_column_int(st, 3) != label || sqlite3_column_double(st, 4) != 0.9 ||
+                (pos == 0 ? sqlite3_column_type(st, 5) != SQLITE_NULL ||
+                                sqlite3_column_type(st, 6) != SQLITE_NULL
+                          : sqlite3_column_int(st, 5) != (label + 1) % 10 ||
+                                sqlite3_column_double(st, 6) != 0.0625) ||
+                sqlite3_column_int(st, 7) != 100 + k + 20 * pos ||
+                sqlite3_column_int(st, 8) != 200 + page - 1 || sqlite3_column_int(st, 9) != 18 ||
+                sqlite3_column_int(st, 10) != 40 || !crop_ok) {
+                if (bad++ < 3)
+                    fprintf(stderr, "digit page %d field %d pos %d wrong\n", page, k, pos);
+            }
+            rows++;
+        }
+        sqlite3_finalize(st);
+        /* 2 pages x (2 amounts of 6 digits + 1 postcode of 9) */
+        TST_CHECK(rows == 2 * (6 + 6 + 9) && rows == tdoc_digits(&t) && bad == 0, "digit rows %d, %d wrong", rows, bad);
+    }
+    /* the views, as a user queries them */
+    {
+        long long c = t_cents(3, 2, 2);
+        char want[200];
+        snprintf(want, sizeof want, "scans/check 1.tif|2|amt2|real:%lld.%02lld|integer:%lld|0.93|ok",
+                 c / 100, c % 100, c);
+        const char *got = q_text(h, "SELECT file || '|' || page || '|' || field || '|' || "
+                                    "typeof(amount) || ':' || amount || '|' || typeof(cents) || "
+                                    "':' || cents || '|' || confidence || '|' || status FROM "
+                                    "amounts WHERE page = 2 AND field = 'amt2'");
+        TST_CHECK(strcmp(got, want) == 0, "amounts view: %s", got);
+        TST_CHECK(q_int(h, "SELECT count(*) FROM amounts") == 4, "four amounts");
+        TST_CHECK(q_int(h, "SELECT sum(cents) FROM amounts") ==
+                      t_cents(3, 1, 0) + t_cents(3, 1, 2) + t_cents(3, 2, 0) + t_cents(3, 2, 2),
+                  "sum of cents");
+        got = q_text(h, "SELECT file || '|' || page || '|' || field || '|' || typeof(postcode) || "
+                        "':' || postcode || '|' || confidence || '|' || status FROM postcodes "
+                        "WHERE page = 1");
+        snprintf(want, sizeof want, "scans/check 1.tif|1|zip1|text:%05d-0001|0.93|ok", 3 * 31);
+        TST_CHECK(strcmp(got, want) == 0, "postcodes view: %s", got);
+        TST_CHECK(strcmp(q_text(h, "SELECT status FROM postcodes WHERE page = 2"), "review") == 0,
+                  "review status through the view");
+    }
+    sqlite3_close(h);
+    tdoc_free(&t);
+}
+
+/* ------------------------------------------------------------ duplicates */
+
+static void test_duplicates(void)
+{
+    const char *path = tmp("dup.db");
+    db *d = NULL;
+    sqlite3 *h;
+    tdoc a, b;
+    int out = 0;
+    int64_t id1 = 0, id2 = 0, id3 = 0, found = 0;
+
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "open");
+    tdoc_make(&a, "a.tif", 5, 2, 2);
+    tdoc_make(&b, "copy of a.tif", 5, 1, 4); /* the same bytes (sha256), read differently */
+    TST_CHECK(put(d, 0, &a, 0, &out, &id1) == UTIL_OK && out == DB_PUT_ADDED, "first");
+    TST_CHECK(put(d, 0, &b, 0, &out, &id2) == UTIL_OK && out == DB_PUT_SKIPPED && id2 == id1,
+              "the same sha256 again is skipped (outcome %d)", out);
+    h = raw_open(path);
+    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == 1 &&
+                  q_int(h, "SELECT count(*) FROM pages") == 2 &&
+                  q_int(h, "SELECT count(*) FROM fields") == 4,
+              "nothing added by the skip");
+    TST_CHECK(put(d, 0, &b, 1, &out, &id3) == UTIL_OK && out == DB_PUT_REPLACED && id3 != id1,
+              "replace asked: replaced (outcome %d)", out);
+    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == 1 &&
+                  strcmp(q_text(h, "SELECT path FROM documents"), "copy of a.tif") == 0,
+              "one document, the new one");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM pages") == 1 && q_int(h, "SELECT count(*) FROM fields") == 4 &&
+                  q_int(h, "SELECT count(*) FROM pages WHERE document_id = %lld", (long long)id1) == 0 &&
+                  q_int(h, "SELECT count(*) FROM digits WHERE field_id NOT IN (SELECT id FROM fields)") == 0,
+              "the old document's pages, fields and digits are gone");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM digits") == tdoc_digits(&b),
+              "digits of the new document only (%lld)", q_int(h, "SELECT count(*) FROM digits"));
+    TST_CHECK(db_doc_find(d, a.doc.sha256, &found) == UTIL_OK && found == id3, "find gives the new id");
+    /* A failure while replacing keeps the old document. */
+    a.fields[1].confidence = 2.0;
+    util_clear_error();
+    TST_CHECK(put(d, 0, &a, 1, &out, &id2) == UTIL_EINVAL && out == 0 && id2 == 0,
+              "replacing with a bad record fails: %s", util_last_error());
+    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == 1 &&
+                  q_int(h, "SELECT id FROM documents") == id3 && q_int(h, "SELECT count(*) FROM pages") == 1,
+              "the old document is still there, whole");
+    sqlite3_close(h);
+    db_close(&d);
+    tdoc_free(&a);
+    tdoc_free(&b);
+}
+
+/* --------------------------------------- a failure in the middle of a put */
+
+static void counts(sqlite3 *h, long long c[4])
+{
+    c[0] = q_int(h, "SELECT count(*) FROM documents");
+    c[1] = q_int(h, "SELECT count(*) FROM pages");
+    c[2] = q_int(h, "SELECT count(*) FROM fields");
+    c[3] = q_int(h, "SELECT count(*) FROM digits");
+}
+
+static void test_rollback(void)
+{
+    const char *path = tmp("rollback.db");
+    db *d = NULL;
+    sqlite3 *h;
+    tdoc good, bad;
+    long long before[4], after[4];
+    int out = 7;
+    int64_t id = 7;
+
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "open");
+    tdoc_make(&good, "good.tif", 10, 2, 2);
+    TST_CHECK(put(d, 0, &good, 0, NULL, NULL) == UTIL_OK, "a good document");
+    h = raw_open(path);
+    counts(h, before);
+
+    /* The last field of the last page has no name: NOT NULL fails after
+     * the document, a page and three fields are written. */
+    tdoc_make(&bad, "bad.tif", 11, 2, 2);
+    bad.fields[3].name = NULL;
+    util_clear_error();
+    TST_CHECK(put(d, 0, &bad, 0, &out, &id) == UTIL_EINVAL && out == 0 && id == 0,
+              "a NULL name is refused");
+    TST_CHECK(strstr(util_last_error(), "bad.tif") && strstr(util_last_error(), "page 2") &&
+                  strstr(util_last_error(), "fields.name") && strstr(util_last_error(), "rollback.db"),
+              "the message names database, document, page and column: %s", util_last_error());
+    counts(h, after);
+    TST_CHECK(memcmp(before, after, sizeof before) == 0, "nothing of it stayed (%lld %lld %lld %lld)",
+              after[0], after[1], after[2], after[3]);
+    bad.fields[3].name = "zip1";
+
+    /* A digit label out of range, deep inside. */
+    bad.digits[20 + 3].label = 12;
+    TST_CHECK(put(d, 0, &bad, 0, &out, &id) == UTIL_EINVAL && strstr(util_last_error(), "digit 3"),
+              "a bad digit is refused: %s", util_last_error());
+    bad.digits[20 + 3].label = 4;
+    /* A confidence that is not a number. */
+    bad.fields[1].confidence = 0.0 / 0.0;
+    TST_CHECK(put(d, 0, &bad, 0, &out, &id) == UTIL_EINVAL, "NaN confidence refused");
+    bad.fields[1].confidence = 0.5;
+    /* An amount field whose type says amount but whose status is odd. */
+    bad.fields[0].status = 5;
+    TST_CHECK(put(d, 0, &bad, 0, &out, &id) == UTIL_EINVAL, "a bad status refused");
+    bad.fields[0].status = DB_FIELD_OK;
+    /* Two pages with the same number. */
+    bad.pages[1].page_no = 1;
+    TST_CHECK(put(d, 0, &bad, 0, &out, &id) == UTIL_EINVAL, "a repeated page number refused");
+    bad.pages[1].page_no = 2;
+    counts(h, after);
+    TST_CHECK(memcmp(before, after, sizeof before) == 0, "still nothing of it");
+    TST_CHECK(strcmp(q_text(h, "PRAGMA integrity_check"), "ok") == 0,
+              "integrity");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM pragma_foreign_key_check") == 0, "foreign keys hold");
+
+    /* Bad arguments are refused before anything is written. */
+    char save = bad.doc.sha256[5];
+    bad.doc.sha256[5] = 'G';
+    TST_CHECK(put(d, 0, &bad, 0, &out, &id) == UTIL_EINVAL, "a bad sha256 refused");
+    bad.doc.sha256[5] = save;
+    TST_CHECK(db_doc_put(d, 0, NULL, 0, &out, &id) == UTIL_EINVAL, "NULL document refused");
+    bad.doc.path = "";
+    TST_CHECK(put(d, 0, &bad, 0, &out, &id) == UTIL_EINVAL, "an empty path refused");
+    bad.doc.path = bad.path;
+
+    /* Fixed, it goes in; and paths are data, never SQL. */
+    snprintf(bad.path, sizeof bad.path, "x'); DROP TABLE documents; --.tif");
+    TST_CHECK(put(d, 0, &bad, 0, &out, &id) == UTIL_OK && out == DB_PUT_ADDED, "the fixed document");
+    TST_CHECK(strcmp(q_text(h, "SELECT path FROM documents WHERE id = %lld", (long long)id),
+                     "x'); DROP TABLE documents; --.tif") == 0 &&
+                  q_int(h, "SELECT count(*) FROM documents") == 2,
+              "a path with SQL in it is stored as text");
+    sqlite3_close(h);
+    db_close(&d);
+    tdoc_free(&good);
+    tdoc_free(&bad);
+}
+
+/* ------------------------------------------------------ failed documents */
+
+static void test_failed(void)
+{
+    const char *path = tmp("failed.db");
+    db *d = NULL;
+    sqlite3 *h;
+    tdoc t;
+    int64_t id = 0, id2 = 0, found = 5;
+    int out;
+
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "open");
+    tdoc_make(&t, "scans/odd.tif", 20, 1, 2);
+    TST_CHECK(db_doc_fail(d, 0, "scans/odd.tif", t.doc.sha256, 1020, "truncated TIFF directory", &id) ==
+                      UTIL_OK && id > 0,
+              "failure recorded");
+    TST_CHECK(db_doc_fail(d, 0, "scans/unreadable.tif", NULL, -1, "Permission denied", NULL) == UTIL_OK,
+              "failure without sha256");
+    TST_CHECK(db_doc_fail(d, 0, "scans/odd.tif", t.doc.sha256, 1020, "truncated TIFF directory", &id2) ==
+                      UTIL_OK && id2 != id,
+              "the same failure again");
+    TST_CHECK(db_doc_find(d, t.doc.sha256, &found) == UTIL_OK && found == 0,
+              "a failed document does not count as stored");
+    h = raw_open(path);
+    TST_CHECK(q_int(h, "SELECT count(*) FROM documents WHERE path = 'scans/odd.tif'") == 1,
+              "one failure row per path");
+    TST_CHECK(strcmp(q_text(h, "SELECT status || '|' || error || '|' || bytes || '|' || page_count "
+                               "FROM documents WHERE path = 'scans/odd.tif'"),
+                     "failed|truncated TIFF directory|1020|0") == 0,
+              "failure row: %s", q_text(h, "SELECT error FROM documents"));
+    TST_CHECK(q_int(h, "SELECT sha256 IS NULL AND bytes IS NULL FROM documents WHERE path = "
+                       "'scans/unreadable.tif'") == 1,
+              "unknown sha256 and size are NULL");
+    TST_CHECK(put(d, 0, &t, 0, &out, &id) == UTIL_OK && out == DB_PUT_ADDED, "later it reads");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM documents WHERE path = 'scans/odd.tif'") == 1 &&
+                  strcmp(q_text(h, "SELECT status FROM documents WHERE path = 'scans/odd.tif'"), "ok") == 0,
+              "the good copy replaced the failure");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == 2, "the other failure stays");
+    TST_CHECK(db_doc_fail(d, 0, "", NULL, 0, "x", NULL) == UTIL_EINVAL, "empty path refused");
+    TST_CHECK(db_doc_fail(d, 0, "p", "abc", 0, "x", NULL) == UTIL_EINVAL, "bad sha256 refused");
+    sqlite3_close(h);
+    db_close(&d);
+    tdoc_free(&t);
+}
+
+/* ------------------------------------------------- two writers at once */
+
+#define CONC_OWN 25
+#define CONC_SHARED 10
+
+/* A child: opens path (maybe creating it) once the parent says go, then
+ * puts its own documents and the shared ones interleaved. */
+static int conc_child(const char *path, int who, int go_fd)
+{
+    db *d = NULL;
+    char c;
+    int rc = 0;
+
+    if (read(go_fd, &c, 1) < 0)
+        return 10;
+    util_log_set_level(UTIL_LOG_ERROR);
+    if (db_open(path, DB_OPEN_CREATE, &d) != UTIL_OK)
+        return 11;
+    for (int i = 0; i < CONC_OWN + CONC_SHARED && !rc; i++) {
+        tdoc t;
+        int seed, out;
+        char name[64];
+        if (i % 3 == 2 && i / 3 < CONC_SHARED)
+            seed = 5000 + (who ? CONC_SHARED - 1 - i / 3 : i / 3); /* opposite orders */
+        else
+            seed = 1000 * (who + 1) + i;
+        snprintf(name, sizeof name, "w%d/doc%d.tif", who, seed);
+        tdoc_make(&t, name, seed, 2, 2);
+        if (put(d, 0, &t, 0, &out, NULL) != UTIL_OK)
+            rc = 12;
+        tdoc_free(&t);
+    }
+    db_close(&d);
+    return rc;
+}
+
+static void test_concurrent(void)
+{
+    const char *path = tmp("conc.db");
+    int fds[2];
+    pid_t pid[2];
+    int status[2] = {-1, -1};
+    sqlite3 *h;
+    int ok = 1;
+
+    if (pipe(fds) != 0) {
+        TST_CHECK(0, "pipe");
+        return;
+    }
+    fflush(NULL);
+    for (int w = 0; w < 2; w++) {
+        pid[w] = fork();
+        if (pid[w] == 0) {
+            close(fds[1]);
+            _exit(conc_child(path, w, fds[0]));
+        }
+    }
+    close(fds[0]);
+    close(fds[1]); /* go: both reads return */
+    for (int w = 0; w < 2; w++)
+        if (pid[w] > 0)
+            waitpid(pid[w], &status[w], 0);
+    for (int w = 0; w < 2; w++)
+        ok &= pid[w] > 0 && WIFEXITED(status[w]) && WEXITSTATUS(status[w]) == 0;
+    TST_CHECK(ok, "both writers finished (status %d %d)", status[0], status[1]);
+    h = raw_open(path);
+    /* Each writer: CONC_OWN + CONC_SHARED puts of which some are shared. */
+    long long own = 2LL * (CONC_OWN + CONC_SHARED) - 2 * CONC_SHARED;
+    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == own + CONC_SHARED,
+              "%lld documents, expected %lld", q_int(h, "SELECT count(*) FROM documents"),
+              own + CONC_SHARED);
+    TST_CHECK(q_int(h, "SELECT count(*) FROM (SELECT sha256 FROM documents GROUP BY sha256 "
+                       "HAVING count(*) > 1)") == 0,
+              "no document twice");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM documents WHERE path GLOB 'w0/*'") >= CONC_OWN &&
+                  q_int(h, "SELECT count(*) FROM documents WHERE path GLOB 'w1/*'") >= CONC_OWN,
+              "each writer's own documents are all there");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM documents d WHERE (SELECT count(*) FROM pages p WHERE "
+                       "p.document_id = d.id) <> 2 OR (SELECT count(*) FROM fields f JOIN pages p "
+                       "ON p.id = f.page_id WHERE p.document_id = d.id) <> 4") == 0,
+              "every document whole");
+    TST_CHECK(strcmp(q_text(h, "PRAGMA integrity_check"), "ok") == 0, "integrity");
+    sqlite3_close(h);
+}
+
+/* ---------------------------------------- kill -9 inside a transaction */
+
+static void kill_me(int page_no)
+{
+    if (page_no == 40)
+        kill(getpid(), SIGKILL);
+}
+
+static void test_kill(void)
+{
+    const char *path = tmp("kill.db");
+    char wal[700];
+    pid_t pid;
+    int status = 0, out = 0;
+    long long wal_bytes;
+    db *d = NULL;
+    sqlite3 *h;
+    tdoc first, big;
+
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    tdoc_make(&first, "first.tif", 30, 2, 2);
+    /* 50 pages x 10 fields: megabytes of crops, more than SQLite's page
+     * cache, so half the document reaches the WAL file before the kill. */
+    tdoc_make(&big, "big.tif", 31, 50, 10);
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        util_log_set_level(-1);
+        if (db_open(path, DB_OPEN_CREATE, &d) != UTIL_OK || put(d, 0, &first, 0, NULL, NULL) != UTIL_OK)
+            _exit(3);
+        db_test_hook = kill_me;
+        put(d, 0, &big, 0, NULL, NULL);
+        _exit(4); /* not reached */
+    }
+    waitpid(pid, &status, 0);
+    TST_CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "the writer was killed (status %d)",
+              status);
+    wal_bytes = file_size(wal);
+    TST_CHECK(wal_bytes > 1000000, "the uncommitted half reached the WAL (%lld bytes)", wal_bytes);
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "the database opens after the kill");
+    h = raw_open(path);
+    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == 1 &&
+                  strcmp(q_text(h, "SELECT path FROM documents"), "first.tif") == 0,
+              "only the committed document");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM pages") == 2 && q_int(h, "SELECT count(*) FROM fields") == 4 &&
+                  q_int(h, "SELECT count(*) FROM digits") == tdoc_digits(&first),
+              "no half document");
+    TST_CHECK(strcmp(q_text(h, "PRAGMA integrity_check"), "ok") == 0, "integrity");
+    /* The same ingest again: in once, then skipped. */
+    TST_CHECK(put(d, 0, &big, 0, &out, NULL) == UTIL_OK && out == DB_PUT_ADDED, "stored on the rerun");
+    TST_CHECK(put(d, 0, &big, 0, &out, NULL) == UTIL_OK && out == DB_PUT_SKIPPED, "and only once");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == 2 && q_int(h, "SELECT count(*) FROM pages") == 52,
+              "two documents, 52 pages");
+    sqlite3_close(h);
+    db_close(&d);
+    tdoc_free(&first);
+    tdoc_free(&big);
+}
+
+/* ------------------------------------------------------------ migration */
+
+static int g_step_calls;
+
+static int step_add_column(db *d)
+{
+    g_step_calls++;
+    return db_exec(d, "ALTER TABLE documents ADD COLUMN source TEXT; "
+                      "UPDATE documents SET source = 'migrated'");
+}
+
+static int step_broken(db *d)
+{
+    g_step_calls++;
+    return db_exec(d, "ALTER TABLE documents ADD COLUMN source TEXT; SELECT * FROM no_such_table");
+}
+
+static long long has_column(sqlite3 *h, const char *table, const char *col)
+{
+    return q_int(h, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'", table, col);
+}
+
+static void test_migration(void)
+{
+    const char *path = tmp("mig.db");
+    const db_step_fn good[3] = {NULL, step_add_column, NULL};
+    const db_step_fn broken[3] = {NULL, step_broken, NULL};
+    db *d = NULL;
+    sqlite3 *h;
+    tdoc t;
+
+    tdoc_make(&t, "m.tif", 40, 1, 2);
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK && put(d, 0, &t, 0, NULL, NULL) == UTIL_OK,
+              "a version-1 database with a document");
+    h = raw_open(path);
+
+    /* A failing step leaves version 1 as it was. */
+    g_step_calls = 0;
+    util_clear_error();
+    TST_CHECK(db_migrate(d, 1, 2, broken) != UTIL_OK && g_step_calls == 1, "a broken step fails");
+    TST_CHECK(strstr(util_last_error(), "mig.db") && strstr(util_last_error(), "version 1 to 2"),
+              "the message names the file and the versions: %s", util_last_error());
+    TST_CHECK(q_int(h, "PRAGMA user_version") == 1 && has_column(h, "documents", "source") == 0 &&
+                  q_int(h, "SELECT count(*) FROM documents") == 1,
+              "rolled back: still version 1, no new column");
+    /* No step for a version: refused. */
+    TST_CHECK(db_migrate(d, 1, 3, good) == UTIL_EUNSUP && q_int(h, "PRAGMA user_version") == 1,
+              "a missing step is refused, nothing done");
+    /* The step runs once, the version moves, the data stays. */
+    g_step_calls = 0;
+    TST_CHECK(db_migrate(d, 1, 2, good) == UTIL_OK && g_step_calls == 1, "migrated to 2");
+    TST_CHECK(q_int(h, "PRAGMA user_version") == 2 && has_column(h, "documents", "source") == 1 &&
+                  strcmp(q_text(h, "SELECT source || '|' || path FROM documents"), "migrated|m.tif") == 0,
+              "version 2, with the column and the old data");
+    TST_CHECK(db_migrate(d, 1, 2, good) == UTIL_OK && g_step_calls == 1, "at the target: no step runs");
+    db_close(&d);
+    /* To this docpipe (version 1) that database is newer now. */
+    util_clear_error();
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_EUNSUP && !d, "a newer version is refused");
+    TST_CHECK(strstr(util_last_error(), "mig.db") && strstr(util_last_error(), "version 2") &&
+                  strstr(util_last_error(), "newer"),
+              "clear message: %s", util_last_error());
+    sqlite3_close(h);
+
+    /* A new database reaching version 2: schema.sql, then the step. */
+    path = tmp("mig-new.db");
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "new");
+    db_close(&d);
+    h = raw_open(path);
+    sqlite3_exec(h, "PRAGMA user_version = 0; DROP VIEW amounts; DROP VIEW postcodes; "
+                    "DROP TABLE digits; DROP TABLE fields; DROP TABLE pages; DROP TABLE documents; "
+                    "DROP TABLE runs; DROP TABLE models",
+                 NULL, NULL, NULL);
+    TST_CHECK(q_int(h, "SELECT count(*) FROM sqlite_master WHERE name NOT GLOB 'sqlite_*'") == 0,
+              "emptied to version 0");
+    sqlite3_close(h);
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "a version-0 (empty) database");
+    g_step_calls = 0;
+    TST_CHECK(d && db_migrate(d, 1, 2, good) == UTIL_OK && g_step_calls == 1, "then to 2");
+    db_close(&d);
+    h = raw_open(path);
+    TST_CHECK(q_int(h, "PRAGMA user_version") == 2 && has_column(h, "documents", "source") == 1,
+              "new database at version 2");
+    sqlite3_close(h);
+    tdoc_free(&t);
+}
+
+/* ----------------------------------------------------------- refusals */
+
+static void test_refusals(void)
+{
+    const char *path;
+    db *d = NULL;
+    sqlite3 *h;
+    char text[300];
+    uint8_t hdr[20];
+    int fd;
+
+    /* A newer docpipe database: refused, and not changed (still not WAL). */
+    path = tmp("newer.db");
+    h = NULL;
+    sqlite3_open(path, &h);
+    sqlite3_exec(h, (const char *)db_schema_sql, NULL, NULL, NULL);
+    sqlite3_exec(h, "PRAGMA user_version = 9", NULL, NULL, NULL);
+    sqlite3_close(h);
+    util_clear_error();
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_EUNSUP && !d &&
+                  strstr(util_last_error(), "newer.db") && strstr(util_last_error(), "version 9"),
+              "newer: %s", util_last_error());
+    fd = open(path, O_RDONLY);
+    TST_CHECK(fd >= 0 && read(fd, hdr, 20) == 20 && hdr[18] == 1 && hdr[19] == 1,
+              "the refused file was not switched to WAL");
+    if (fd >= 0)
+        close(fd);
+
+    /* A database of another program, user_version 0. */
+    path = tmp("foreign.db");
+    sqlite3_open(path, &h);
+    sqlite3_exec(h, "CREATE TABLE customers(id, name)", NULL, NULL, NULL);
+    sqlite3_close(h);
+    util_clear_error();
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_EFORMAT && !d &&
+                  strstr(util_last_error(), "foreign.db") &&
+                  strstr(util_last_error(), "not a docpipe database"),
+              "foreign: %s", util_last_error());
+    h = raw_open(path);
+    TST_CHECK(q_int(h, "SELECT count(*) FROM sqlite_master") == 1, "and left alone");
+    sqlite3_close(h);
+
+    /* Another program's, with a user_version of its own. */
+    path = tmp("foreign2.db");
+    sqlite3_open(path, &h);
+    sqlite3_exec(h, "CREATE TABLE t(x); PRAGMA user_version = 1", NULL, NULL, NULL);
+    sqlite3_close(h);
+    util_clear_error();
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_EFORMAT &&
+                  strstr(util_last_error(), "not a docpipe database"),
+              "foreign with user_version 1: %s", util_last_error());
+
+    /* Not SQLite at all. */
+    memset(text, 'x', sizeof text);
+    snprintf(text, sizeof text, "%s", "name,amount\nalice,12.50\n");
+    path = tst_write_file("text.db", text, sizeof text);
+    util_clear_error();
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_EFORMAT && !d &&
+                  strstr(util_last_error(), "text.db") && strstr(util_last_error(), "not an SQLite"),
+              "not SQLite: %s", util_last_error());
+    TST_CHECK(file_size(path) == (long long)sizeof text, "left alone");
+
+    /* A folder. */
+    util_clear_error();
+    TST_CHECK(db_open(tst_tmpdir(), DB_OPEN_CREATE, &d) != UTIL_OK && !d, "a folder: %s",
+              util_last_error());
+}
+
+/* A database damaged after it was written: clear errors, no crash. */
+static void test_damaged(void)
+{
+    const char *path = tmp("damaged.db"), *copy;
+    db *d = NULL;
+    tdoc t;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc, out;
+    char cmd[2000];
+
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "open");
+    for (int i = 0; i < 6 && d; i++) {
+        tdoc_make(&t, "d.tif", 60 + i, 3, 6);
+        put(d, 0, &t, 0, NULL, NULL);
+        tdoc_free(&t);
+    }
+    db_close(&d); /* the last close checkpoints the WAL into the file */
+    TST_CHECK(util_file_read(path, 0, &buf, &len) == UTIL_OK && len > 100000, "%zu bytes", len);
+    if (!buf)
+        return;
+
+    /* Truncated to a third. */
+    copy = tst_write_file("truncated.db", buf, len / 3);
+    util_clear_error();
+    rc = db_open(copy, 0, &d);
+    if (rc == UTIL_OK) {
+        /* The first page may be fine; then reading the rest fails. */
+        tdoc_make(&t, "e.tif", 99, 3, 6);
+        rc = put(d, 0, &t, 0, &out, NULL);
+        tdoc_free(&t);
+        db_close(&d);
+    }
+    TST_CHECK(rc == UTIL_EFORMAT && strstr(util_last_error(), "truncated.db") &&
+                  strstr(util_last_error(), "damaged"),
+              "truncated: rc %d, %s", rc, util_last_error());
+    snprintf(cmd, sizeof cmd, "%s export amounts --db %s", tst_bin(), copy);
+    rc = tst_run(cmd, g_out, sizeof g_out);
+    TST_CHECK(rc == 1 && strstr(g_out, "truncated.db") &&
+                  (strstr(g_out, "damaged") || strstr(g_out, "not an SQLite")),
+              "export of a truncated database: exit %d, %s", rc, g_out);
+
+    /* Garbage over the pages after the first. */
+    for (size_t i = 4096; i < len; i++)
+        buf[i] = (uint8_t)(i * 131 + 7);
+    copy = tst_write_file("garbled.db", buf, len);
+    snprintf(cmd, sizeof cmd, "%s export fields --db %s", tst_bin(), copy);
+    rc = tst_run(cmd, g_out, sizeof g_out);
+    TST_CHECK(rc == 1 && strstr(g_out, "garbled.db") && strstr(g_out, "damaged"),
+              "export of a garbled database: exit %d, %s", rc, g_out);
+
+    /* A damaged header. */
+    memset(buf, 0x5a, 100);
+    copy = tst_write_file("header.db", buf, len);
+    util_clear_error();
+    TST_CHECK(db_open(copy, DB_OPEN_CREATE, &d) == UTIL_EFORMAT && strstr(util_last_error(), "header.db"),
+              "a damaged header: %s", util_last_error());
+    free(buf);
+}
+
+/* -------------------------------------------------------------- export */
+
+/* A strict RFC 4180 reader: rows of fields, CRLF line ends; returns the
+ * number of rows or -1 when the text breaks the rules.  cells[r][c]. */
+#define MAXR 64
+#define MAXC 12
+static char g_cells[MAXR][MAXC][256];
+static int g_ncols[MAXR];
+
+static int csv_parse(const char *s)
+{
+    int r = 0, c = 0;
+    size_t n = 0;
+
+    memset(g_ncols, 0, sizeof g_ncols);
+    while (*s) {
+        char *cell = g_cells[r][c];
+        n = 0;
+        if (*s == '"') {
+            s++;
+            for (;;) {
+                if (!*s)
+                    return -1;
+                if (*s == '"') {
+                    if (s[1] == '"') {
+                        cell[n++] = '"';
+                        s += 2;
+                        continue;
+                    }
+                    s++;
+                    break;
+                }
+                cell[n++] = *s++;
+                if (n > 250)
+                    return -1;
+            }
+        } else {
+            while (*s && *s != ',' && *s != '\r' && *s != '\n' && *s != '"' && n < 250)
+                cell[n++] = *s++;
+            if (*s == '"' || *s == '\n')
+                return -1; /* a quote inside an unquoted field, or a bare LF */
+        }
+        cell[n] = '\0';
+        if (*s == ',') {
+            s++;
+            if (++c >= MAXC)
+                return -1;
+        } else if (s[0] == '\r' && s[1] == '\n') {
+            s += 2;
+            g_ncols[r] = c + 1;
+            c = 0;
+            if (++r >= MAXR)
+                return -1;
+        } else {
+            return -1; /* no CRLF at the end */
+        }
+    }
+    return c == 0 ? r : -1;
+}
+
+static void test_export(void)
+{
+    const char *nasty = "scans/a,b \"c\"\nd.tif";
+    char path[600];
+    db *d = NULL;
+    tdoc a, b;
+    db_export_opts o;
+    char *text;
+    int rows, rc;
+    char cmd[3000];
+
+    snprintf(path, sizeof path, "%s", tmp("export.db"));
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "open");
+    tdoc_make(&a, nasty, 70, 2, 2);
+    tdoc_make(&b, "scans/\xff\xfe odd bytes.tif", 71, 1, 2);
+    TST_CHECK(put(d, 0, &a, 0, NULL, NULL) == UTIL_OK && put(d, 0, &b, 0, NULL, NULL) == UTIL_OK,
+              "documents in");
+    db_doc_fail(d, 0, "broken.tif", NULL, 0, "not an image", NULL);
+    db_close(&d);
+
+    /* amounts as CSV */
+    db_export_opts_default(&o);
+    TST_CHECK(strcmp(o.db, "docpipe.db") == 0 && strcmp(o.format, "csv") == 0, "defaults");
+    o.db = path;
+    o.what = "amounts";
+    o.out = tmp("amounts.csv");
+    TST_CHECK(db_export_run(&o) == UTIL_OK, "exported");
+    text = tst_read_text(o.out);
+    rows = text ? csv_parse(text) : -1;
+    TST_CHECK(rows == 4, "header and 3 amounts, RFC 4180 (%d rows): %s", rows, text ? text : "");
+    if (rows == 4) {
+        long long c = t_cents(70, 1, 0);
+        char amount[32], cents[32];
+        const char *hdr[] = {"file", "page", "field", "amount", "cents", "confidence", "status"};
+        int ok = g_ncols[0] == 7;
+        for (int i = 0; i < 7 && ok; i++)
+            ok = strcmp(g_cells[0][i], hdr[i]) == 0;
+        TST_CHECK(ok, "amounts header");
+        snprintf(amount, sizeof amount, "%lld.%02lld", c / 100, c % 100);
+        snprintf(cents, sizeof cents, "%lld", c);
+        /* ordered by file: "scans/\xff..." sorts after "scans/a,..." */
+        TST_CHECK(strcmp(g_cells[1][0], nasty) == 0, "the path with comma, quote and newline "
+                                                     "comes back: [%s]", g_cells[1][0]);
+        TST_CHECK(strcmp(g_cells[1][1], "1") == 0 && strcmp(g_cells[1][2], "amt0") == 0 &&
+                      strcmp(g_cells[1][3], amount) == 0 && strcmp(g_cells[1][4], cents) == 0 &&
+                      strcmp(g_cells[1][5], "0.93") == 0 && strcmp(g_cells[1][6], "ok") == 0,
+                  "first row: %s|%s|%s|%s|%s|%s", g_cells[1][1], g_cells[1][2], g_cells[1][3],
+                  g_cells[1][4], g_cells[1][5], g_cells[1][6]);
+        TST_CHECK(strcmp(g_cells[2][1], "2") == 0 && strcmp(g_cells[3][0], b.path) == 0,
+                  "then page 2, then the other file");
+    }
+    TST_CHECK(text && strstr(text, "\"scans/a,b \"\"c\"\"\nd.tif\"") != NULL, "quoted and doubled");
+    free(text);
+    TST_CHECK(tst_count_in_dir(tst_tmpdir(), ".tmp.") == 0, "no temporary left");
+
+    /* fields as CSV */
+    o.what = "fields";
+    o.out = tmp("fields.csv");
+    TST_CHECK(db_export_run(&o) == UTIL_OK, "fields exported");
+    text = tst_read_text(o.out);
+    rows = text ? csv_parse(text) : -1;
+    TST_CHECK(rows == 7 && text && strncmp(text, "file,page,form,field,type,text,confidence,status,", 49) == 0,
+              "fields: header and 6 rows (%d)", rows);
+    if (rows == 7)
+        TST_CHECK(strcmp(g_cells[4][1], "2") == 0 && strcmp(g_cells[4][3], "zip1") == 0 &&
+                      strcmp(g_cells[4][4], "postcode") == 0 && strcmp(g_cells[4][6], "0.93") == 0,
+                  "a fields row: page %s field %s type %s", g_cells[4][1], g_cells[4][3], g_cells[4][4]);
+    free(text);
+
+    /* JSON */
+    o.format = "json";
+    const char *whats[] = {"amounts", "postcodes", "fields"};
+    for (int i = 0; i < 3; i++) {
+        o.what = whats[i];
+        o.out = tmp("%s.json", whats[i]);
+        rc = db_export_run(&o);
+        text = tst_read_text(o.out);
+        TST_CHECK(rc == UTIL_OK && text && tst_json_valid(text), "%s: valid JSON", whats[i]);
+        if (i == 0)
+            TST_CHECK(text && strstr(text, "\"file\":\"scans/a,b \\\"c\\\"\\nd.tif\"") &&
+                          strstr(text, "\"file\":\"scans/\\ufffd\\ufffd odd bytes.tif\"") &&
+                          strstr(text, "\"cents\":7001006,"),
+                      "escapes, bytes that are not UTF-8, integers: %.300s", text ? text : "");
+        if (i == 1)
+            TST_CHECK(text && strstr(text, "\"postcode\":\"02170-0001\""), "postcode as a string");
+        free(text);
+    }
+
+    /* An empty database exports a header / an empty array. */
+    const char *empty = tmp("empty-export.db");
+    TST_CHECK(db_open(empty, DB_OPEN_CREATE, &d) == UTIL_OK, "empty db");
+    db_close(&d);
+    o.db = empty;
+    o.what = "amounts";
+    o.out = tmp("none.json");
+    text = db_export_run(&o) == UTIL_OK ? tst_read_text(o.out) : NULL;
+    TST_CHECK(text && strcmp(text, "[]\n") == 0, "empty JSON array");
+    free(text);
+    o.format = "csv";
+    o.out = tmp("none.csv");
+    text = db_export_run(&o) == UTIL_OK ? tst_read_text(o.out) : NULL;
+    TST_CHECK(text && strcmp(text, "file,page,field,amount,cents,confidence,status\r\n") == 0,
+              "empty CSV: the header");
+    free(text);
+
+    /* Bad options through the API. */
+    o.what = "totals";
+    TST_CHECK(db_export_run(&o) == UTIL_EINVAL, "unknown what");
+    o.what = "amounts";
+    o.format = "xml";
+    TST_CHECK(db_export_run(&o) == UTIL_EINVAL, "unknown format");
+    o.format = "csv";
+    o.db = tmp("missing.db");
+    o.out = tmp("never.csv");
+    util_clear_error();
+    TST_CHECK(db_export_run(&o) == UTIL_EIO && !tst_file_exists(o.db) && !tst_file_exists(o.out) &&
+                  strstr(util_last_error(), "missing.db"),
+              "a missing database: error, not created, no output: %s", util_last_error());
+
+    /* ---- the command line */
+    snprintf(cmd, sizeof cmd, "%s export amounts --db %s -o %s", tst_bin(), path, tmp("cli.csv"));
+    rc = tst_run(cmd, g_out, sizeof g_out);
+    TST_CHECK(rc == 0 && g_out[0] == '\0', "CLI -o: exit %d, quiet: %s", rc, g_out);
+    {
+        char *x = tst_read_text(tmp("cli.csv")), *y = tst_read_text(tmp("amounts.csv"));
+        TST_CHECK(x && y && strcmp(x, y) == 0, "the CLI writes what the API wrote");
+        free(x);
+        free(y);
+    }
+    snprintf(cmd, sizeof cmd, "%s export postcodes --db=%s --format json 2>/dev/null", tst_bin(), path);
+    rc = tst_run(cmd, g_out, sizeof g_out);
+    TST_CHECK(rc == 0 && tst_json_valid(g_out) && strstr(g_out, "\"postcode\":"),
+              "CLI JSON on standard output: exit %d", rc);
+    snprintf(cmd, sizeof cmd, "%s export fields --db %s -o -", tst_bin(), path);
+    rc = tst_run(cmd, g_out, sizeof g_out);
+    TST_CHECK(rc == 0 && csv_parse(g_out) == 7, "CLI -o - is standard output");
+    snprintf(cmd, sizeof cmd, "%s export amounts --db %s -o %s", tst_bin(), tmp("nope.db"),
+             tmp("nope.csv"));
+    rc = tst_run(cmd, g_out, sizeof g_out);
+    TST_CHECK(rc == 1 && strstr(g_out, "nope.db") && strstr(g_out, "no such database") &&
+                  !tst_file_exists(tmp("nope.db")) && !tst_file_exists(tmp("nope.csv")),
+              "CLI missing database: exit %d, %s", rc, g_out);
+    snprintf(cmd, sizeof cmd, "%s export amounts --db %s -o %s", tst_bin(), path,
+             tmp("no-such-dir/out.csv"));
+    rc = tst_run(cmd, g_out, sizeof g_out);
+    TST_CHECK(rc == 1 && strstr(g_out, "no-such-dir"), "CLI unwritable output: exit %d, %s", rc, g_out);
+    snprintf(cmd, sizeof cmd, "%s export amounts --db %s --format xml", tst_bin(), path);
+    rc = tst_run(cmd, g_out, sizeof g_out);
+    TST_CHECK(rc == 2 && strstr(g_out, "xml") && strstr(g_out, "usage: docpipe export"),
+              "CLI bad format: exit %d", rc);
+    snprintf(cmd, sizeof cmd, "%s export totals --db %s", tst_bin(), path);
+    rc = tst_run(cmd, g_out, sizeof g_out);
+    TST_CHECK(rc == 2 && strstr(g_out, "totals"), "CLI bad table: exit %d", rc);
+    snprintf(cmd, sizeof cmd, "%s export --db %s", tst_bin(), path);
+    rc = tst_run(cmd, g_out, sizeof g_out);
+    TST_CHECK(rc == 2, "CLI nothing to export: exit %d", rc);
+    snprintf(cmd, sizeof cmd, "%s export --help", tst_bin());
+    rc = tst_run(cmd, g_out, sizeof g_out);
+    TST_CHECK(rc == 0 && strstr(g_out, "amounts|postcodes|fields"), "CLI help");
+    snprintf(cmd, sizeof cmd, "%s help", tst_bin());
+    rc = tst_run(cmd, g_out, sizeof g_out);
+    TST_CHECK(rc == 0 && strstr(g_out, "export"), "export listed in the commands");
+    snprintf(cmd, sizeof cmd, "cd %s && %s export amounts", tst_tmpdir(), tst_bin());
+    if (tst_bin()[0] == '/') {
+        rc = tst_run(cmd, g_out, sizeof g_out);
+        TST_CHECK(rc == 1 && strstr(g_out, "docpipe.db") && !tst_file_exists(tmp("docpipe.db")),
+                  "the default database is ./docpipe.db, not created: %s", g_out);
+    }
+    tdoc_free(&a);
+    tdoc_free(&b);
+}
+
+int main(void)
+{
+    util_log_set_level(-1); /* messages are checked through util_last_error() */
+    tst_tmpdir();
+    test_sha256();
+    test_schema_embedded();
+    test_open_new();
+    test_roundtrip();
+    test_duplicates();
+    test_rollback();
+    test_failed();
+    test_concurrent();
+    test_kill();
+    test_migration();
+    test_refusals();
+    test_damaged();
+    test_export();
+    return tst_done();
+}
