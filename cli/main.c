@@ -374,6 +374,8 @@ static int cmd_samples(const cmd *c, int argc, char **argv)
     if (o.dpi != 200 && o.dpi != 300)
         return usage_error(c, "option --dpi: must be 200 or 300%s%s", "", "");
     return exit_code(smp_run(&o));
+}
+
 static int cmd_export(const cmd *c, int argc, char **argv)
 {
     db_export_opts o;
