@@ -1,0 +1,155 @@
+/*
+ * seg_lines.c - step b of reading a field: the printed frame (box lines,
+ * comb separators and ticks, base lines) found in the crop as long thin
+ * runs near where the template puts them, removed, and the handwriting that
+ * crossed them restored.  See seg_split.h.
+ */
+#include "seg_split.h"
+
+#include "util/util.h"
+
+#define MAX_LINES 64
+
+typedef struct span { int a, b; } span;
+
+static int imax(int a, int b) { return a > b ? a : b; }
+
+static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_form_field *ff,
+                             PIX **pclean, int *pn_lines)
+{
+    PIX *hopen = NULL, *vopen = NULL, *hmask = NULL, *vmask = NULL, *hd = NULL, *vd = NULL;
+    PIX *clean = NULL, *rep = NULL;
+    BOXA *hb = NULL, *vb = NULL;
+    span hs[MAX_LINES];
+    l_int32 W, H, ix, iy, iw, ih;
+    int nh = 0, nv = 0, th = 0, tv = 0, rc = UTIL_OK;
+    int tmax = imax(3, (int)(0.025 * dpi + 0.5));
+
+    boxGetGeometry((BOX *)inner, &ix, &iy, &iw, &ih);
+    pixGetDimensions(crop1, &W, &H, NULL);
+    if (ff->frame == SEG_FRAME_NONE || iw < 4 || ih < 4) {
+        if (!(*pclean = pixCopy(NULL, crop1)))
+            goto nomem;
+        return UTIL_OK;
+    }
+    if (!(hmask = pixCreateTemplate(crop1)) || !(vmask = pixCreateTemplate(crop1)))
+        goto nomem;
+
+    /* Horizontal lines: runs of at least 60 % of the area's width (0.3 inch
+     * at least), thin, in the outer bands of the area or outside it (a base
+     * line: the lower half). */
+    {
+        int hlen = imax((int)(0.6 * iw), (int)(0.3 * dpi));
+        if (hlen > W - 2)
+            hlen = W - 2;
+        if (hlen < 3 || !(hopen = pixOpenCompBrick(NULL, crop1, hlen, 1)) ||
+            !(hb = pixConnCompBB(hopen, 8)))
+            goto nomem;
+        for (int i = 0; i < boxaGetCount(hb); i++) {
+            l_int32 x, y, w, h;
+            boxaGetBoxGeometry(hb, i, &x, &y, &w, &h);
+            double cy = y + 0.5 * h;
+            int ok = h <= 2 * tmax;
+            if (ff->frame == SEG_FRAME_LINE)
+                ok = ok && cy > iy + 0.5 * ih;
+            else
+                ok = ok && (cy < iy + 0.3 * ih || cy > iy + 0.7 * ih);
+            if (!ok || nh >= MAX_LINES)
+                continue;
+            pixRasterop(hmask, x, y, w, h, PIX_SRC | PIX_DST, hopen, x, y);
+            hs[nh].a = y;
+            hs[nh].b = y + h - 1;
+            th = imax(th, h);
+            nh++;
+        }
+    }
+
+    /* Vertical lines (box sides, comb separators or ticks): thin runs of at
+     * least 20 % of the area's height near an expected x that reach a found
+     * horizontal line (any, when none was found). */
+    if (ff->frame == SEG_FRAME_BOX || ff->frame == SEG_FRAME_COMB) {
+        int cells = ff->frame == SEG_FRAME_COMB && ff->cells > 1 ? ff->cells : 1;
+        int vlen = imax((int)(0.2 * ih), (int)(0.03 * dpi));
+        double tolx = 3 + 0.015 * dpi + 0.01 * iw;
+        if (vlen > H - 2)
+            vlen = H - 2;
+        if (vlen < 3 || !(vopen = pixOpenCompBrick(NULL, crop1, 1, vlen)) ||
+            !(vb = pixConnCompBB(vopen, 8)))
+            goto nomem;
+        for (int i = 0; i < boxaGetCount(vb); i++) {
+            l_int32 x, y, w, h;
+            int near = 0, touch = nh == 0;
+            boxaGetBoxGeometry(vb, i, &x, &y, &w, &h);
+            if (w > 2 * tmax)
+                continue;
+            for (int k = 0; k <= cells && !near; k++) {
+                double ex = ix + (double)iw * k / cells;
+                near = x + 0.5 * w > ex - tolx && x + 0.5 * w < ex + tolx;
+            }
+            for (int j = 0; j < nh && !touch; j++)
+                touch = y <= hs[j].b + 2 && y + h - 1 >= hs[j].a - 2;
+            if (!near || !touch)
+                continue;
+            pixRasterop(vmask, x, y, w, h, PIX_SRC | PIX_DST, vopen, x, y);
+            tv = imax(tv, w);
+            nv++;
+        }
+    }
+
+    /* Remove with a pixel of margin across each line, then restore where
+     * ink lies on both sides of a removed line. */
+    if (!(hd = pixDilateBrick(NULL, hmask, 1, 3)) || !(vd = pixDilateBrick(NULL, vmask, 3, 1)) ||
+        !(clean = pixSubtract(NULL, crop1, hd)) || !pixSubtract(clean, clean, vd))
+        goto nomem;
+    if (nh) {
+        if (!(rep = pixCloseSafeBrick(NULL, clean, 3, th + 4)) || !pixAnd(rep, rep, hd) ||
+            !pixOr(clean, clean, rep))
+            goto nomem;
+        pixDestroy(&rep);
+    }
+    if (nv) {
+        if (!(rep = pixCloseSafeBrick(NULL, clean, tv + 4, 3)) || !pixAnd(rep, rep, vd) ||
+            !pixOr(clean, clean, rep))
+            goto nomem;
+    }
+    *pclean = clean;
+    clean = NULL;
+    if (pn_lines)
+        *pn_lines = nh + nv;
+    goto done;
+nomem:
+    util_log(UTIL_LOG_ERROR, "field %s: out of memory removing lines", ff->name);
+    rc = UTIL_ENOMEM;
+done:
+    pixDestroy(&hopen);
+    pixDestroy(&vopen);
+    pixDestroy(&hmask);
+    pixDestroy(&vmask);
+    pixDestroy(&hd);
+    pixDestroy(&vd);
+    pixDestroy(&clean);
+    pixDestroy(&rep);
+    boxaDestroy(&hb);
+    boxaDestroy(&vb);
+    return rc;
+}
+
+int seg_lines_remove(PIX *crop1, int dpi, const BOX *inner, const seg_form_field *ff,
+                     PIX **pclean, int *pn_lines)
+{
+    l_int32 old;
+    int rc;
+
+    *pclean = NULL;
+    if (pn_lines)
+        *pn_lines = 0;
+    if (!crop1 || pixGetDepth(crop1) != 1 || !inner || !ff || dpi < 50 || dpi > 1200) {
+        util_log(UTIL_LOG_ERROR, "seg_lines_remove: a 1-bpp crop, its area, a field and a dpi "
+                                 "in 50..1200 are needed");
+        return UTIL_EINVAL;
+    }
+    old = setMsgSeverity(L_SEVERITY_NONE);
+    rc = lines_remove_impl(crop1, dpi, inner, ff, pclean, pn_lines);
+    setMsgSeverity(old);
+    return rc;
+}

@@ -1,0 +1,898 @@
+/*
+ * seg_split.c - steps a, c, d, e and f of reading a field (seg_split.h):
+ * the crop, blobs from connected components, cuts through touching digits,
+ * the decimal point or raised cents of an amount, and the assembly of the
+ * field's alternative splits with their normalized crops.  Step b, the
+ * frame's removal, is in seg_lines.c.
+ */
+#include "seg_split.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "seg_mnist.h"
+#include "util/util.h"
+
+#define MAX_CANDS 4 /* readings kept per blob */
+
+static int imax(int a, int b) { return a > b ? a : b; }
+static int imin(int a, int b) { return a < b ? a : b; }
+
+/* ------------------------------------------------------------ a. crop */
+
+int seg_field_crop(PIX *page1, int dpi, const BOX *area, PIX **pcrop, int *pox, int *poy)
+{
+    l_int32 W, H, ax, ay, aw, ah, old;
+    int m, mx, my, x0, y0, x1, y1, rc = UTIL_OK;
+    BOX *b = NULL;
+
+    *pcrop = NULL;
+    *pox = *poy = 0;
+    if (!page1 || pixGetDepth(page1) != 1 || !area || dpi < 50 || dpi > 1200) {
+        util_log(UTIL_LOG_ERROR, "seg_field_crop: a 1-bpp page, an area and a dpi in 50..1200 "
+                                 "are needed");
+        return UTIL_EINVAL;
+    }
+    pixGetDimensions(page1, &W, &H, NULL);
+    boxGetGeometry((BOX *)area, &ax, &ay, &aw, &ah);
+    m = (int)(0.08 * dpi + 0.5);
+    mx = m + (int)(0.04 * aw);
+    my = m + (int)(0.04 * ah);
+    x0 = imax(0, ax - mx);
+    y0 = imax(0, ay - my);
+    x1 = imin(W, ax + aw + mx);
+    y1 = imin(H, ay + ah + my);
+    if (aw < 1 || ah < 1 || x1 - x0 < 2 || y1 - y0 < 2 || ax >= W || ay >= H || ax + aw <= 0 ||
+        ay + ah <= 0) {
+        util_log(UTIL_LOG_ERROR, "seg_field_crop: area %dx%d+%d+%d misses the %dx%d page", aw, ah,
+                 ax, ay, W, H);
+        return UTIL_EINVAL;
+    }
+    old = setMsgSeverity(L_SEVERITY_NONE);
+    b = boxCreate(x0, y0, x1 - x0, y1 - y0);
+    *pcrop = b ? pixClipRectangle(page1, b, NULL) : NULL;
+    setMsgSeverity(old);
+    boxDestroy(&b);
+    if (!*pcrop) {
+        util_log(UTIL_LOG_ERROR, "seg_field_crop: out of memory");
+        rc = UTIL_ENOMEM;
+    } else {
+        *pox = x0;
+        *poy = y0;
+    }
+    return rc;
+}
+
+/* ----------------------------------------------------------- c. blobs */
+
+void seg_blobs_destroy(seg_blobs **pb)
+{
+    if (!pb || !*pb)
+        return;
+    for (int i = 0; i < (*pb)->n; i++)
+        pixDestroy(&(*pb)->v[i].pix);
+    free((*pb)->v);
+    free(*pb);
+    *pb = NULL;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_blob_x(const void *a, const void *b)
+{
+    const seg_blob *p = a, *q = b;
+    int x = 2 * p->x + p->w, y = 2 * q->x + q->w;
+    return (x > y) - (x < y);
+}
+
+/* The union of blobs a and b into a (b's image freed). */
+static int blob_merge(seg_blob *a, seg_blob *b)
+{
+    int x0 = imin(a->x, b->x), y0 = imin(a->y, b->y);
+    int x1 = imax(a->x + a->w, b->x + b->w), y1 = imax(a->y + a->h, b->y + b->h);
+    PIX *u = pixCreate(x1 - x0, y1 - y0, 1);
+
+    if (!u)
+        return UTIL_ENOMEM;
+    pixRasterop(u, a->x - x0, a->y - y0, a->w, a->h, PIX_SRC | PIX_DST, a->pix, 0, 0);
+    pixRasterop(u, b->x - x0, b->y - y0, b->w, b->h, PIX_SRC | PIX_DST, b->pix, 0, 0);
+    pixDestroy(&a->pix);
+    pixDestroy(&b->pix);
+    a->pix = u;
+    a->x = x0;
+    a->y = y0;
+    a->w = x1 - x0;
+    a->h = y1 - y0;
+    a->parts += b->parts;
+    return UTIL_OK;
+}
+
+/* A small compact mark low in the digits' band: a decimal point or comma. */
+static int point_like(const seg_blob *b, int dh, int base)
+{
+    return b->w <= 0.35 * dh && b->h <= 0.4 * dh && b->y >= base - 0.5 * dh &&
+           b->y + b->h >= base - 0.3 * dh;
+}
+
+static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_form_field *ff,
+                           seg_blobs *bl)
+{
+    BOXA *boxa = NULL;
+    PIXA *pixa = NULL;
+    l_int32 ix, iy, iw, ih;
+    int n = 0, *hs = NULL, nh = 0, dh, base, rc = UTIL_OK;
+    int speck = imax(2, (int)(0.015 * dpi + 0.5));
+    double tol = 0.03 * dpi;
+    int amount = ff->type == SEG_FT_AMOUNT;
+    int cells = ff->frame == SEG_FRAME_COMB && ff->cells > 1 ? ff->cells : 0;
+    seg_blob *v = NULL;
+
+    boxGetGeometry((BOX *)inner, &ix, &iy, &iw, &ih);
+    if (!(boxa = pixConnComp(clean1, &pixa, 8)))
+        goto nomem;
+    n = boxaGetCount(boxa);
+    v = calloc((size_t)imax(n, 1), sizeof *v);
+    hs = calloc((size_t)imax(n, 1), sizeof *hs);
+    if (!v || !hs)
+        goto nomem;
+    /* Components: specks and those centered outside the area dropped. */
+    for (int i = 0; i < n; i++) {
+        l_int32 x, y, w, h;
+        double cx, cy;
+        boxaGetBoxGeometry(boxa, i, &x, &y, &w, &h);
+        cx = x + 0.5 * w;
+        cy = y + 0.5 * h;
+        if (imax(w, h) < speck || cx < ix - tol || cx > ix + iw + tol || cy < iy - tol ||
+            cy > iy + ih + tol)
+            continue;
+        v[bl->n] = (seg_blob){x, y, w, h, SEG_BLOB_DIGIT, 1, pixaGetPix(pixa, i, L_CLONE)};
+        bl->n++;
+    }
+    if (bl->n == 0)
+        goto done;
+    /* The typical digit: median height of the tall components, base line
+     * the median bottom of those. */
+    for (int i = 0; i < bl->n; i++)
+        if (v[i].h >= 0.35 * ih)
+            hs[nh++] = v[i].h;
+    if (nh == 0)
+        for (int i = 0; i < bl->n; i++)
+            hs[0] = imax(hs[0], v[i].h), nh = 1;
+    qsort(hs, (size_t)nh, sizeof *hs, cmp_int);
+    dh = imax(1, hs[nh / 2]);
+    nh = 0;
+    for (int i = 0; i < bl->n; i++)
+        if (v[i].h >= 0.6 * dh)
+            hs[nh++] = v[i].y + v[i].h;
+    qsort(hs, (size_t)imax(nh, 1), sizeof *hs, cmp_int);
+    base = nh ? hs[nh / 2] : iy + ih;
+
+    /* A comb's printed dash (ZIP+4): a low piece across the boundary after
+     * cell ff->dash, in the middle of the height; it merges with nothing. */
+    if (cells && ff->dash > 0 && ff->dash < cells) {
+        double dx = ix + (double)iw * ff->dash / cells, cw = (double)iw / cells;
+        for (int i = 0; i < bl->n; i++) {
+            seg_blob *b = &v[i];
+            double cx = b->x + 0.5 * b->w, cy = b->y + 0.5 * b->h;
+            if (fabs(cx - dx) < 0.3 * cw && b->h <= 0.35 * dh && b->w <= 0.6 * cw &&
+                cy > iy + 0.2 * ih && cy < iy + 0.8 * ih)
+                b->kind = SEG_BLOB_MARK;
+        }
+    }
+
+    /* Merge broken pieces of one digit until nothing changes. */
+    qsort(v, (size_t)bl->n, sizeof *v, cmp_blob_x);
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int i = 0; i < bl->n && !changed; i++)
+            for (int j = i + 1; j < bl->n && !changed; j++) {
+                seg_blob *a = &v[i], *b = &v[j];
+                int ov = imin(a->x + a->w, b->x + b->w) - imax(a->x, b->x);
+                int mw = imin(a->w, b->w), merge = 0;
+                if (a->kind == SEG_BLOB_MARK || b->kind == SEG_BLOB_MARK)
+                    continue;
+                int pa = amount && point_like(a, dh, base);
+                int pb = amount && point_like(b, dh, base);
+                int sa = a->h < 0.45 * dh && a->w < 0.6 * dh;
+                int sb = b->h < 0.45 * dh && b->w < 0.6 * dh;
+                if (cells && !pa && !pb) {
+                    double cw = (double)iw / cells;
+                    int ca = (int)floor((a->x + 0.5 * a->w - ix) / cw);
+                    int cb = (int)floor((b->x + 0.5 * b->w - ix) / cw);
+                    merge = ca == cb;
+                } else if (pa || pb) {
+                    /* a point merges only when it lies within a digit's columns */
+                    merge = ov >= 0.9 * (pa ? a->w : b->w) && ov > 0;
+                } else {
+                    merge = ov >= 0.5 * mw || ((sa || sb) && ov >= 0.2 * mw && ov > 0);
+                }
+                if (merge) {
+                    if (blob_merge(a, b))
+                        goto nomem;
+                    memmove(b, b + 1, (size_t)(bl->n - j - 1) * sizeof *b);
+                    bl->n--;
+                    changed = 1;
+                }
+            }
+    }
+
+    /* What each blob is; small isolated pieces are dropped. */
+    {
+        int k = 0, seen_digit = 0;
+        for (int i = 0; i < bl->n; i++) {
+            seg_blob *b = &v[i];
+            int small = b->h < 0.45 * dh && b->w < 0.6 * dh;
+            int flat = b->h <= 0.3 * dh && b->w >= 1.5 * b->h;
+            if (b->kind == SEG_BLOB_MARK)
+                ; /* the dash */
+            else if (amount && seen_digit && point_like(b, dh, base) && !flat)
+                b->kind = SEG_BLOB_POINT;
+            else if (flat && b->parts == 1)
+                b->kind = SEG_BLOB_MARK;
+            else if (small) {
+                pixDestroy(&b->pix);
+                continue;
+            } else {
+                b->kind = SEG_BLOB_DIGIT;
+                seen_digit = 1;
+            }
+            v[k++] = *b;
+        }
+        bl->n = k;
+    }
+    bl->v = v;
+    v = NULL;
+    bl->digit_h = dh;
+    bl->base_y = base;
+    goto done;
+nomem:
+    util_log(UTIL_LOG_ERROR, "field %s: out of memory finding blobs", ff->name);
+    rc = UTIL_ENOMEM;
+done:
+    if (v) {
+        for (int i = 0; i < bl->n; i++)
+            pixDestroy(&v[i].pix);
+        free(v);
+        bl->n = 0;
+    }
+    free(hs);
+    boxaDestroy(&boxa);
+    pixaDestroy(&pixa);
+    return rc;
+}
+
+int seg_blobs_find(PIX *clean1, int dpi, const BOX *inner, const seg_form_field *ff,
+                   seg_blobs **pb)
+{
+    l_int32 old;
+    int rc;
+
+    *pb = NULL;
+    if (!clean1 || pixGetDepth(clean1) != 1 || !inner || !ff || dpi < 50 || dpi > 1200) {
+        util_log(UTIL_LOG_ERROR, "seg_blobs_find: a 1-bpp image, its area, a field and a dpi in "
+                                 "50..1200 are needed");
+        return UTIL_EINVAL;
+    }
+    if (!(*pb = calloc(1, sizeof **pb))) {
+        util_log(UTIL_LOG_ERROR, "field %s: out of memory", ff->name);
+        return UTIL_ENOMEM;
+    }
+    old = setMsgSeverity(L_SEVERITY_NONE);
+    rc = blobs_find_impl(clean1, dpi, inner, ff, *pb);
+    setMsgSeverity(old);
+    if (rc)
+        seg_blobs_destroy(pb);
+    return rc;
+}
+
+/* ------------------------------------------------------------ d. cuts */
+
+int seg_split_valleys(PIX *glyph1, int k, int *cuts)
+{
+    l_int32 w, h, old;
+    NUMA *na = NULL;
+    float *s = NULL;
+    int rc = UTIL_OK;
+
+    if (!glyph1 || pixGetDepth(glyph1) != 1 || k < 2) {
+        util_log(UTIL_LOG_ERROR, "seg_split_valleys: a 1-bpp glyph and k >= 2 are needed");
+        return UTIL_EINVAL;
+    }
+    pixGetDimensions(glyph1, &w, &h, NULL);
+    old = setMsgSeverity(L_SEVERITY_NONE);
+    na = pixCountPixelsByColumn(glyph1);
+    setMsgSeverity(old);
+    s = calloc((size_t)w, sizeof *s);
+    if (!na || !s) {
+        util_log(UTIL_LOG_ERROR, "seg_split_valleys: out of memory");
+        rc = UTIL_ENOMEM;
+        goto done;
+    }
+    for (int x = 0; x < w; x++) {
+        float sum = 0.0f, v;
+        int m = 0;
+        for (int d = -1; d <= 1; d++)
+            if (x + d >= 0 && x + d < w && numaGetFValue(na, x + d, &v) == 0)
+                sum += v, m++;
+        s[x] = m ? sum / m : 0.0f;
+    }
+    for (int j = 1; j < k; j++) {
+        int e = (int)lround((double)w * j / k), win = imax(1, w / (4 * k)), best = e;
+        float bc = 1e30f;
+        for (int x = imax(1, e - win); x <= imin(w - 1, e + win); x++) {
+            float c = s[x] + 0.01f * (float)abs(x - e);
+            if (c < bc)
+                bc = c, best = x;
+        }
+        cuts[j - 1] = best;
+    }
+done:
+    numaDestroy(&na);
+    free(s);
+    return rc;
+}
+
+/* Moves the components of *pfrom smaller than 10 % of its largest into *pto. */
+static int move_fragments(PIX *from, PIX *to)
+{
+    PIXA *pa = NULL;
+    BOXA *ba = pixConnComp(from, &pa, 8);
+    int n, *area = NULL, big = 0;
+
+    if (!ba)
+        return UTIL_ENOMEM;
+    n = boxaGetCount(ba);
+    area = calloc((size_t)imax(n, 1), sizeof *area);
+    if (!area) {
+        boxaDestroy(&ba);
+        pixaDestroy(&pa);
+        return UTIL_ENOMEM;
+    }
+    for (int i = 0; i < n; i++) {
+        PIX *p = pixaGetPix(pa, i, L_CLONE);
+        l_int32 c = 0;
+        pixCountPixels(p, &c, NULL);
+        area[i] = c;
+        big = imax(big, c);
+        pixDestroy(&p);
+    }
+    for (int i = 0; i < n; i++) {
+        if (area[i] * 10 >= big)
+            continue;
+        l_int32 x, y, w, h;
+        PIX *p = pixaGetPix(pa, i, L_CLONE);
+        boxaGetBoxGeometry(ba, i, &x, &y, &w, &h);
+        pixRasterop(from, x, y, w, h, PIX_NOT(PIX_SRC) & PIX_DST, p, 0, 0);
+        pixRasterop(to, x, y, w, h, PIX_SRC | PIX_DST, p, 0, 0);
+        pixDestroy(&p);
+    }
+    free(area);
+    boxaDestroy(&ba);
+    pixaDestroy(&pa);
+    return UTIL_OK;
+}
+
+int seg_split_cut(PIX *glyph1, int x, int win, PIX **pleft, PIX **pright, int *pink)
+{
+    l_int32 w, h, wpl, old;
+    int a, b, n, rc = UTIL_OK, ink = 0;
+    float *prev = NULL, *cur = NULL;
+    signed char *back = NULL;
+    int *path = NULL;
+    PIX *mask = NULL, *left = NULL, *right = NULL;
+    l_uint32 *data;
+
+    *pleft = *pright = NULL;
+    if (pink)
+        *pink = 0;
+    if (!glyph1 || pixGetDepth(glyph1) != 1 || win < 0) {
+        util_log(UTIL_LOG_ERROR, "seg_split_cut: a 1-bpp glyph is needed");
+        return UTIL_EINVAL;
+    }
+    pixGetDimensions(glyph1, &w, &h, NULL);
+    if (x < 1 || x >= w) {
+        util_log(UTIL_LOG_ERROR, "seg_split_cut: column %d outside 1..%d", x, w - 1);
+        return UTIL_EINVAL;
+    }
+    old = setMsgSeverity(L_SEVERITY_NONE);
+    a = imax(1, x - win);
+    b = imin(w - 1, x + win);
+    n = b - a + 1;
+    prev = malloc((size_t)n * sizeof *prev);
+    cur = malloc((size_t)n * sizeof *cur);
+    back = malloc((size_t)n * (size_t)h);
+    path = malloc((size_t)h * sizeof *path);
+    if (!prev || !cur || !back || !path)
+        goto nomem;
+    data = pixGetData(glyph1);
+    wpl = pixGetWpl(glyph1);
+    /* Dynamic programming, row by row: the path's column c takes pixel
+     * (c, y) to the right side. */
+    for (int y = 0; y < h; y++) {
+        const l_uint32 *line = data + y * wpl;
+        for (int i = 0; i < n; i++) {
+            int c = a + i;
+            float cost = (GET_DATA_BIT(line, c) ? 20.0f : 1.0f) + 0.02f * (float)abs(c - x);
+            float best = 0.0f;
+            int dir = 0;
+            if (y > 0) {
+                best = prev[i];
+                if (i > 0 && prev[i - 1] + 0.4f < best)
+                    best = prev[i - 1] + 0.4f, dir = -1;
+                if (i < n - 1 && prev[i + 1] + 0.4f < best)
+                    best = prev[i + 1] + 0.4f, dir = 1;
+            }
+            cur[i] = best + cost;
+            back[(size_t)y * n + i] = (signed char)dir;
+        }
+        float *t = prev;
+        prev = cur;
+        cur = t;
+    }
+    {
+        int bi = 0;
+        for (int i = 1; i < n; i++)
+            if (prev[i] < prev[bi])
+                bi = i;
+        for (int y = h - 1; y >= 0; y--) {
+            path[y] = a + bi;
+            bi += back[(size_t)y * n + bi];
+        }
+    }
+    if (!(mask = pixCreate(w, h, 1)))
+        goto nomem;
+    for (int y = 0; y < h; y++) {
+        pixRasterop(mask, 0, y, path[y], 1, PIX_SET, NULL, 0, 0);
+        ink += GET_DATA_BIT(data + y * wpl, path[y]) != 0;
+    }
+    if (!(left = pixAnd(NULL, glyph1, mask)) || !(right = pixSubtract(NULL, glyph1, left)) ||
+        move_fragments(left, right) || move_fragments(right, left))
+        goto nomem;
+    *pleft = left;
+    *pright = right;
+    left = right = NULL;
+    if (pink)
+        *pink = ink;
+    goto done;
+nomem:
+    util_log(UTIL_LOG_ERROR, "seg_split_cut: out of memory");
+    rc = UTIL_ENOMEM;
+done:
+    setMsgSeverity(old);
+    free(prev);
+    free(cur);
+    free(back);
+    free(path);
+    pixDestroy(&mask);
+    pixDestroy(&left);
+    pixDestroy(&right);
+    return rc;
+}
+
+/* ------------------------------------------------------- e, f. a field */
+
+/* One way of reading a blob: n glyphs left to right, with its belief. */
+typedef struct cand {
+    int n;
+    seg_glyph *g;
+    float p;
+} cand;
+
+typedef struct slot {
+    int nc;
+    cand c[MAX_CANDS];
+    float cx; /* the blob's center, crop pixels */
+} slot;
+
+/* Appends the glyph held by sub (an image the size of blob b) to c. */
+static int cand_add(cand *c, PIX *sub, const seg_blob *b, int ox, int oy)
+{
+    PIX *tight = NULL;
+    BOX *tb = NULL;
+    seg_glyph *g;
+    l_int32 x, y, w, h;
+    int rc;
+
+    if (pixClipToForeground(sub, &tight, &tb) || !tight)
+        return UTIL_OK; /* nothing there */
+    g = realloc(c->g, (size_t)(c->n + 1) * sizeof *g);
+    if (!g) {
+        pixDestroy(&tight);
+        boxDestroy(&tb);
+        return UTIL_ENOMEM;
+    }
+    c->g = g;
+    g = &c->g[c->n];
+    boxGetGeometry(tb, &x, &y, &w, &h);
+    g->x = ox + b->x + x;
+    g->y = oy + b->y + y;
+    g->w = w;
+    g->h = h;
+    rc = seg_mnist_normalize(tight, g->crop);
+    pixDestroy(&tight);
+    boxDestroy(&tb);
+    if (rc == UTIL_OK)
+        c->n++;
+    return rc;
+}
+
+/* Reading blob b as k digits cut at cuts[0..k-2]. */
+static int cand_cut(cand *c, const seg_blob *b, int k, const int *cuts, int ox, int oy,
+                    int *pbad)
+{
+    PIX *rest = pixClone(b->pix), *l = NULL, *r = NULL;
+    int rc = UTIL_OK, win = imax(2, b->w / (5 * k));
+
+    *pbad = 0;
+    for (int j = 0; j < k - 1 && rc == UTIL_OK; j++) {
+        rc = seg_split_cut(rest, cuts[j], win, &l, &r, NULL);
+        if (rc)
+            break;
+        l_int32 nl = 0;
+        pixCountPixels(l, &nl, NULL);
+        if (nl == 0)
+            *pbad = 1;
+        rc = cand_add(c, l, b, ox, oy);
+        pixDestroy(&l);
+        pixDestroy(&rest);
+        rest = r;
+        r = NULL;
+    }
+    if (rc == UTIL_OK)
+        rc = cand_add(c, rest, b, ox, oy);
+    if (c->n != k)
+        *pbad = 1;
+    pixDestroy(&rest);
+    return rc;
+}
+
+static void slot_clear(slot *s)
+{
+    for (int i = 0; i < s->nc; i++)
+        free(s->c[i].g);
+    s->nc = 0;
+}
+
+/* Whether the best cut of b in two crosses more ink than one stroke and a
+ * half: then the blob is more likely one wide digit (a 0) than two. */
+static int two_strokes_cut(const seg_blob *b)
+{
+    int cut, ink = 0, two = 0;
+    float ratio = 0.0f;
+    PIX *l = NULL, *r = NULL;
+
+    if (seg_split_valleys(b->pix, 2, &cut) ||
+        seg_split_cut(b->pix, cut, imax(2, b->w / 10), &l, &r, &ink) ||
+        seg_mnist_stroke_ratio(b->pix, &ratio))
+        ink = 0;
+    else
+        two = ink > 1.5f * ratio * (float)imax(b->w, b->h);
+    pixDestroy(&l);
+    pixDestroy(&r);
+    return two;
+}
+
+/* The readings of one digit blob: whole, or cut into k digits. */
+static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_count, int ox,
+                     int oy, float *pdoubt)
+{
+    int rc = UTIL_OK, kk[3], nk = 0, bad;
+    float pk[3];
+    double r = (double)b->w / dh;
+
+    *pdoubt = 0.0f;
+    s->cx = b->x + 0.5f * b->w;
+    if (cw > 0) { /* comb: cells say how many */
+        int k = (int)lround(b->w / cw);
+        if (k >= 2) {
+            kk[nk] = k, pk[nk++] = 0.75f;
+            kk[nk] = 1, pk[nk++] = 0.15f;
+            *pdoubt = 0.3f;
+        } else if (r > 1.15) {
+            kk[nk] = 1, pk[nk++] = 0.6f;
+            kk[nk] = 2, pk[nk++] = 0.4f;
+            *pdoubt = 0.35f;
+        } else {
+            kk[nk] = 1, pk[nk++] = 1.0f;
+        }
+    } else if (r > 1.15 && two_strokes_cut(b)) {
+        /* Wide, but a cut crosses two strokes: a wide 0 rather than a pair. */
+        kk[nk] = 1, pk[nk++] = 0.55f;
+        kk[nk] = 2, pk[nk++] = 0.4f;
+        *pdoubt = 0.35f;
+    } else if (r > 1.15) {
+        int k = imax(2, (int)lround(b->w / (0.72 * dh)));
+        kk[nk] = k, pk[nk++] = 0.6f;
+        if (k > 2)
+            kk[nk] = k - 1, pk[nk++] = 0.15f;
+        if (b->w / (k + 1.0) >= 0.35 * dh)
+            kk[nk] = k + 1, pk[nk++] = 0.1f;
+        *pdoubt = 0.4f;
+    } else if (r > 0.9 || (short_count && r > 0.75)) {
+        if (short_count) {
+            kk[nk] = 2, pk[nk++] = 0.55f;
+            kk[nk] = 1, pk[nk++] = 0.4f;
+        } else {
+            kk[nk] = 1, pk[nk++] = 0.7f;
+            kk[nk] = 2, pk[nk++] = 0.25f;
+        }
+        *pdoubt = 0.3f;
+    } else {
+        kk[nk] = 1, pk[nk++] = 1.0f;
+    }
+    for (int i = 0; i < nk && rc == UTIL_OK; i++) {
+        cand *c = &s->c[s->nc];
+        memset(c, 0, sizeof *c);
+        c->p = pk[i];
+        if (kk[i] == 1) {
+            rc = cand_add(c, b->pix, b, ox, oy);
+            bad = c->n != 1;
+        } else {
+            int cuts[16];
+            if (kk[i] > 17 || seg_split_valleys(b->pix, kk[i], cuts))
+                bad = 1;
+            else
+                rc = cand_cut(c, b, kk[i], cuts, ox, oy, &bad);
+        }
+        if (bad || rc) {
+            free(c->g);
+            c->g = NULL;
+            continue;
+        }
+        s->nc++;
+        /* For two digits, a second cut at the next best valley. */
+        if (kk[i] == 2 && s->nc < MAX_CANDS && i == 0) {
+            int cuts[1];
+            cand *c2 = &s->c[s->nc];
+            if (seg_split_valleys(b->pix, 2, cuts) == 0) {
+                int alt = cuts[0] + (cuts[0] < b->w / 2 ? b->w / 8 : -b->w / 8);
+                memset(c2, 0, sizeof *c2);
+                c2->p = 0.1f;
+                c->p -= 0.1f;
+                if (alt >= 1 && alt < b->w)
+                    rc = cand_cut(c2, b, 2, &alt, ox, oy, &bad);
+                else
+                    bad = 1;
+                if (bad || rc) {
+                    free(c2->g);
+                    c2->g = NULL;
+                    c->p += 0.1f;
+                } else {
+                    s->nc++;
+                }
+            }
+        }
+    }
+    return rc;
+}
+
+/* Builds the field's splits from the slots: splits[0] every slot's first
+ * reading, then each other reading of the least sure slots.  bx is the x
+ * (crop pixels) left of which glyphs count as the integer part, or a huge
+ * value. */
+static int build_splits(seg_field *dst, slot *sl, int ns, double bx, int ox)
+{
+    int order[64], no = 0;
+    dst->splits = calloc(SEG_MAX_SPLITS, sizeof *dst->splits);
+    if (!dst->splits)
+        return UTIL_ENOMEM;
+    /* Choices: -1 all first; else (slot, reading). */
+    int choice_s[SEG_MAX_SPLITS], choice_c[SEG_MAX_SPLITS], nch = 0;
+    choice_s[nch] = -1, choice_c[nch++] = 0;
+    for (int i = 0; i < ns && no < 64; i++)
+        if (sl[i].nc > 1)
+            order[no++] = i;
+    /* least sure first */
+    for (int i = 1; i < no; i++)
+        for (int j = i; j > 0 && sl[order[j]].c[0].p < sl[order[j - 1]].c[0].p; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    for (int i = 0; i < no && nch < SEG_MAX_SPLITS; i++)
+        for (int c = 1; c < sl[order[i]].nc && nch < SEG_MAX_SPLITS; c++)
+            choice_s[nch] = order[i], choice_c[nch++] = c;
+    for (int k = 0; k < nch; k++) {
+        seg_split *sp = &dst->splits[k];
+        int n = 0;
+        float p = 1.0f;
+        for (int i = 0; i < ns; i++) {
+            const cand *c = &sl[i].c[i == choice_s[k] ? choice_c[k] : 0];
+            n += c->n;
+            p *= c->p;
+        }
+        sp->glyphs = calloc((size_t)imax(n, 1), sizeof *sp->glyphs);
+        if (!sp->glyphs)
+            return UTIL_ENOMEM;
+        dst->n_splits++;
+        sp->prior = p;
+        for (int i = 0; i < ns; i++) {
+            const cand *c = &sl[i].c[i == choice_s[k] ? choice_c[k] : 0];
+            for (int j = 0; j < c->n; j++) {
+                sp->glyphs[sp->n] = c->g[j];
+                if (c->g[j].x - ox + 0.5 * c->g[j].w < bx)
+                    sp->n_int++;
+                sp->n++;
+            }
+        }
+    }
+    return UTIL_OK;
+}
+
+/* Step e: the x (crop pixels) where an amount's cents begin, or HUGE_VAL. */
+static double amount_boundary(const seg_blobs *bl, const seg_form_field *ff, int *pfound)
+{
+    int cents = ff->cents > 0 ? ff->cents : 2, nd = 0, idx[64];
+    *pfound = 0;
+    for (int i = 0; i < bl->n && nd < 64; i++)
+        if (bl->v[i].kind == SEG_BLOB_DIGIT)
+            idx[nd++] = i;
+    /* The rightmost point with 1..cents digit blobs after it. */
+    for (int i = bl->n - 1; i >= 0; i--) {
+        const seg_blob *p = &bl->v[i];
+        int after = 0;
+        if (p->kind != SEG_BLOB_POINT)
+            continue;
+        for (int j = 0; j < nd; j++)
+            after += bl->v[idx[j]].x + 0.5 * bl->v[idx[j]].w > p->x + 0.5 * p->w;
+        if (after >= 1 && after <= cents) {
+            *pfound = 1;
+            return p->x + 0.5 * p->w;
+        }
+    }
+    /* Raised, smaller cents: the last `cents` digit blobs. */
+    if (ff->cents > 0 && nd > cents) {
+        int hmax = 0, bmax = 0, hint[64], bint[64], ni = nd - cents;
+        for (int j = 0; j < ni; j++) {
+            hint[j] = bl->v[idx[j]].h;
+            bint[j] = bl->v[idx[j]].y + bl->v[idx[j]].h;
+        }
+        qsort(hint, (size_t)ni, sizeof *hint, cmp_int);
+        qsort(bint, (size_t)ni, sizeof *bint, cmp_int);
+        for (int j = ni; j < nd; j++) {
+            hmax = imax(hmax, bl->v[idx[j]].h);
+            bmax = imax(bmax, bl->v[idx[j]].y + bl->v[idx[j]].h);
+        }
+        if (hmax < 0.8 * hint[ni / 2] && bmax < bint[ni / 2] - 0.15 * hint[ni / 2]) {
+            *pfound = 1;
+            return bl->v[idx[ni]].x;
+        }
+    }
+    return HUGE_VAL;
+}
+
+static void set_doubt(seg_field *dst, float d, const char *note)
+{
+    if (d > dst->doubt) {
+        dst->doubt = d;
+        snprintf(dst->note, sizeof dst->note, "%s", note);
+    }
+}
+
+static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_field *ff,
+                           seg_field *dst)
+{
+    PIX *crop = NULL, *clean = NULL;
+    BOX *inner = NULL;
+    seg_blobs *bl = NULL;
+    slot *sl = NULL;
+    int ox, oy, ns = 0, nd = 0, rc, found = 0;
+    l_int32 ax, ay, aw, ah;
+    double bx = HUGE_VAL, cw = 0.0;
+
+    boxGetGeometry((BOX *)area, &ax, &ay, &aw, &ah);
+    rc = seg_field_crop(page1, dpi, area, &crop, &ox, &oy);
+    if (rc)
+        return rc;
+    if (!(inner = boxCreate(ax - ox, ay - oy, aw, ah)))
+        goto nomem;
+    if ((rc = seg_lines_remove(crop, dpi, inner, ff, &clean, NULL)))
+        goto done;
+    if (ff->type == SEG_FT_AMOUNT) {
+        /* A written underline (under raised cents): a straight horizontal
+         * run longer than any digit's bar, 0.2 inch. */
+        PIX *u = pixOpenCompBrick(NULL, clean, (int)(0.2 * dpi), 1), *ud = NULL;
+        if (!u || !(ud = pixDilateBrick(NULL, u, 1, 3)) || !pixSubtract(clean, clean, ud)) {
+            pixDestroy(&u);
+            pixDestroy(&ud);
+            goto nomem;
+        }
+        pixDestroy(&u);
+        pixDestroy(&ud);
+    }
+    if ((rc = seg_blobs_find(clean, dpi, inner, ff, &bl)))
+        goto done;
+    if (ff->frame == SEG_FRAME_COMB && ff->cells > 1)
+        cw = (double)aw / ff->cells;
+    for (int i = 0; i < bl->n; i++)
+        nd += bl->v[i].kind == SEG_BLOB_DIGIT;
+    if (!(sl = calloc((size_t)imax(nd, 1), sizeof *sl)))
+        goto nomem;
+    for (int i = 0; i < bl->n; i++) {
+        float d = 0.0f;
+        if (bl->v[i].kind != SEG_BLOB_DIGIT)
+            continue;
+        rc = slot_fill(&sl[ns], &bl->v[i], bl->digit_h, cw, nd < ff->min_digits, ox, oy, &d);
+        if (rc)
+            goto done;
+        if (sl[ns].nc == 0)
+            continue;
+        if (d > 0.0f)
+            set_doubt(dst, d, sl[ns].c[0].n > 1 ? "touching digits split"
+                                                 : "a wide glyph may be two digits");
+        if (bl->v[i].parts > 1)
+            set_doubt(dst, 0.15f, "pieces merged");
+        ns++;
+    }
+    if (ff->type == SEG_FT_AMOUNT && ns > 0) {
+        bx = amount_boundary(bl, ff, &found);
+        if (!found && ff->cents > 0 && nd > ff->cents)
+            set_doubt(dst, 0.2f, "no decimal point or cents found");
+    }
+    if ((rc = build_splits(dst, sl, ns, bx, ox)))
+        goto nomem;
+    if (dst->n_splits == 0 || dst->splits[0].n < ff->min_digits ||
+        (ff->max_digits > 0 && dst->splits[0].n > ff->max_digits)) {
+        char note[64];
+        snprintf(note, sizeof note, "%d digits, the template allows %d..%d",
+                 dst->n_splits ? dst->splits[0].n : 0, ff->min_digits, ff->max_digits);
+        set_doubt(dst, dst->n_splits && dst->splits[0].n == 0 ? 0.5f : 0.6f, note);
+    }
+    goto done;
+nomem:
+    util_log(UTIL_LOG_ERROR, "field %s: out of memory", ff->name);
+    rc = UTIL_ENOMEM;
+done:
+    for (int i = 0; i < ns; i++)
+        slot_clear(&sl[i]);
+    free(sl);
+    seg_blobs_destroy(&bl);
+    boxDestroy(&inner);
+    pixDestroy(&crop);
+    pixDestroy(&clean);
+    return rc;
+}
+
+int seg_field_read(PIX *page1, int dpi, const BOX *area, const seg_form_field *ff,
+                   seg_field *dst)
+{
+    l_int32 old;
+    int rc;
+
+    memset(dst, 0, sizeof *dst);
+    if (!ff) {
+        util_log(UTIL_LOG_ERROR, "seg_field_read: no field description");
+        return UTIL_EINVAL;
+    }
+    if (!page1 || pixGetDepth(page1) != 1 || !area || dpi < 50 || dpi > 1200) {
+        util_log(UTIL_LOG_ERROR, "field %s: a 1-bpp page, an area and a dpi in 50..1200 are "
+                                 "needed", ff->name);
+        return UTIL_EINVAL;
+    }
+    snprintf(dst->name, sizeof dst->name, "%s", ff->name);
+    dst->type = ff->type;
+    boxGetGeometry((BOX *)area, &dst->x, &dst->y, &dst->w, &dst->h);
+    dst->frame = ff->frame;
+    dst->cells = ff->cells;
+    old = setMsgSeverity(L_SEVERITY_NONE);
+    rc = field_read_impl(page1, dpi, area, ff, dst);
+    setMsgSeverity(old);
+    if (rc == UTIL_OK && dst->n_splits == 0) {
+        /* An empty field: one split without glyphs. */
+        if (!(dst->splits = calloc(1, sizeof *dst->splits))) {
+            util_log(UTIL_LOG_ERROR, "field %s: out of memory", ff->name);
+            rc = UTIL_ENOMEM;
+        } else {
+            dst->n_splits = 1;
+            dst->splits[0].prior = 1.0f;
+        }
+    }
+    if (rc)
+        seg_field_clear(dst);
+    return rc;
+}

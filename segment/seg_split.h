@@ -1,0 +1,115 @@
+/*
+ * seg_split.h - one field's area on a binarized page turned into its
+ * digits: crop with a margin, printed frame removed (lines found in the
+ * image, the handwriting that crosses them repaired), connected components
+ * cleaned and merged into glyphs, touching digits split with alternatives,
+ * the decimal point or raised cents of an amount found, and every glyph
+ * MNIST-normalized (seg_mnist.h).  Each step is its own function.
+ *
+ * All images are 1 bpp with ink 1.  "dpi" scales every size threshold;
+ * sizes are tuned for digits 0.15-0.35 inch high at 150-400 dpi.
+ */
+#ifndef DOCPIPE_SEG_SPLIT_H
+#define DOCPIPE_SEG_SPLIT_H
+
+#include <allheaders.h>
+
+#include "segment.h"
+
+#define SEG_MAX_SPLITS 8 /* alternatives kept per field */
+
+/*
+ * seg_field_read - the field ff whose writing area registration put at
+ * area (page pixels; may be off by a few pixels or 1-2 % in size) on page1
+ * (the deskewed 1-bpp page), read into *dst: name, type, box (the area),
+ * frame and cells from ff, and up to SEG_MAX_SPLITS splits, splits[0] the
+ * best guess, priors summing to at most 1, glyphs left to right with boxes
+ * in page pixels and their normalized crops.  An empty field has one split
+ * with no glyph.  dst->doubt (0..1) and dst->note say what was uncertain:
+ * touching digits split, pieces merged, a digit count outside
+ * ff->min_digits..max_digits, an amount without a decimal point.  dst is
+ * cleared first; on failure it holds nothing.  UTIL_EINVAL for a missing or
+ * non-1-bpp page, a dpi outside 50..1200, an area that misses the page;
+ * UTIL_ENOMEM; logged once naming the field.
+ */
+int seg_field_read(PIX *page1, int dpi, const BOX *area, const seg_form_field *ff,
+                   seg_field *dst);
+
+/*
+ * Step a. seg_field_crop - the part of page1 around area, with a margin of
+ * 0.08 inch plus 4 % of the area's size on every side (strokes stick out of
+ * boxes; registration is approximate), clipped to the page.  *pcrop is a new
+ * image, *pox, *poy its top-left corner on the page.  UTIL_EINVAL when the
+ * area misses the page.
+ */
+int seg_field_crop(PIX *page1, int dpi, const BOX *area, PIX **pcrop, int *pox, int *poy);
+
+/*
+ * Step b. seg_lines_remove - crop1 without the printed frame of ff: long
+ * thin horizontal lines (at least 60 % of the area's width or 0.3 inch) in
+ * the outer bands of the area or outside it, and for box and comb frames
+ * thin vertical runs (at least 20 % of the area's height) near the sides
+ * and the cell boundaries that the template gives, that touch a found
+ * horizontal line.  Handwriting crossing a removed line is restored where
+ * ink lies on both sides of it.  inner is the writing area in crop1's
+ * pixels.  Frame none removes nothing.  *pclean is a new image; *pn_lines
+ * (may be NULL) how many lines were removed.
+ */
+int seg_lines_remove(PIX *crop1, int dpi, const BOX *inner, const seg_form_field *ff,
+                     PIX **pclean, int *pn_lines);
+
+/* What a blob of ink is taken for. */
+enum {
+    SEG_BLOB_DIGIT = 0, /* one digit, or touching digits when wide */
+    SEG_BLOB_POINT = 1, /* an amount's decimal point or a thousands separator */
+    SEG_BLOB_MARK = 2   /* a dash, an underline, a stray mark: not a digit */
+};
+
+typedef struct seg_blob {
+    int x, y, w, h;  /* in the cleaned crop's pixels */
+    int kind;        /* SEG_BLOB_* */
+    int parts;       /* connected components merged into it */
+    PIX *pix;        /* w x h, its ink only */
+} seg_blob;
+
+typedef struct seg_blobs {
+    int n;
+    seg_blob *v;     /* left to right */
+    int digit_h;     /* typical digit height (the median of the tall blobs) */
+    int base_y;      /* the digits' base line (the median bottom), crop pixels */
+} seg_blobs;
+
+/*
+ * Step c. seg_blobs_find - the ink of clean1 (a crop without its frame)
+ * as blobs: 8-connected components, specks dropped (under 0.015 inch),
+ * components whose center lies outside inner (plus 0.03 inch) dropped,
+ * broken pieces of one digit merged (strong overlap in x, a small piece
+ * above or below a digit, the same comb cell), small low marks between
+ * digits of an amount kept as points, dashes and flat underlines as marks,
+ * other small isolated pieces dropped.  Left to right.  An empty field
+ * gives n 0.  Free with seg_blobs_destroy.
+ */
+int seg_blobs_find(PIX *clean1, int dpi, const BOX *inner, const seg_form_field *ff,
+                   seg_blobs **pb);
+void seg_blobs_destroy(seg_blobs **pb);
+
+/*
+ * Step d. seg_split_cut - cuts glyph1 (one blob, 1 bpp) in two along the
+ * cheapest top-to-bottom path that starts near column x and stays within
+ * [x - win, x + win]: a path through background costs 1 a row, through ink
+ * much more, and a step sideways a little.  *pleft and *pright are new
+ * images the size of glyph1 holding the ink left and right of the path,
+ * fragments under 10 % of the largest piece on each side moved to the
+ * other; *pink the ink pixels the path crossed (may be NULL).
+ */
+int seg_split_cut(PIX *glyph1, int x, int win, PIX **pleft, PIX **pright, int *pink);
+
+/*
+ * seg_split_valleys - for a blob to be read as k digits, the k - 1 columns
+ * where to cut it: each the column with the least ink (the vertical
+ * projection, smoothed over 3 columns) within a quarter of a digit's width
+ * of j * w / k, the nearer one on ties.  cuts[] holds k - 1 entries.
+ */
+int seg_split_valleys(PIX *glyph1, int k, int *cuts);
+
+#endif
