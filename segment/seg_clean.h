@@ -1,0 +1,100 @@
+/*
+ * seg_clean.h - the first cleaning steps of a scanned page: finding and
+ * undoing its skew, and background normalization with binarization.
+ *
+ * Skew sign convention, used by every function here: an angle is the angle
+ * in degrees by which the page's content is rotated on the scan,
+ * counter-clockwise positive as a reader sees the page (text lines rising
+ * to the right have a positive angle).  Undoing it rotates the page
+ * clockwise by that angle.
+ *
+ * Intended order for speed (US letter at 300 dpi, one core; figures in the
+ * report of the branch that added this file):
+ *   seg_binarize(page8)            -> bin1 (unrotated)
+ *   seg_find_skew(bin1)            -> angle, conf
+ *   seg_rotate(bin1, angle)        -> the deskewed binary page
+ * and rotate the gray page (or only the regions of the fields) with
+ * seg_rotate when a gray image is needed later.  seg_deskew() does it all
+ * on the gray page when simplicity matters more than time.
+ */
+#ifndef DOCPIPE_SEG_CLEAN_H
+#define DOCPIPE_SEG_CLEAN_H
+
+#include <allheaders.h>
+
+/* The largest skew seg_find_skew() is asked to search by the pipeline. */
+#define SEG_SKEW_MAX_DEG 10.0
+/* Below this confidence (Leptonica's max/min score ratio) no skew is
+ * reported: angle 0.  Leptonica's own pixDeskew uses 3. */
+#define SEG_SKEW_MIN_CONF 3.0
+
+/*
+ * seg_find_skew - the skew of a page within +-max_deg degrees (0.5 ..
+ * 45), by Leptonica's sweep and binary search of the differential square
+ * sum of row profiles (pixFindSkewSweepAndSearchScorePivot).  pix is 1 bpp
+ * with ink 1 (as seg_binarize gives it), searched at half resolution; or
+ * 8 bpp gray with ink dark, binarized first at half resolution.  *pangle is
+ * the angle in degrees (sign convention above), *pconf Leptonica's
+ * confidence (max/min score ratio; 0 when there is nothing to measure).
+ * When the page holds too little ink, or the confidence is below
+ * SEG_SKEW_MIN_CONF, or the best angle lies at the edge of the range, no
+ * skew is found: *pangle = 0 and *pconf is what was measured (0 for a
+ * blank page).  That is UTIL_OK; errors (UTIL_EINVAL for a bad argument,
+ * UTIL_ENOMEM) are logged.
+ */
+int seg_find_skew(PIX *pix, double max_deg, double *pangle, double *pconf);
+
+/*
+ * seg_rotate - undoes a skew of angle degrees (as seg_find_skew gives it):
+ * pix rotated clockwise by angle about its centre, same size, white (or 0
+ * in a 1 bpp image) brought in at the corners; content rotated out past
+ * the edges is lost.  1 bpp rotates by shears (fast, exact pixels); 8 bpp
+ * by area mapping (smooth) unless fast is set (shears: about 3x faster,
+ * edges stair-stepped by a pixel).  Other depths: by Leptonica's choice.
+ * An angle under 0.05 degrees gives a copy.  *pdst is new in every case.
+ */
+int seg_rotate(PIX *pix, double angle, int fast, PIX **pdst);
+
+/*
+ * seg_deskew - seg_find_skew() on the gray page src8 (8 bpp) within
+ * +-max_deg, then seg_rotate() of src8 (area mapped) when a skew was
+ * found; otherwise *pdst is a copy.  *pangle and *pconf as from
+ * seg_find_skew.
+ */
+int seg_deskew(PIX *src8, double max_deg, PIX **pdst, double *pangle, double *pconf);
+
+/*
+ * Binarization parameters.  The background (paper plus any printed
+ * security pattern) is estimated at 1/reduction scale: area-averaged, then
+ * a gray closing over a square of close_in inches removes ink narrower
+ * than that.  A pixel is ink when it is darker than strong * background
+ * (a seed) or darker than weak * background and connected to a seed
+ * (hysteresis), or darker than dark * the page's median background
+ * whatever the local estimate (so large solid marks stay solid).
+ */
+typedef struct seg_bin_params {
+    int reduction;     /* 4, 8 or 16 at 300 dpi; scaled with dpi */
+    double close_in;   /* closing size, inches */
+    double strong;     /* seed threshold, fraction of background */
+    double weak;       /* grow threshold, fraction of background */
+    double dark;       /* absolute ink, fraction of the median background */
+} seg_bin_params;
+
+/* seg_bin_params_default - the tuned defaults (see seg_clean.c). */
+seg_bin_params seg_bin_params_default(void);
+
+/*
+ * seg_binarize - background normalization and binarization of the gray
+ * page src8 (8 bpp, ink dark) scanned at dpi (50 .. 2400): *pdst1 is 1 bpp
+ * with ink 1, same size, resolution copied.  Keeps light pencil-like ink
+ * (about 0.6-0.75 of the paper's brightness) over gradients, uneven light
+ * and light fine security patterns (guilloche, crosshatch, texture down to
+ * about 0.8 of the paper), and leaves a clean page without specks.
+ * UTIL_EINVAL for a wrong depth or dpi, UTIL_ENOMEM; logged.
+ */
+int seg_binarize(PIX *src8, int dpi, PIX **pdst1);
+
+/* seg_binarize_with - the same with explicit parameters (p NULL: defaults). */
+int seg_binarize_with(PIX *src8, int dpi, const seg_bin_params *p, PIX **pdst1);
+
+#endif
