@@ -4,12 +4,13 @@
  *
  * Binarization in one pass over the page: the background is estimated on a
  * small copy (area-averaged to 1/8 at 300 dpi, then a gray closing removes
- * the ink), its values turned into two thresholds per background cell
- * (seed and grow), and the full-resolution page compared against them in a
- * single loop that writes both 1 bpp masks; a seed fill keeps the grown
- * pixels connected to seeds.  Leptonica's pixBackgroundNorm* followed by
- * thresholding would write a normalized 8 bpp page first and read it
- * twice, about 3x the time for the same result.
+ * the ink), its values turned into three thresholds per background cell
+ * (dark, seed and grow), and the full-resolution page compared against
+ * them in a single loop that writes the three 1 bpp masks; a seed fill
+ * keeps the grown pixels connected to seeds.  Leptonica's
+ * pixBackgroundNorm* followed by thresholding would write a normalized
+ * 8 bpp page first and read it again for each threshold, about 3x the time
+ * for the same result.
  */
 #include "seg_clean.h"
 
@@ -82,33 +83,36 @@ static inline l_uint32 pack_less(const uint8_t *px, const uint8_t *th)
 }
 
 /*
- * Compares src8 against per-cell thresholds ts/tw (a map of mw x mh cells
- * of red x red pixels, the last row and column extended) and writes the
- * seed and grow masks: bit set where the pixel is darker than the
- * threshold.  rows: scratch of 2 * 32 * wpl(seed) + 32 bytes.
+ * Compares src8 against the per-cell thresholds t[0..2] (maps of mw x mh
+ * cells of red x red pixels, the last row and column extended) and writes
+ * the masks out[0..2]: bit set where the pixel is darker than the
+ * threshold.  rows: scratch of 3 * 32 * wpl(out[0]) + 32 bytes.
  */
-static void threshold_two(PIX *src8, const uint8_t *ts, const uint8_t *tw, int mw, int mh, int red,
-                          PIX *seed, PIX *grow, uint8_t *rows)
+static void threshold_masks(PIX *src8, const uint8_t *const t[3], int mw, int mh, int red,
+                            PIX *const out[3], uint8_t *rows)
 {
     int w = pixGetWidth(src8), h = pixGetHeight(src8);
-    int wpls = pixGetWpl(src8), wpld = pixGetWpl(seed);
+    int wpls = pixGetWpl(src8), wpld = pixGetWpl(out[0]);
     int nb = wpld * 32, full = (wpls * 4) / 32; /* whole 32-byte chunks in a source row */
     const l_uint32 *sdata = pixGetData(src8);
-    l_uint32 *dseed = pixGetData(seed), *dgrow = pixGetData(grow);
-    uint8_t *rs = rows, *rw = rows + nb, *tail = rows + 2 * nb;
+    uint8_t *tail = rows + 3 * nb;
     int cur = -1;
 
     for (int y = 0; y < h; y++) {
         int my = y / red < mh ? y / red : mh - 1;
         const uint8_t *line = (const uint8_t *)(sdata + (size_t)y * wpls);
-        l_uint32 *ls = dseed + (size_t)y * wpld, *lg = dgrow + (size_t)y * wpld;
+        l_uint32 *l0 = pixGetData(out[0]) + (size_t)y * wpld;
+        l_uint32 *l1 = pixGetData(out[1]) + (size_t)y * wpld;
+        l_uint32 *l2 = pixGetData(out[2]) + (size_t)y * wpld;
 
         if (my != cur) { /* this map row's thresholds, per pixel, in memory order */
-            const uint8_t *cs = ts + (size_t)my * mw, *cw = tw + (size_t)my * mw;
-            for (int m = 0; m < nb; m++) {
-                int x = m ^ 3, mx = x / red < mw ? x / red : mw - 1;
-                rs[m] = x < w ? cs[mx] : 0;
-                rw[m] = x < w ? cw[mx] : 0;
+            for (int k = 0; k < 3; k++) {
+                const uint8_t *c = t[k] + (size_t)my * mw;
+                uint8_t *r = rows + k * nb;
+                for (int m = 0; m < nb; m++) {
+                    int x = m ^ 3, mx = x / red < mw ? x / red : mw - 1;
+                    r[m] = x < w ? c[mx] : 0;
+                }
             }
             cur = my;
         }
@@ -120,8 +124,9 @@ static void threshold_two(PIX *src8, const uint8_t *ts, const uint8_t *tw, int m
                 memcpy(tail, px, (size_t)(n < 32 ? n : 32));
                 px = tail;
             }
-            ls[j] = pack_less(px, rs + j * 32);
-            lg[j] = pack_less(px, rw + j * 32);
+            l0[j] = pack_less(px, rows + j * 32);
+            l1[j] = pack_less(px, rows + nb + j * 32);
+            l2[j] = pack_less(px, rows + 2 * nb + j * 32);
         }
     }
 }
@@ -129,8 +134,8 @@ static void threshold_two(PIX *src8, const uint8_t *ts, const uint8_t *tw, int m
 int seg_binarize_with(PIX *src8, int dpi, const seg_bin_params *pp, PIX **pdst1)
 {
     seg_bin_params p = pp ? *pp : seg_bin_params_default();
-    PIX *red = NULL, *bg = NULL, *seed = NULL, *grow = NULL, *out = NULL;
-    uint8_t *ts = NULL, *tw = NULL, *rows = NULL;
+    PIX *red = NULL, *bg = NULL, *mk[3] = { NULL, NULL, NULL }, *out = NULL;
+    uint8_t *th[3] = { NULL, NULL, NULL }, *rows = NULL;
     int rc = UTIL_OK, sev, w, h, r, size, mw, mh;
     l_uint32 median = 0;
     double floor_v;
@@ -141,7 +146,7 @@ int seg_binarize_with(PIX *src8, int dpi, const seg_bin_params *pp, PIX **pdst1)
         return UTIL_EINVAL;
     }
     if (dpi < 50 || dpi > 2400 || !(p.strong > 0 && p.strong <= p.weak && p.weak < 1.5) ||
-        !(p.dark >= 0 && p.dark < 1) || !(p.close_in > 0 && p.close_in < 2) || p.reduction < 1 ||
+        !(p.dark >= 0 && p.dark <= p.strong) || !(p.close_in > 0 && p.close_in < 2) || p.reduction < 1 ||
         p.reduction > 32) {
         util_log(UTIL_LOG_ERROR, "seg_binarize: bad resolution (%d dpi) or parameters", dpi);
         return UTIL_EINVAL;
@@ -174,39 +179,41 @@ int seg_binarize_with(PIX *src8, int dpi, const seg_bin_params *pp, PIX **pdst1)
         goto nomem;
     floor_v = p.dark * (double)median;
 
-    /* Thresholds per background cell. */
-    ts = malloc((size_t)mw * mh);
-    tw = malloc((size_t)mw * mh);
-    if (!ts || !tw)
-        goto nomem;
+    /* Thresholds per background cell: dark, strong (seed), weak (grow). */
+    for (int k = 0; k < 3; k++)
+        if (!(th[k] = malloc((size_t)mw * mh)))
+            goto nomem;
     for (int y = 0; y < mh; y++) {
         const l_uint32 *line = pixGetData(bg) + (size_t)y * pixGetWpl(bg);
         for (int x = 0; x < mw; x++) {
             double b = GET_DATA_BYTE(line, x);
-            double s = p.strong * b, g = p.weak * b;
-            if (s < floor_v)
-                s = floor_v;
-            if (g < floor_v)
-                g = floor_v;
-            ts[(size_t)y * mw + x] = (uint8_t)(s > 255 ? 255 : lround(s));
-            tw[(size_t)y * mw + x] = (uint8_t)(g > 255 ? 255 : lround(g));
+            double v[3] = { p.dark * b, p.strong * b, p.weak * b };
+            for (int k = 0; k < 3; k++) {
+                if (k > 0 && v[k] < floor_v)
+                    v[k] = floor_v;
+                th[k][(size_t)y * mw + x] = (uint8_t)(v[k] > 255 ? 255 : lround(v[k]));
+            }
         }
     }
 
-    seed = pixCreate(w, h, 1);
-    grow = pixCreate(w, h, 1);
-    rows = malloc((size_t)pixGetWpl(seed) * 32 * 2 + 32);
-    if (!seed || !grow || !rows)
+    for (int k = 0; k < 3; k++)
+        if (!(mk[k] = pixCreate(w, h, 1)))
+            goto nomem;
+    rows = malloc((size_t)pixGetWpl(mk[0]) * 32 * 3 + 32);
+    if (!rows)
         goto nomem;
-    threshold_two(src8, ts, tw, mw, mh, r, seed, grow, rows);
+    threshold_masks(src8, (const uint8_t *const *)th, mw, mh, r, mk, rows);
+    /* Seeds: strong pixels in 2 x 2 blocks (lone noise pixels are not),
+     * and every dark pixel (hairlines). */
     if (dpi >= 150) {
-        PIX *core = pixErodeBrick(NULL, seed, 2, 2);
+        PIX *core = pixErodeBrick(NULL, mk[1], 2, 2);
         if (!core)
             goto nomem;
-        pixDestroy(&seed);
-        seed = core;
+        pixDestroy(&mk[1]);
+        mk[1] = core;
     }
-    out = pixSeedfillBinary(NULL, seed, grow, 8);
+    pixOr(mk[1], mk[1], mk[0]);
+    out = pixSeedfillBinary(NULL, mk[1], mk[2], 8);
     if (!out)
         goto nomem;
     pixCopyResolution(out, src8);
@@ -220,11 +227,11 @@ done:
     lept_restore(sev);
     pixDestroy(&red);
     pixDestroy(&bg);
-    pixDestroy(&seed);
-    pixDestroy(&grow);
     pixDestroy(&out);
-    free(ts);
-    free(tw);
+    for (int k = 0; k < 3; k++) {
+        pixDestroy(&mk[k]);
+        free(th[k]);
+    }
     free(rows);
     return rc;
 }

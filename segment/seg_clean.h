@@ -67,17 +67,20 @@ int seg_deskew(PIX *src8, double max_deg, PIX **pdst, double *pangle, double *pc
  * Binarization parameters.  The background (paper plus any printed
  * security pattern) is estimated at 1/reduction scale: area-averaged, then
  * a gray closing over a square of close_in inches removes ink narrower
- * than that.  A pixel is ink when it is darker than strong * background
- * (a seed) or darker than weak * background and connected to a seed
- * (hysteresis), or darker than dark * the page's median background
- * whatever the local estimate (so large solid marks stay solid).
+ * than that.  Relative to that local background b, a pixel is ink when
+ *   - it is darker than dark * b (a seed by itself: hairlines stay), or
+ *   - it is darker than strong * b inside a 2 x 2 block of such pixels
+ *     (a seed: lone noise pixels are not), or
+ *   - it is darker than weak * b and 8-connected to a seed (hysteresis);
+ * and the strong and weak thresholds never fall below dark * the page's
+ * median background, so marks larger than the closing stay solid.
  */
 typedef struct seg_bin_params {
     int reduction;     /* 4, 8 or 16 at 300 dpi; scaled with dpi */
     double close_in;   /* closing size, inches */
+    double dark;       /* lone-seed threshold, fraction of background (<= strong) */
     double strong;     /* seed threshold, fraction of background */
-    double weak;       /* grow threshold, fraction of background */
-    double dark;       /* absolute ink, fraction of the median background */
+    double weak;       /* grow threshold, fraction of background (>= strong) */
 } seg_bin_params;
 
 /* seg_bin_params_default - the tuned defaults (see seg_clean.c). */

@@ -308,8 +308,8 @@ static PIX *decode(seg_doc *doc, int i)
     return pix;
 }
 
-/* pix (any depth Leptonica reads) as 8 bpp gray without colormap; NULL on
- * failure (out of memory). */
+/* pix (any depth Leptonica reads) as 8 bpp gray without colormap, possibly
+ * pix itself (a clone); NULL on failure (out of memory). */
 static PIX *to_gray8(PIX *pix)
 {
     PIX *p1 = NULL, *p2 = NULL;
@@ -326,7 +326,7 @@ static PIX *to_gray8(PIX *pix)
         pix = p1;
     }
     if (pixGetDepth(pix) == 8 && !pixGetColormap(pix))
-        p2 = p1 ? pixClone(p1) : pixCopy(NULL, pix);
+        p2 = pixClone(pix); /* the caller drops its own reference */
     else
         p2 = pixConvertTo8(pix, 0);
     pixDestroy(&p1);
