@@ -335,6 +335,16 @@ int seg_rotate(PIX *pix, double angle, int fast, PIX **pdst)
     return UTIL_OK;
 }
 
+void seg_skew_map(double angle, int w, int h, double x, double y, double *px, double *py)
+{
+    /* Clockwise by angle on a page whose y axis points down. */
+    double t = angle * M_PI / 180.0, c = cos(t), s = sin(t);
+    double dx = x - (double)(w / 2), dy = y - (double)(h / 2);
+
+    *px = (double)(w / 2) + dx * c - dy * s;
+    *py = (double)(h / 2) + dx * s + dy * c;
+}
+
 int seg_deskew(PIX *src8, double max_deg, PIX **pdst, double *pangle, double *pconf)
 {
     int rc;

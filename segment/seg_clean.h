@@ -56,6 +56,17 @@ int seg_find_skew(PIX *pix, double max_deg, double *pangle, double *pconf);
 int seg_rotate(PIX *pix, double angle, int fast, PIX **pdst);
 
 /*
+ * seg_skew_map - where the point (x, y) of a w x h page skewed by angle
+ * degrees lands on the page seg_rotate() makes of it (*px, *py); with
+ * -angle, the way back: where a point of the deskewed page lies on the
+ * scan.  Lets a caller deskew only the regions it needs: find them on the
+ * deskewed binary page, map their corners back, and rotate those pieces
+ * of the gray scan alone.  The centre of rotation is (w / 2, h / 2) in
+ * integers, as Leptonica's.
+ */
+void seg_skew_map(double angle, int w, int h, double x, double y, double *px, double *py);
+
+/*
  * seg_deskew - seg_find_skew() on the gray page src8 (8 bpp) within
  * +-max_deg, then seg_rotate() of src8 (area mapped) when a skew was
  * found; otherwise *pdst is a copy.  *pangle and *pconf as from

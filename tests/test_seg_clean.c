@@ -546,6 +546,40 @@ static void test_rotate(void)
         }
         pixDestroy(&out);
     }
+    /* seg_skew_map follows a blob through seg_rotate, both ways, at
+     * angles each rotation method handles (2 and 3 shears, area map). */
+    {
+        static const double angs[] = { 2.0, -7.0, 12.0 };
+        for (size_t k = 0; k < 3; k++) {
+            PIX *dot = pixCreate(401, 301, 1), *rd = NULL, *g8, *r8 = NULL;
+            l_float32 cx = 0, cy = 0;
+            double mx, my, bx, by;
+            pixRasterop(dot, 318, 58, 5, 5, PIX_SET, NULL, 0, 0); /* centre (320, 60) */
+            seg_skew_map(angs[k], 401, 301, 320, 60, &mx, &my);
+            TST_CHECK(seg_rotate(dot, angs[k], 0, &rd) == UTIL_OK && rd, "rotate dot");
+            if (rd) {
+                pixCentroid(rd, NULL, NULL, &cx, &cy);
+                TST_CHECK(fabs(cx - mx) <= 1.0 && fabs(cy - my) <= 1.0, "%.0f deg: dot at (%.1f, %.1f), "
+                          "map says (%.1f, %.1f)", angs[k], cx, cy, mx, my);
+            }
+            seg_skew_map(-angs[k], 401, 301, mx, my, &bx, &by);
+            TST_CHECK(fabs(bx - 320) < 1e-9 && fabs(by - 60) < 1e-9, "map back: (%.3f, %.3f)", bx, by);
+            g8 = pixConvert1To8(NULL, dot, 255, 0);
+            TST_CHECK(seg_rotate(g8, angs[k], 0, &r8) == UTIL_OK && r8, "rotate gray dot");
+            if (r8) {
+                PIX *b = pixThresholdToBinary(r8, 128);
+                pixCentroid(b, NULL, NULL, &cx, &cy);
+                TST_CHECK(fabs(cx - mx) <= 1.0 && fabs(cy - my) <= 1.0, "%.0f deg gray: dot at (%.1f, %.1f), "
+                          "map says (%.1f, %.1f)", angs[k], cx, cy, mx, my);
+                pixDestroy(&b);
+            }
+            pixDestroy(&r8);
+            pixDestroy(&g8);
+            pixDestroy(&rd);
+            pixDestroy(&dot);
+        }
+    }
+
     /* Tiny angles give a copy, never the same PIX. */
     {
         l_int32 same = 0;
