@@ -257,6 +257,8 @@ int seg_find_skew(PIX *pix, double max_deg, double *pangle, double *pconf)
         util_log(UTIL_LOG_ERROR, "seg_find_skew: the range must be 0.5 .. 45 degrees, not %g", max_deg);
         return UTIL_EINVAL;
     }
+    if (pixGetWidth(pix) < 32 || pixGetHeight(pix) < 32)
+        return UTIL_OK; /* too small to measure: no skew */
     sev = lept_quiet();
     if (d == 1) {
         bin = pixClone(pix);

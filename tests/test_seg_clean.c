@@ -509,6 +509,13 @@ static void test_skew_blank(void)
     TST_CHECK(seg_deskew(blank8, 10, &dst, &a, &c) == UTIL_OK && dst && dst != blank8 && a == 0 && c == 0,
               "seg_deskew of a blank page: a copy, angle 0");
     pixDestroy(&dst);
+    {
+        PIX *tiny = pixCreate(10, 10, 8);
+        pixSetAllArbitrary(tiny, 100);
+        a = c = 99;
+        TST_CHECK(seg_find_skew(tiny, 10, &a, &c) == UTIL_OK && a == 0 && c == 0, "10 x 10 page: no skew");
+        pixDestroy(&tiny);
+    }
     pixDestroy(&specks);
     pixDestroy(&bgpage);
     pixDestroy(&mask);
