@@ -550,22 +550,12 @@ void rec_model_default_path(char *buf, size_t cap)
 {
     const char *env = getenv("DOCPIPE_MODEL");
     char exe[4096], cand[3][4200];
-    ssize_t len;
 
     if (env && *env) {
         snprintf(buf, cap, "%s", env);
         return;
     }
-    len = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (len > 0) {
-        char *slash;
-        exe[len] = '\0';
-        slash = strrchr(exe, '/');
-        if (slash)
-            *slash = '\0';
-    } else {
-        snprintf(exe, sizeof exe, ".");
-    }
+    util_exe_dir(exe, sizeof exe);
     snprintf(cand[0], sizeof cand[0], "%s/models/default.model", exe);
     snprintf(cand[1], sizeof cand[1], "%s/../share/docpipe/models/default.model", exe);
     snprintf(cand[2], sizeof cand[2], "models/default.model");

@@ -324,3 +324,20 @@ int util_cpu_count(void)
 }
 
 int util_isatty(FILE *fp) { return isatty(fileno(fp)); }
+
+void util_exe_dir(char *buf, size_t cap)
+{
+    char exe[4096];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash;
+
+    if (len <= 0) {
+        snprintf(buf, cap, ".");
+        return;
+    }
+    exe[len] = '\0';
+    slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(buf, cap, "%s", exe[0] ? exe : "/");
+}

@@ -115,6 +115,10 @@ int util_parse_double(const char *s, double lo, double hi, double *pval);
 /* util_cpu_count - online CPUs usable by this process (at least 1). */
 int util_cpu_count(void);
 
+/* util_exe_dir - the folder of the running binary (from /proc/self/exe),
+ * or "." when it cannot be found. */
+void util_exe_dir(char *buf, size_t cap);
+
 /* util_isatty - whether the stream is a terminal. */
 int util_isatty(FILE *fp);
 
