@@ -10,12 +10,12 @@
  *
  * Intended order for speed (times for a US-letter page at 300 dpi, 2550 x
  * 3300, one core of the development machine, thread CPU time):
- *   seg_binarize(page8)            -> bin1 (unrotated)       16-18 ms
+ *   seg_binarize(page8)            -> bin1 (unrotated)       12-13 ms
  *   seg_find_skew(bin1)            -> angle, conf            3-7 ms (grows with the angle)
  *   seg_rotate(bin1, angle)        -> the deskewed binary    0.8 ms under 3.4 deg, 1.8 ms at 6
  * and, when gray pixels are needed later, rotate only the regions of the
  * fields (seg_skew_map gives where they lie on the scan): rotating the
- * whole gray page costs 16-24 ms by shears (fast) and 44-50 ms by area
+ * whole gray page costs 15-23 ms by shears (fast) and 44 ms by area
  * mapping.  seg_deskew() does it all on the gray page (about 60 ms) when
  * simplicity matters more than time.
  */
