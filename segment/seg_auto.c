@@ -195,6 +195,8 @@ static int cmp_row_x(const void *pa, const void *pb)
 static void reading_order(seg_form_field *f, int n)
 {
     int row = 0;
+    if (n < 2)
+        return;
     qsort(f, (size_t)n, sizeof *f, cmp_top);
     for (int i = 0, first = 0; i < n; i++) {
         const seg_form_field *a = &f[first], *b = &f[i];

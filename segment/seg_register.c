@@ -78,6 +78,12 @@ static int col_count(const bitimg *b, int x, int y0, int y1)
     return n;
 }
 
+/* line_count - ink of row c (vert 0) or column c (vert 1) from a0 to a1. */
+static int line_count(const bitimg *b, int vert, int c, int a0, int a1)
+{
+    return vert ? col_count(b, c, a0, a1) : row_count(b, c, a0, a1);
+}
+
 static int clampi(int v, int lo, int hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
@@ -384,6 +390,7 @@ static int find_runs(PIX *pr, int vert, int len, int red, seg_segment **pout, in
     PIX *po = NULL;
     BOXA *ba = NULL;
     seg_segment *s = NULL;
+    bitimg bo;
     int n = 0, rc = UTIL_OK, nb;
 
     *pout = NULL;
@@ -394,6 +401,7 @@ static int find_runs(PIX *pr, int vert, int len, int red, seg_segment **pout, in
         rc = UTIL_ENOMEM;
         goto cleanup;
     }
+    bitimg_of(po, &bo);
     nb = boxaGetCount(ba);
     if (nb > 0 && !(s = malloc((size_t)nb * sizeof *s))) {
         rc = UTIL_ENOMEM;
@@ -407,9 +415,30 @@ static int find_runs(PIX *pr, int vert, int len, int red, seg_segment **pout, in
         across = vert ? bw : bh;
         a0 = vert ? by : bx;
         c0 = vert ? bx : by;
-        /* Thin for its length: a line tilted by up to 2 degrees, not a blob. */
-        if (along < len || across > 4 + 0.035 * along)
+        if (along < len)
             continue;
+        /* Thin for its length: a line tilted by up to 2 degrees.  A thick
+         * one may be a line with a blob of handwriting on it: then the
+         * line is the band of rows (columns) inked over 60 % of its length. */
+        if (across > 4 + 0.035 * along) {
+            int bs = -1, be = -1, k = 0;
+            while (k < across) {
+                int st;
+                if (line_count(&bo, vert, c0 + k, a0, a0 + along - 1) < 0.6 * along) {
+                    k++;
+                    continue;
+                }
+                st = k;
+                while (k < across && line_count(&bo, vert, c0 + k, a0, a0 + along - 1) >= 0.6 * along)
+                    k++;
+                if (bs < 0 || k - st > be - bs)
+                    bs = st, be = k;
+            }
+            if (bs < 0 || be - bs > 4)
+                continue;
+            c0 += bs;
+            across = be - bs;
+        }
         s[n].vert = vert;
         s[n].u0 = (double)a0 * red;
         s[n].u1 = (double)(a0 + along) * red;
@@ -421,7 +450,8 @@ static int find_runs(PIX *pr, int vert, int len, int red, seg_segment **pout, in
         qsort(s, (size_t)n, sizeof *s, cmp_seg_len);
         n = MAX_SEGS;
     }
-    qsort(s, (size_t)n, sizeof *s, cmp_seg_v);
+    if (n > 1)
+        qsort(s, (size_t)n, sizeof *s, cmp_seg_v);
     for (int i = 0; i < n; i++)
         *pmaxth = fmax(*pmaxth, s[i].thick);
     *pout = s;
@@ -1132,7 +1162,8 @@ int seg_form_register(PIX *page1, int dpi, const seg_form *form, seg_xform *pxf,
     }
     for (int i = 0; i < ntop; i++)
         coarse_refine(&c, &top[i]);
-    qsort(top, (size_t)ntop, sizeof *top, cmp_hyp);
+    if (ntop > 1)
+        qsort(top, (size_t)ntop, sizeof *top, cmp_hyp);
     for (int i = 0, nf = 0; i < ntop && nf < N_FINE; i++) {
         seg_xform xf = top[i].xf;
         double s;

@@ -2,7 +2,7 @@
  * test_seg_auto.c - --form auto (segment/seg_auto.c): on a rendered postal
  * page with handwriting in some fields only, the filled boxes and combs
  * are found with their cell counts (the ZIP+4 comb as one comb with its
- * dash) and positions, in reading order, and the empty ones, a box with
+ * dash, a blot of ink on its frame) and positions, in reading order, and the empty ones, a box with
  * only a printed label and the plain lines are not; a blank page gives no
  * field; bad arguments.
  */
@@ -63,6 +63,11 @@ static void test_postal(const seg_form *pst, int dpi, double dx, double dy)
     rnd_form(pix, pst, &xf, g_bmf);
     for (size_t i = 0; i < sizeof filled / sizeof filled[0]; i++)
         rnd_fill_field(pix, &xf, field_named(pst, filled[i]), 0.025 * dpi, &rng);
+    /* A heavy blot of ink lying on the bottom line of the ZIP+4 comb. */
+    {
+        const seg_form_field *z = field_named(pst, "zip_new");
+        rnd_line_in(pix, &xf, z->r.x + 0.8, z->r.y + z->r.h - 0.05, z->r.x + 1.1, z->r.y + z->r.h - 0.03, 0.18);
+    }
     /* A box with only a printed label in it, and one with a dot of ink. */
     label.frame = SEG_FRAME_BOX;
     label.r = (seg_rect){1.0, 7.0, 2.0, 0.45};
