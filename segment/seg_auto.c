@@ -18,10 +18,10 @@
 typedef struct frame {
     double x0, x1, y0, y1, lw;
     int cells, dash;
-    double cw;           /* cell width (of the right half for a dash comb) */
-    double cwl;          /* cell width of the left half (cw when no dash) */
-    double xb;           /* dash comb: where the right half starts */
-    int gone;            /* merged into another */
+    double cw;  /* cell width (of the right half for a dash comb) */
+    double cwl; /* cell width of the left half (cw when no dash) */
+    double xb;  /* dash comb: where the right half starts */
+    int gone;   /* merged into another */
 } frame;
 
 static double median3(double *v, int n)
@@ -145,7 +145,8 @@ static int filled(PIX *page, const frame *f, int dpi)
     for (int k = 0; k < f->cells; k++) {
         double a, b;
         cell_range(f, k, &a, &b);
-        if (tall_ink(page, (int)ceil(a + m), (int)ceil(f->y0 + m), (int)floor(b - m), (int)floor(f->y1 - m), min_h))
+        if (tall_ink(page, (int)ceil(a + m), (int)ceil(f->y0 + m), (int)floor(b - m), (int)floor(f->y1 - m),
+                     min_h))
             return 1;
     }
     return 0;
@@ -354,7 +355,9 @@ int seg_auto_fields(PIX *page1, int dpi, seg_form_field **pfields, int *pn)
     for (int i = 0; i < nf; i++)
         for (int j = 0; j < nf && !fr[i].gone; j++) {
             double cx = (fr[i].x0 + fr[i].x1) / 2, cy = (fr[i].y0 + fr[i].y1) / 2;
-            if (j != i && (fr[j].x1 - fr[j].x0) * (fr[j].y1 - fr[j].y0) > (fr[i].x1 - fr[i].x0) * (fr[i].y1 - fr[i].y0) &&
+            if (j != i &&
+                (fr[j].x1 - fr[j].x0) * (fr[j].y1 - fr[j].y0) >
+                    (fr[i].x1 - fr[i].x0) * (fr[i].y1 - fr[i].y0) &&
                 cx > fr[j].x0 && cx < fr[j].x1 && cy > fr[j].y0 && cy < fr[j].y1)
                 fr[i].gone = 1;
         }

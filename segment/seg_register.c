@@ -12,15 +12,18 @@
 #include "segment/seg_register.h"
 #include "util/util.h"
 
-#define MAX_SEGS 400   /* candidates kept per direction (longest first) */
+#define MAX_SEGS 400 /* candidates kept per direction (longest first) */
 #define MAX_MARKS 40
 #define MAX_PROFILE 4096
-#define N_COARSE 6     /* hypotheses refined on the reduced page */
-#define N_FINE 3       /* of those, refined on the full page */
+#define N_COARSE 6 /* hypotheses refined on the reduced page */
+#define N_FINE 3   /* of those, refined on the full page */
 
 /* ---- bit access ------------------------------------------------------- */
 
-typedef struct bitimg { const l_uint32 *data; int w, h, wpl; } bitimg;
+typedef struct bitimg {
+    const l_uint32 *data;
+    int w, h, wpl;
+} bitimg;
 
 static void bitimg_of(PIX *pix, bitimg *b)
 {
@@ -137,7 +140,10 @@ static int xf_sane(const seg_xform *xf, int dpi)
 
 /* One measured constraint: the page coordinate (X when isy is 0, else Y)
  * of the form point (x, y) is val. */
-typedef struct cons { double x, y, val, w; int isy; } cons;
+typedef struct cons {
+    double x, y, val, w;
+    int isy;
+} cons;
 
 /*
  * fit_xform - weighted least squares for the six parameters on the
@@ -219,8 +225,8 @@ enum { TF_LINE = 0, TF_MARK = 1 };
 typedef struct tfeat {
     int kind, vert;
     double u0, u1, v;
-    int ends;        /* bit 0: the u0 end is a free end to check; bit 1: the u1 end */
-    seg_rect r;      /* a mark */
+    int ends;   /* bit 0: the u0 end is a free end to check; bit 1: the u1 end */
+    seg_rect r; /* a mark */
     double weight;
 } tfeat;
 
@@ -228,8 +234,8 @@ typedef struct tmpl {
     tfeat *f;
     int n, cap;
     double lw;
-    double min_h, min_v;  /* shortest horizontal / vertical line */
-    double mark_min;      /* smallest mark side, 0 when none */
+    double min_h, min_v; /* shortest horizontal / vertical line */
+    double mark_min;     /* smallest mark side, 0 when none */
 } tmpl;
 
 static int tmpl_add(tmpl *t, const tfeat *f)
@@ -262,12 +268,12 @@ static int tmpl_line(tmpl *t, int vert, double u0, double u1, double v, int ends
 
 /* tmpl_frame - a framed rectangle x0..x1, y0..y1 (frame lines centred on
  * it); lends says which ends of the top and bottom lines are free ends. */
-static int tmpl_frame(tmpl *t, double x0, double x1, double y0, double y1, int lends, int left_v,
-                      int right_v)
+static int tmpl_frame(tmpl *t, double x0, double x1, double y0, double y1, int lends, int left_v, int right_v)
 {
     double h = t->lw / 2;
     int rc;
-    if ((rc = tmpl_line(t, 0, x0 - h, x1 + h, y0, lends)) || (rc = tmpl_line(t, 0, x0 - h, x1 + h, y1, lends)))
+    if ((rc = tmpl_line(t, 0, x0 - h, x1 + h, y0, lends)) ||
+        (rc = tmpl_line(t, 0, x0 - h, x1 + h, y1, lends)))
         return rc;
     if (left_v && (rc = tmpl_line(t, 1, y0 - h, y1 + h, x0, 3)))
         return rc;
@@ -346,10 +352,12 @@ static int tmpl_build(const seg_form *form, tmpl *t)
 
 /* ---- candidates on the reduced page ----------------------------------- */
 
-typedef struct dmark { double x, y, w, h; } dmark;
+typedef struct dmark {
+    double x, y, w, h;
+} dmark;
 
 typedef struct det {
-    seg_segment *h, *v;  /* sorted by v */
+    seg_segment *h, *v; /* sorted by v */
     int nh, nv;
     double maxth_h, maxth_v;
     dmark *m;
@@ -486,9 +494,9 @@ static int find_marks(PIX *pr, double rd, int red, double mark_min, double mark_
         if (!b)
             continue;
         boxGetGeometry(b, &bx, &by, &bw, &bh);
-        if (bw >= 0.7 * mark_min * rd - 1 && bh >= 0.7 * mark_min * rd - 1 && bw <= 1.35 * mark_max * rd + 1 &&
-            bh <= 1.35 * mark_max * rd + 1 && pixCountPixelsInRect(pr, b, &cnt, tab) == 0 &&
-            cnt >= 0.75 * bw * bh) {
+        if (bw >= 0.7 * mark_min * rd - 1 && bh >= 0.7 * mark_min * rd - 1 &&
+            bw <= 1.35 * mark_max * rd + 1 && bh <= 1.35 * mark_max * rd + 1 &&
+            pixCountPixelsInRect(pr, b, &cnt, tab) == 0 && cnt >= 0.75 * bw * bh) {
             dmark *m = &d->m[d->nm++];
             m->x = (bx + bw / 2.0) * red;
             m->y = (by + bh / 2.0) * red;
@@ -661,8 +669,8 @@ int seg_measure_line(PIX *page1, int vert, double along, double across, double h
     return found;
 }
 
-int seg_measure_end(PIX *page1, int vert, double across, double thick, double pred, int dir,
-                    double search, double *pend)
+int seg_measure_end(PIX *page1, int vert, double across, double thick, double pred, int dir, double search,
+                    double *pend)
 {
     bitimg b;
     int c0, c1, start, stop, last, gap, lim_a, need;
@@ -705,8 +713,8 @@ int seg_measure_end(PIX *page1, int vert, double across, double thick, double pr
 
 typedef struct hyp {
     seg_xform xf;
-    double ax, ay;  /* anchor (form inches): where the hypothesis is surest */
-    double grow;    /* tolerance growth per pixel of distance from the anchor */
+    double ax, ay; /* anchor (form inches): where the hypothesis is surest */
+    double grow;   /* tolerance growth per pixel of distance from the anchor */
     double score;
 } hyp;
 
@@ -715,7 +723,7 @@ typedef struct ctx {
     int dpi;
     const tmpl *t;
     const det *d;
-    cons *cs;      /* scratch for constraints */
+    cons *cs; /* scratch for constraints */
     int cs_cap;
 } ctx;
 
@@ -782,7 +790,8 @@ static double coarse_match(ctx *c, const hyp *h, double base, int *pn)
             tol = base + h->grow * dist;
             for (int k = 0; k < d->nm; k++) {
                 double e = hypot(d->m[k].x - X0, d->m[k].y - Y0);
-                if (e <= tol && e < best && d->m[k].w > 0.6 * f->r.w * ppi && d->m[k].w < 1.5 * f->r.w * ppi + 2 * d->red) {
+                if (e <= tol && e < best && d->m[k].w > 0.6 * f->r.w * ppi &&
+                    d->m[k].w < 1.5 * f->r.w * ppi + 2 * d->red) {
                     best = e;
                     bi = k;
                 }
@@ -872,7 +881,9 @@ static void coarse_refine(ctx *c, hyp *h)
 
 /* ---- fine refinement on the full page --------------------------------- */
 
-typedef struct fstat { double got, all; } fstat;
+typedef struct fstat {
+    double got, all;
+} fstat;
 
 /*
  * fine_measure - measures every template feature near where xf puts it
@@ -898,13 +909,15 @@ static int fine_measure(ctx *c, const seg_xform *xf, double search, double tol, 
             double mw = f->r.w * ppi, mh = f->r.h * ppi;
             seg_xform_apply(xf, mx, my, &X, &Y);
             tot = 2;
-            if (seg_measure_line(c->page, 0, X, Y, 0.25 * mw, search + 0.8 * mh, 0.7 * mh, 1.35 * mh + 2, &cy, &th)) {
+            if (seg_measure_line(c->page, 0, X, Y, 0.25 * mw, search + 0.8 * mh, 0.7 * mh, 1.35 * mh + 2, &cy,
+                                 &th)) {
                 if (st)
                     ok += fabs(cy - Y) <= tol;
                 else
                     push(c, &n, mx, my, cy, 1, 2.0);
             }
-            if (seg_measure_line(c->page, 1, Y, X, 0.25 * mh, search + 0.8 * mw, 0.7 * mw, 1.35 * mw + 2, &cx, &th)) {
+            if (seg_measure_line(c->page, 1, Y, X, 0.25 * mh, search + 0.8 * mw, 0.7 * mw, 1.35 * mw + 2, &cx,
+                                 &th)) {
                 if (st)
                     ok += fabs(cx - X) <= tol;
                 else

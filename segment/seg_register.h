@@ -25,14 +25,18 @@
 #include "seg_form.h"
 
 /* Form inches -> page pixels: X = a*x + b*y + tx, Y = c*x + d*y + ty. */
-typedef struct seg_xform { double a, b, c, d, tx, ty; } seg_xform;
+typedef struct seg_xform {
+    double a, b, c, d, tx, ty;
+} seg_xform;
 
 /*
  * A score below this means "this form is not on the page".  Scores are the
  * weighted fraction of the template's printed features found where the
- * transform puts them, so they compare across forms; a form printed clean
- * and found scores above 0.9, the other shipped form's page, a page of
- * text and a blank page score below 0.3 in the tests.
+ * transform puts them (a line that runs on past its predicted ends counts
+ * for a quarter), so they compare across forms.  A form printed clean and
+ * found scores above 0.85; the other shipped form's page, a page of text
+ * and a blank page score below 0.35 (in the tests and on docpipe samples
+ * pages).
  */
 #define SEG_REGISTER_MIN_SCORE 0.5
 
@@ -82,7 +86,10 @@ void seg_xform_rect(const seg_xform *xf, const seg_rect *r, int *px, int *py, in
  * at centre abscissa v; thick is its thickness as seen on the reduced page
  * (a tilted line looks thicker).
  */
-typedef struct seg_segment { int vert; double u0, u1, v, thick; } seg_segment;
+typedef struct seg_segment {
+    int vert;
+    double u0, u1, v, thick;
+} seg_segment;
 
 /*
  * seg_find_segments - horizontal runs at least min_h inches long and
@@ -91,8 +98,8 @@ typedef struct seg_segment { int vert; double u0, u1, v, thick; } seg_segment;
  * which is written to *pred (1, 2, 4 or 8).  The caller frees *psegs.
  * UTIL_EINVAL or UTIL_ENOMEM as for seg_form_register.
  */
-int seg_find_segments(PIX *page1, int dpi, double min_h, double min_v, seg_segment **psegs,
-                      int *pn, int *pred);
+int seg_find_segments(PIX *page1, int dpi, double min_h, double min_v, seg_segment **psegs, int *pn,
+                      int *pred);
 
 /*
  * seg_measure_line - measures a printed line near a predicted position on
@@ -116,7 +123,7 @@ int seg_measure_line(PIX *page1, int vert, double along, double across, double h
  * the line is not there at the start or still goes on search pixels past
  * the prediction.
  */
-int seg_measure_end(PIX *page1, int vert, double across, double thick, double pred, int dir,
-                    double search, double *pend);
+int seg_measure_end(PIX *page1, int vert, double across, double thick, double pred, int dir, double search,
+                    double *pend);
 
 #endif

@@ -46,12 +46,12 @@ RND_FN void rnd_seg(PIX *pix, double X0, double Y0, double X1, double Y1, double
     /* Rows y-(w-1)/2 .. cover a centre at y + 0.5 for odd w, at y for even w. */
     if (fabs(X1 - X0) >= fabs(Y1 - Y0)) {
         double sh = (w & 1) ? 0.5 : 0.0;
-        pixRenderLine(pix, (int)lround(X0), (int)lround(Y0 - sh), (int)lround(X1) - 1, (int)lround(Y1 - sh), w,
-                      L_SET_PIXELS);
+        pixRenderLine(pix, (int)lround(X0), (int)lround(Y0 - sh), (int)lround(X1) - 1, (int)lround(Y1 - sh),
+                      w, L_SET_PIXELS);
     } else {
         double sh = (w & 1) ? 0.5 : 0.0;
-        pixRenderLine(pix, (int)lround(X0 - sh), (int)lround(Y0), (int)lround(X1 - sh), (int)lround(Y1) - 1, w,
-                      L_SET_PIXELS);
+        pixRenderLine(pix, (int)lround(X0 - sh), (int)lround(Y0), (int)lround(X1 - sh), (int)lround(Y1) - 1,
+                      w, L_SET_PIXELS);
     }
 }
 
@@ -159,7 +159,8 @@ RND_FN void rnd_scribble(PIX *pix, const seg_xform *xf, double x, double y, doub
 
 /* rnd_fill_field - handwriting in a field: a glyph per comb cell, or 2..5
  * glyphs across a box. */
-RND_FN void rnd_fill_field(PIX *pix, const seg_xform *xf, const seg_form_field *f, double pen_px, util_rng *rng)
+RND_FN void rnd_fill_field(PIX *pix, const seg_xform *xf, const seg_form_field *f, double pen_px,
+                           util_rng *rng)
 {
     int n = f->frame == SEG_FRAME_COMB ? f->cells : 2 + (int)util_rng_below(rng, 4);
     double cw = f->frame == SEG_FRAME_COMB && f->dash ? f->r.w / (f->cells + 0.5) : f->r.w / n;
@@ -193,8 +194,8 @@ RND_FN void rnd_specks(PIX *pix, int n, util_rng *rng)
     int w = (int)pixGetWidth(pix), h = (int)pixGetHeight(pix);
     for (int i = 0; i < n; i++) {
         int s = 1 + (int)util_rng_below(rng, 3);
-        pixRasterop(pix, (int)util_rng_below(rng, (uint64_t)w), (int)util_rng_below(rng, (uint64_t)h), s, s, PIX_SET,
-                    NULL, 0, 0);
+        pixRasterop(pix, (int)util_rng_below(rng, (uint64_t)w), (int)util_rng_below(rng, (uint64_t)h), s, s,
+                    PIX_SET, NULL, 0, 0);
     }
 }
 

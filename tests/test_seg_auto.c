@@ -34,7 +34,8 @@ static const seg_form_field *field_named(const seg_form *f, const char *name)
 static double rect_error(const seg_form_field *got, const seg_rect *want, const seg_xform *xf, int dpi)
 {
     double xs[2] = {want->x, want->x + want->w}, ys[2] = {want->y, want->y + want->h};
-    double gx[2] = {got->r.x * dpi, (got->r.x + got->r.w) * dpi}, gy[2] = {got->r.y * dpi, (got->r.y + got->r.h) * dpi};
+    double gx[2] = {got->r.x * dpi, (got->r.x + got->r.w) * dpi},
+           gy[2] = {got->r.y * dpi, (got->r.y + got->r.h) * dpi};
     double worst = 0;
     for (int a = 0; a < 2; a++)
         for (int b = 0; b < 2; b++) {
@@ -66,7 +67,8 @@ static void test_postal(const seg_form *pst, int dpi, double dx, double dy)
     /* A heavy blot of ink lying on the bottom line of the ZIP+4 comb. */
     {
         const seg_form_field *z = field_named(pst, "zip_new");
-        rnd_line_in(pix, &xf, z->r.x + 0.8, z->r.y + z->r.h - 0.05, z->r.x + 1.1, z->r.y + z->r.h - 0.03, 0.18);
+        rnd_line_in(pix, &xf, z->r.x + 0.8, z->r.y + z->r.h - 0.05, z->r.x + 1.1, z->r.y + z->r.h - 0.03,
+                    0.18);
     }
     /* A box with only a printed label in it, and one with a dot of ink. */
     label.frame = SEG_FRAME_BOX;
@@ -86,17 +88,19 @@ static void test_postal(const seg_form *pst, int dpi, double dx, double dy)
         double err = rect_error(&got[i], &want->r, &xf, dpi);
         snprintf(name, sizeof name, "auto%d", i + 1);
         g_max_err = fmax(g_max_err, err);
-        TST_CHECK(strcmp(got[i].name, name) == 0 && got[i].type == SEG_FT_NUMBER, "%d dpi: %s in reading order (%s)",
-                  dpi, name, got[i].name);
+        TST_CHECK(strcmp(got[i].name, name) == 0 && got[i].type == SEG_FT_NUMBER,
+                  "%d dpi: %s in reading order (%s)", dpi, name, got[i].name);
         TST_CHECK(got[i].frame == (cells[i] ? SEG_FRAME_COMB : SEG_FRAME_BOX) && got[i].cells == cells[i],
-                  "%d dpi: %s is a %s of %d cells (frame %d, %d cells)", dpi, filled[i], cells[i] ? "comb" : "box",
-                  cells[i], got[i].frame, got[i].cells);
+                  "%d dpi: %s is a %s of %d cells (frame %d, %d cells)", dpi, filled[i],
+                  cells[i] ? "comb" : "box", cells[i], got[i].frame, got[i].cells);
         TST_CHECK(err <= 3.0, "%d dpi: %s within 3 px (%.2f)", dpi, filled[i], err);
-        TST_CHECK(got[i].min_digits == 1 && got[i].max_digits == (cells[i] ? cells[i] : (int)lround(want->r.w / 0.15)),
+        TST_CHECK(got[i].min_digits == 1 &&
+                      got[i].max_digits == (cells[i] ? cells[i] : (int)lround(want->r.w / 0.15)),
                   "%d dpi: %s digits 1-%d", dpi, filled[i], got[i].max_digits);
     }
     if (n >= 1)
-        TST_CHECK(got[0].dash == 5, "%d dpi: the ZIP+4 comb has its dash after 5 cells (%d)", dpi, got[0].dash);
+        TST_CHECK(got[0].dash == 5, "%d dpi: the ZIP+4 comb has its dash after 5 cells (%d)", dpi,
+                  got[0].dash);
     free(got);
 
     /* Every field filled: all eight. */
@@ -116,7 +120,8 @@ static void test_blank_and_bad(void)
     seg_form_field *got = (seg_form_field *)&g_max_err;
     int n = 5;
 
-    TST_CHECK(blank && seg_auto_fields(blank, 300, &got, &n) == UTIL_OK && got == NULL && n == 0, "blank page: none");
+    TST_CHECK(blank && seg_auto_fields(blank, 300, &got, &n) == UTIL_OK && got == NULL && n == 0,
+              "blank page: none");
     util_log_set_level(-1);
     got = (seg_form_field *)&g_max_err;
     n = 5;

@@ -18,10 +18,10 @@
 #include "tests/tst.h"
 #include "util/util.h"
 
-static L_BMF *g_bmf;          /* 10 pt at 300 ppi */
-static double g_max_err;      /* largest corner error seen (px) */
-static double g_min_own = 1;  /* lowest score of a form on its own page */
-static double g_max_other;    /* highest score of a form on a page without it */
+static L_BMF *g_bmf;         /* 10 pt at 300 ppi */
+static double g_max_err;     /* largest corner error seen (px) */
+static double g_min_own = 1; /* lowest score of a form on its own page */
+static double g_max_other;   /* highest score of a form on a page without it */
 
 /* corner_error - the largest distance between where truth and found put
  * a corner of any field of form. */
@@ -59,12 +59,17 @@ static PIX *render(const seg_form *form, const seg_xform *xf, int w, int h, doub
     return pix;
 }
 
-typedef struct pose { double scale, deg, dx, dy; } pose;
+typedef struct pose {
+    double scale, deg, dx, dy;
+} pose;
 
 static void test_poses(const seg_form_set *set)
 {
     static const pose poses[] = {
-        {1.00, 0.0, 0.00, 0.00}, {0.90, 0.7, 0.20, -0.25}, {1.10, -1.0, -0.30, 0.20}, {1.03, 1.0, 0.10, 0.15},
+        {1.00, 0.0, 0.00, 0.00},
+        {0.90, 0.7, 0.20, -0.25},
+        {1.10, -1.0, -0.30, 0.20},
+        {1.03, 1.0, 0.10, 0.15},
     };
     static const int dpis[] = {200, 300};
     const seg_form *pst = seg_form_set_find(set, "postal"), *chk = seg_form_set_find(set, "us-check");
@@ -89,10 +94,12 @@ static void test_poses(const seg_form_set *set)
                 g_max_err = fmax(g_max_err, err);
                 g_min_own = fmin(g_min_own, score);
                 g_max_other = fmax(g_max_other, score2);
-                TST_CHECK(rc == UTIL_OK && rc2 == UTIL_OK, "register %s %d dpi pose %zu", form->name, dpi, pi);
-                TST_CHECK(score >= SEG_REGISTER_MIN_SCORE, "%s %d dpi pose %zu: found (score %.3f)", form->name,
-                          dpi, pi, score);
-                TST_CHECK(err <= 3.0, "%s %d dpi pose %zu: corners within 3 px (%.2f)", form->name, dpi, pi, err);
+                TST_CHECK(rc == UTIL_OK && rc2 == UTIL_OK, "register %s %d dpi pose %zu", form->name, dpi,
+                          pi);
+                TST_CHECK(score >= SEG_REGISTER_MIN_SCORE, "%s %d dpi pose %zu: found (score %.3f)",
+                          form->name, dpi, pi, score);
+                TST_CHECK(err <= 3.0, "%s %d dpi pose %zu: corners within 3 px (%.2f)", form->name, dpi, pi,
+                          err);
                 TST_CHECK(score2 < SEG_REGISTER_MIN_SCORE && score2 < score,
                           "%s page: %s scores low (%.3f vs %.3f)", form->name, other->name, score2, score);
                 pixDestroy(&pix);
@@ -177,12 +184,13 @@ static void test_measure(void)
     TST_CHECK(!seg_measure_line(pix, 0, 120, 130, 10, 10, 1, 8, &c, &th), "nothing where predicted");
     TST_CHECK(seg_measure_line(pix, 1, 200, 199, 10, 8, 1, 8, &c, &th) && fabs(c - 201.5) < 1e-9 && th == 3,
               "vertical centre 201.5 (%g)", c);
-    TST_CHECK(seg_measure_end(pix, 0, 102, 4, 345, 1, 12, &end) && fabs(end - 350) < 1e-9, "right end 350 (%g)",
+    TST_CHECK(seg_measure_end(pix, 0, 102, 4, 345, 1, 12, &end) && fabs(end - 350) < 1e-9,
+              "right end 350 (%g)", end);
+    TST_CHECK(seg_measure_end(pix, 0, 102, 4, 53, -1, 12, &end) && fabs(end - 50) < 1e-9, "left end 50 (%g)",
               end);
-    TST_CHECK(seg_measure_end(pix, 0, 102, 4, 53, -1, 12, &end) && fabs(end - 50) < 1e-9, "left end 50 (%g)", end);
     TST_CHECK(!seg_measure_end(pix, 0, 102, 4, 300, 1, 12, &end), "the line goes on past 312: no end there");
-    TST_CHECK(seg_measure_end(pix, 1, 201.5, 3, 255, 1, 10, &end) && fabs(end - 250) < 1e-9, "bottom end 250 (%g)",
-              end);
+    TST_CHECK(seg_measure_end(pix, 1, 201.5, 3, 255, 1, 10, &end) && fabs(end - 250) < 1e-9,
+              "bottom end 250 (%g)", end);
     TST_CHECK(!seg_measure_line(pix, 0, 1000, 100, 10, 10, 1, 8, &c, &th), "window off the page");
     pixDestroy(&pix);
 }
@@ -206,7 +214,8 @@ static void test_segments(void)
         if (s[i].vert && fabs(s[i].v - 602) <= 4 && fabs(s[i].u0 - 300) <= 4 && fabs(s[i].u1 - 500) <= 4)
             nv++;
     }
-    TST_CHECK(rc == UTIL_OK && red == 4 && n == 2 && nh == 1 && nv == 1, "segments: %d found (red %d)", n, red);
+    TST_CHECK(rc == UTIL_OK && red == 4 && n == 2 && nh == 1 && nv == 1, "segments: %d found (red %d)", n,
+              red);
     free(s);
     pixDestroy(&pix);
 }
@@ -215,7 +224,8 @@ static void test_bad_args(const seg_form_set *set)
 {
     PIX *gray = pixCreate(100, 100, 8), *bin = pixCreate(100, 100, 1), *tiny = pixCreate(3, 2, 1);
     seg_form *nofeat = NULL;
-    const char *txt = "docpipe-form 1\nname bare\nsize 4in 2in\nfield a number x=1in y=1in w=1in h=0.4in frame=none\n";
+    const char *txt =
+        "docpipe-form 1\nname bare\nsize 4in 2in\nfield a number x=1in y=1in w=1in h=0.4in frame=none\n";
     seg_xform xf;
     double score = 7;
     seg_segment *s = (seg_segment *)&score;
@@ -230,14 +240,17 @@ static void test_bad_args(const seg_form_set *set)
     TST_CHECK(seg_form_register(bin, 50, set->forms[0], &xf, &score) == UTIL_EINVAL, "50 dpi refused");
     TST_CHECK(seg_form_register(bin, 300, NULL, &xf, &score) == UTIL_EINVAL, "NULL form");
     TST_CHECK(seg_form_register(bin, 300, set->forms[0], NULL, &score) == UTIL_EINVAL, "NULL out");
-    TST_CHECK(seg_form_parse(&nofeat, txt, strlen(txt), "bare.form") == UTIL_OK, "a form with nothing printed");
+    TST_CHECK(seg_form_parse(&nofeat, txt, strlen(txt), "bare.form") == UTIL_OK,
+              "a form with nothing printed");
     TST_CHECK(nofeat && seg_form_register(bin, 300, nofeat, &xf, &score) == UTIL_EINVAL &&
                   strstr(util_last_error(), "register"),
               "refused: nothing to register by (%s)", util_last_error());
     score = 7;
-    TST_CHECK(seg_form_register(tiny, 300, set->forms[0], &xf, &score) == UTIL_OK && score == 0 && xf.a == 300,
+    TST_CHECK(seg_form_register(tiny, 300, set->forms[0], &xf, &score) == UTIL_OK && score == 0 &&
+                  xf.a == 300,
               "a 3x2 page: not found, plain scale");
-    TST_CHECK(seg_find_segments(gray, 300, 0.2, 0.2, &s, &n, &red) == UTIL_EINVAL && s == NULL && n == 0 && red == 0,
+    TST_CHECK(seg_find_segments(gray, 300, 0.2, 0.2, &s, &n, &red) == UTIL_EINVAL && s == NULL && n == 0 &&
+                  red == 0,
               "line finder refuses 8 bpp, zeroes outputs");
     util_log_set_level(UTIL_LOG_WARN);
     seg_form_destroy(&nofeat);
@@ -262,8 +275,9 @@ int main(void)
     test_bad_args(set);
     test_poses(set);
     test_negatives(set);
-    printf("registration: max field-corner error %.2f px, lowest own score %.3f, highest foreign score %.3f\n",
-           g_max_err, g_min_own, g_max_other);
+    printf(
+        "registration: max field-corner error %.2f px, lowest own score %.3f, highest foreign score %.3f\n",
+        g_max_err, g_min_own, g_max_other);
     bmfDestroy(&g_bmf);
     seg_form_set_destroy(&set);
     return tst_done();
