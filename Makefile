@@ -8,6 +8,7 @@
 #   make test-asan  the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      speed against PyTorch on this machine (not part of make test)
 #   make bench-tta  time until the default recipe first reaches 99.6 % test accuracy
+#   make samples    regenerate the committed sample scans in samples/scans/
 
 BUILD   ?= build
 CC      ?= cc
@@ -88,6 +89,12 @@ bench-run: $(BIN) data
 bench-tta: deps
 	@$(MAKE) --no-print-directory $(BIN) data
 	sh bench/time-to-accuracy.sh ./$(BIN)
+
+# The committed sample set (samples/README.md says what it holds).
+.PHONY: samples
+samples: $(BIN) data
+	rm -rf samples/scans
+	./$(BIN) samples --out samples/scans --pages 12 --seed 2 --dpi 200
 
 clean:
 	rm -rf build docpipe

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "recognize/rec_net.h"
+#include "samples/smp_gen.h"
 #include "train/trn_bench.h"
 #include "train/trn_data.h"
 #include "train/trn_train.h"
@@ -92,6 +93,19 @@ static const cmd CMDS[] = {
      "  --batches N        timed training steps after 5 warm-up ones\n"
      "                     (0: 300 for lenet5, 40 otherwise)\n"
      "  --threads N        CPU threads (0: every core)\n"},
+    {"samples",
+     "usage: docpipe samples --out DIR --pages N --seed S [options]\n"
+     "Draws scanned check and postal-form pages filled in with MNIST test digits,\n"
+     "with the truth: DIR/truth.csv (file,page,field,type,text) and DIR/pages.csv\n"
+     "(file,page,form,dpi,skew_deg,dx_px,dy_px,scale).  The same options give the\n"
+     "same files, byte for byte.\n"
+     "  --out DIR          the folder written (created when missing)\n"
+     "  --pages N          pages in all, grouped into documents\n"
+     "  --seed S           seed of every random draw (1)\n"
+     "  --kind K           check, postal or mixed (mixed)\n"
+     "  --dpi D            200 or 300 (300)\n"
+     "  --digits FILE.csv  labeled Kaggle CSV of the digits (data/test_labeled.csv)\n"
+     "  --forms DIR        form templates (default: forms/ beside the binary)\n"},
 };
 
 static void usage_all(FILE *fp)
@@ -104,6 +118,7 @@ static void usage_all(FILE *fp)
             "  eval           score a model on a labeled CSV\n"
             "  mnist-convert  convert MNIST IDX files to CSV\n"
             "  bench          training and inference speed (images/s)\n"
+            "  samples        draw scanned sample pages with known truth\n"
             "  help [COMMAND] this text, or a command's\n"
             "'docpipe COMMAND --help' describes each command.\n");
 }
@@ -325,6 +340,33 @@ static int cmd_bench(const cmd *c, int argc, char **argv)
     return exit_code(trn_bench_run(&o));
 }
 
+static int cmd_samples(const cmd *c, int argc, char **argv)
+{
+    smp_opts o;
+    const char *pos[1], *kind = "mixed";
+    int np = 0, rc;
+
+    smp_opts_default(&o);
+    const opt opts[] = {
+        {"--out", O_STR, &o.out, 0, 0},           {"--pages", O_INT, &o.pages, 1, 1000000},
+        {"--seed", O_U64, &o.seed, 0, 2147483647}, {"--kind", O_STR, &kind, 0, 0},
+        {"--dpi", O_INT, &o.dpi, 1, 10000},       {"--digits", O_STR, &o.digits, 0, 0},
+        {"--forms", O_STR, &o.forms, 0, 0},
+    };
+    rc = parse(c, argc, argv, opts, N_OF(opts), pos, 0, &np);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (!o.out)
+        return usage_error(c, "needs --out DIR%s%s", "", "");
+    if (o.pages < 1)
+        return usage_error(c, "needs --pages N%s%s", "", "");
+    if (smp_kind_parse(kind, &o.kind) != UTIL_OK)
+        return usage_error(c, "option --kind: \"%s\" is not check, postal or mixed%s", kind, "");
+    if (o.dpi != 200 && o.dpi != 300)
+        return usage_error(c, "option --dpi: must be 200 or 300%s%s", "", "");
+    return exit_code(smp_run(&o));
+}
+
 int main(int argc, char **argv)
 {
     const cmd *c;
@@ -365,5 +407,7 @@ int main(int argc, char **argv)
         return trn_mnist_convert_main(argc, argv);
     if (strcmp(c->name, "bench") == 0)
         return cmd_bench(c, argc, argv);
+    if (strcmp(c->name, "samples") == 0)
+        return cmd_samples(c, argc, argv);
     return exit_code(UTIL_EUNSUP);
 }

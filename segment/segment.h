@@ -53,4 +53,46 @@ typedef struct seg_field {
 /* seg_field_clear - frees what a field holds (not the field itself). */
 void seg_field_clear(seg_field *f);
 
+/* How seg_page_run looks for the form. */
+enum {
+    SEG_FIND_ANY = 0,  /* the template that registers best, else auto fields */
+    SEG_FIND_ONE = 1,  /* only opts->form; a page without it has no fields */
+    SEG_FIND_AUTO = 2  /* no template: every printed box or comb holding ink */
+};
+
+typedef struct seg_opts {
+    int find;                  /* SEG_FIND_* */
+    const seg_form_set *forms; /* the templates (SEG_FIND_ANY) */
+    const seg_form *form;      /* the one template (SEG_FIND_ONE) */
+    int keep_page;             /* keep the deskewed binary page in seg_page.bin */
+} seg_opts;
+
+/* Steps timed per page (milliseconds in seg_page.ms). */
+enum { SEG_T_BINARIZE, SEG_T_DESKEW, SEG_T_REGISTER, SEG_T_FIELDS, SEG_T_COUNT };
+
+/* One page's result. */
+typedef struct seg_page {
+    int width, height;         /* of the page as read */
+    int dpi, dpi_assumed;      /* dpi used; 1 when the file had none (300 assumed) */
+    double skew_deg;           /* the page's skew found and corrected (see seg_clean.h) */
+    double skew_conf;          /* the skew search's confidence (0: none found) */
+    char form[SEG_NAME_MAX];   /* template found, "auto", or "" (none) */
+    double form_score;         /* registration score of the form found (0..1) */
+    int n_fields;
+    seg_field *fields;
+    char note[96];             /* why a page has no fields, or "" */
+    double ms[SEG_T_COUNT];
+    struct Pix *bin;           /* deskewed binary page (ink 1), when keep_page */
+} seg_page;
+
+/*
+ * seg_page_run - segments one page: src is the page as read (any depth;
+ * ink dark), dpi its resolution.  Binarizes, deskews, finds the form (per
+ * opts->find), and reads every field into digits with their alternatives.
+ * A page where no form and no field is found is not an error: it comes
+ * back with n_fields 0 and a note.  Errors are for memory and broken input.
+ */
+int seg_page_run(struct Pix *src, int dpi, const seg_opts *opts, seg_page **ppage);
+void seg_page_destroy(seg_page **ppage);
+
 #endif
