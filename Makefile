@@ -9,6 +9,7 @@
 #   make bench      speed against PyTorch on this machine (not part of make test)
 #   make bench-tta  time until the default recipe first reaches 99.6 % test accuracy
 #   make samples    regenerate the committed sample scans in samples/scans/
+#   make bench-segment  the segmentation stage on 200 generated pages against their truth
 
 BUILD   ?= build
 CC      ?= cc
@@ -33,10 +34,12 @@ TEST_SRC = $(wildcard tests/test_*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  = $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS    = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCH_SRC = $(wildcard bench/*.c)
+BENCHES  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIB      = $(BUILD)/libdocpipe.a
 BIN      = $(if $(filter build,$(BUILD)),docpipe,$(BUILD)/docpipe)
 
-.PHONY: all deps data demo demo-run test test-run test-asan bench bench-run bench-tta clean
+.PHONY: all deps data demo demo-run test test-run test-asan bench bench-run bench-tta bench-segment clean
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -60,7 +63,10 @@ $(BIN): $(CLI_OBJ) $(LIB)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/tst.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d) $(BUILD)/tests/tst.d
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d) $(BENCHES:=.d) $(BUILD)/tests/tst.d
 
 deps:
 	@sh .ci/deps.sh
@@ -80,7 +86,7 @@ demo-run: $(BIN) data
 # Tests run from the repository root; they find the binary through DOCPIPE_BIN.
 test: deps
 	@$(MAKE) --no-print-directory test-run
-test-run: $(BIN) $(TESTS) data
+test-run: $(BIN) $(TESTS) $(BENCHES) data
 	@DOCPIPE_BIN=./$(BIN) sh tests/run.sh $(TESTS)
 
 test-asan:
@@ -91,6 +97,12 @@ bench:
 	@$(MAKE) --no-print-directory bench-run
 bench-run: $(BIN) data
 	sh bench/bench.sh ./$(BIN)
+
+# The segmentation stage on 200 generated pages (seed 7) against their truth.
+SEG_BENCH_DIR ?= build/samples-seed7
+bench-segment: deps
+	@$(MAKE) --no-print-directory $(BIN) $(BUILD)/bench/seg_bench data
+	sh bench/segment.sh ./$(BIN) $(BUILD)/bench/seg_bench $(SEG_BENCH_DIR)
 
 # Minutes until the default recipe first reaches 99.6 % test accuracy.
 bench-tta: deps

@@ -16,6 +16,7 @@
 #include "db/db.h"
 #include "recognize/rec_net.h"
 #include "samples/smp_gen.h"
+#include "segment/seg_cmd.h"
 #include "train/trn_bench.h"
 #include "train/trn_data.h"
 #include "train/trn_train.h"
@@ -107,6 +108,17 @@ static const cmd CMDS[] = {
      "  --dpi D            200 or 300 (300)\n"
      "  --digits FILE.csv  labeled Kaggle CSV of the digits (data/test_labeled.csv)\n"
      "  --forms DIR        form templates (default: forms/ beside the binary)\n"},
+    {"segment",
+     "usage: docpipe segment [--form NAME|auto] [--forms DIR] [--dump DIR] FILES...\n"
+     "Runs the segmentation stage alone and prints, per page, the skew, the form\n"
+     "found, the fields and their digit boxes (x,y,wxh on the deskewed page).\n"
+     "  --form NAME    read every page as this template; 'auto': no template, every\n"
+     "                 printed box or comb holding handwriting is a field\n"
+     "                 (default: the template that registers best, else auto)\n"
+     "  --forms DIR    the templates (default: forms/ beside the binary)\n"
+     "  --dump DIR     write DIR/FILE-pN.png (the deskewed page, fields blue, digits\n"
+     "                 red) and DIR/FILE-pN-crops.png (each field's 28x28 crops)\n"
+     "A file or page that cannot be read is reported and the rest go on (exit 1).\n"},
     {"export",
      "usage: docpipe export amounts|postcodes|fields [--db FILE] [--format csv|json] [-o FILE]\n"
      "Writes what ingest stored: the amounts or postcodes view, or every field\n"
@@ -127,6 +139,7 @@ static void usage_all(FILE *fp)
             "  mnist-convert  convert MNIST IDX files to CSV\n"
             "  bench          training and inference speed (images/s)\n"
             "  samples        draw scanned sample pages with known truth\n"
+            "  segment        find the form, fields and digits on scanned pages\n"
             "  export         amounts, postcodes or fields from the database as CSV or JSON\n"
             "  help [COMMAND] this text, or a command's\n"
             "'docpipe COMMAND --help' describes each command.\n");
@@ -376,6 +389,37 @@ static int cmd_samples(const cmd *c, int argc, char **argv)
     return exit_code(smp_run(&o));
 }
 
+static int cmd_segment(const cmd *c, int argc, char **argv)
+{
+    seg_cmd_opts o = {0};
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int np = 0, rc;
+
+    if (!pos) {
+        fprintf(stderr, "%s: out of memory\n", g_prog);
+        return 1;
+    }
+    const opt opts[] = {
+        {"--form", O_STR, &o.form, 0, 0},
+        {"--forms", O_STR, &o.forms_dir, 0, 0},
+        {"--dump", O_STR, &o.dump, 0, 0},
+    };
+    rc = parse(c, argc, argv, opts, N_OF(opts), pos, argc, &np);
+    if (rc) {
+        free(pos);
+        return rc < 0 ? 0 : rc;
+    }
+    if (np == 0) {
+        free(pos);
+        return usage_error(c, "needs at least one image file%s%s", "", "");
+    }
+    o.files = pos;
+    o.n_files = np;
+    rc = exit_code(seg_cmd_run(&o));
+    free(pos);
+    return rc;
+}
+
 static int cmd_export(const cmd *c, int argc, char **argv)
 {
     db_export_opts o;
@@ -446,5 +490,7 @@ int main(int argc, char **argv)
         return cmd_samples(c, argc, argv);
     if (strcmp(c->name, "export") == 0)
         return cmd_export(c, argc, argv);
+    if (strcmp(c->name, "segment") == 0)
+        return cmd_segment(c, argc, argv);
     return exit_code(UTIL_EUNSUP);
 }

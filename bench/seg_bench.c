@@ -1,0 +1,282 @@
+/*
+ * seg_bench.c - the segmentation stage measured on a generated sample set
+ * (`docpipe samples`), against its ground truth: skew error, forms and
+ * fields found, digit-count exact rate per field, agreement of the crops
+ * with the digits written (under the shipped model), and milliseconds per
+ * page on one core.  `make bench-segment` runs it; README shows its figures.
+ *
+ *   seg_bench SAMPLES_DIR [MODEL]
+ *
+ * SAMPLES_DIR holds truth.csv (file,page,field,type,text) and pages.csv
+ * (file,page,form,dpi,skew_deg,...) as `docpipe samples` writes them.
+ */
+#include <allheaders.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "recognize/rec_classify.h"
+#include "recognize/rec_cpu.h"
+#include "segment/seg_image.h"
+#include "segment/segment.h"
+#include "util/util.h"
+#include "util/util_csv.h"
+
+typedef struct truth_field {
+    char file[256];
+    int page;
+    char field[SEG_NAME_MAX];
+    int type;
+    char text[64];
+} truth_field;
+
+typedef struct truth_page {
+    char file[256];
+    int page;
+    char form[SEG_NAME_MAX];
+    double skew;
+} truth_page;
+
+typedef struct tally { long n, ok; } tally;
+
+static double pct(tally t) { return t.n ? 100.0 * (double)t.ok / (double)t.n : 0.0; }
+
+static int load_truth(const char *dir, truth_field **pf, int *pnf, truth_page **pp, int *pnp)
+{
+    char path[4096];
+    util_csv *c = NULL;
+    char **f;
+    int n, rc, cap = 0;
+
+    *pf = NULL;
+    *pp = NULL;
+    *pnf = *pnp = 0;
+    snprintf(path, sizeof path, "%s/truth.csv", dir);
+    if ((rc = util_csv_open(&c, path, 0)) || (rc = util_csv_next(c, &f, &n)))
+        goto cleanup;
+    while ((rc = util_csv_next(c, &f, &n)) == UTIL_OK && n > 0) {
+        truth_field *t;
+        if (n != 5) {
+            util_log(UTIL_LOG_ERROR, "%s:%d: expected 5 fields", path, util_csv_line(c));
+            rc = UTIL_EFORMAT;
+            goto cleanup;
+        }
+        if (*pnf == cap) {
+            cap = cap ? 2 * cap : 256;
+            *pf = realloc(*pf, (size_t)cap * sizeof **pf);
+        }
+        t = &(*pf)[(*pnf)++];
+        snprintf(t->file, sizeof t->file, "%s", f[0]);
+        t->page = atoi(f[1]);
+        snprintf(t->field, sizeof t->field, "%s", f[2]);
+        seg_field_type_parse(f[3], &t->type);
+        snprintf(t->text, sizeof t->text, "%s", f[4]);
+    }
+    if (rc)
+        goto cleanup;
+    util_csv_close(&c);
+    cap = 0;
+    snprintf(path, sizeof path, "%s/pages.csv", dir);
+    if ((rc = util_csv_open(&c, path, 0)) || (rc = util_csv_next(c, &f, &n)))
+        goto cleanup;
+    while ((rc = util_csv_next(c, &f, &n)) == UTIL_OK && n > 0) {
+        truth_page *t;
+        if (n < 5) {
+            util_log(UTIL_LOG_ERROR, "%s:%d: expected at least 5 fields", path, util_csv_line(c));
+            rc = UTIL_EFORMAT;
+            goto cleanup;
+        }
+        if (*pnp == cap) {
+            cap = cap ? 2 * cap : 256;
+            *pp = realloc(*pp, (size_t)cap * sizeof **pp);
+        }
+        t = &(*pp)[(*pnp)++];
+        snprintf(t->file, sizeof t->file, "%s", f[0]);
+        t->page = atoi(f[1]);
+        snprintf(t->form, sizeof t->form, "%s", f[2]);
+        t->skew = atof(f[4]);
+    }
+cleanup:
+    util_csv_close(&c);
+    return rc;
+}
+
+/* The digits of a truth text ("1234.56" -> "123456", n_int 4). */
+static int truth_digits(const char *text, char *digits, int *pn_int)
+{
+    int n = 0;
+    *pn_int = -1;
+    for (const char *s = text; *s; s++) {
+        if (*s >= '0' && *s <= '9')
+            digits[n++] = *s;
+        else if (*s == '.')
+            *pn_int = n;
+    }
+    digits[n] = '\0';
+    if (*pn_int < 0)
+        *pn_int = n;
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : NULL;
+    char model_path[4096], forms_dir[4096], path[4400];
+    truth_field *tf = NULL;
+    truth_page *tp = NULL;
+    int ntf = 0, ntp = 0, rc;
+    seg_form_set *forms = NULL;
+    rec_model *m = NULL;
+    rec_engine *eng = NULL;
+    rec_classifier *cls = NULL;
+    const rec_engine_ops *ops = &rec_engine_cpu_ops;
+    rec_engine_opts eo = {1, 0};
+    seg_opts so = {0};
+    tally form_ok = {0, 0}, field_found = {0, 0}, count_ok[SEG_FT_COUNT] = {{0, 0}},
+          count_all = {0, 0}, cents_ok = {0, 0}, agree = {0, 0}, agree_all = {0, 0},
+          any_split = {0, 0};
+    double skew_sum = 0, skew_max = 0, ms_sum[SEG_T_COUNT] = {0}, read_ms = 0, seg_ms_max = 0;
+    int pages_done = 0, pages_failed = 0, dpi_seen = 0;
+
+    if (!dir) {
+        fprintf(stderr, "usage: seg_bench SAMPLES_DIR [MODEL]\n");
+        return 2;
+    }
+    if (argc > 2)
+        snprintf(model_path, sizeof model_path, "%s", argv[2]);
+    else
+        rec_model_default_path(model_path, sizeof model_path);
+    seg_forms_default_dir(forms_dir, sizeof forms_dir);
+    if ((rc = load_truth(dir, &tf, &ntf, &tp, &ntp)) || (rc = seg_form_set_load(&forms, forms_dir)) ||
+        (rc = rec_model_load(&m, model_path, REC_MODEL_KIND_MODEL)) || (rc = ops->create(&eng, &eo)) ||
+        (rc = rec_classifier_create(&cls, m, ops, eng, 64)))
+        return 1;
+    so.find = SEG_FIND_ANY;
+    so.forms = forms;
+
+    for (int i = 0; i < ntp; i++) {
+        seg_doc *doc = NULL;
+        PIX *pix = NULL;
+        seg_page *pg = NULL;
+        int dpi = 0, assumed = 0;
+        double t0;
+        snprintf(path, sizeof path, "%s/%s", dir, tp[i].file);
+        t0 = util_now();
+        if (seg_doc_open(&doc, path) || seg_doc_read_page(doc, tp[i].page - 1, &pix, &dpi, &assumed)) {
+            pages_failed++;
+            seg_doc_destroy(&doc);
+            continue;
+        }
+        read_ms += 1e3 * (util_now() - t0);
+        dpi_seen = dpi;
+        t0 = util_now();
+        if (seg_page_run(pix, dpi, &so, &pg)) {
+            pages_failed++;
+            pixDestroy(&pix);
+            seg_doc_destroy(&doc);
+            continue;
+        }
+        {
+            double ms = 1e3 * (util_now() - t0);
+            if (ms > seg_ms_max)
+                seg_ms_max = ms;
+        }
+        pages_done++;
+        for (int k = 0; k < SEG_T_COUNT; k++)
+            ms_sum[k] += pg->ms[k];
+        {
+            /* pages.csv gives the rotation applied (clockwise positive), the
+             * segmenter the content's angle (counter-clockwise positive). */
+            double e = fabs(pg->skew_deg + tp[i].skew);
+            skew_sum += e;
+            if (e > skew_max)
+                skew_max = e;
+        }
+        form_ok.n++;
+        form_ok.ok += strcmp(pg->form, tp[i].form) == 0;
+        for (int j = 0; j < ntf; j++) {
+            const seg_field *f = NULL;
+            char digits[64];
+            int n_int, nd;
+            if (tf[j].page != tp[i].page || strcmp(tf[j].file, tp[i].file) != 0)
+                continue;
+            nd = truth_digits(tf[j].text, digits, &n_int);
+            for (int k = 0; k < pg->n_fields; k++)
+                if (strcmp(pg->fields[k].name, tf[j].field) == 0)
+                    f = &pg->fields[k];
+            field_found.n++;
+            count_all.n++;
+            count_ok[tf[j].type].n++;
+            any_split.n++;
+            agree_all.n += nd;
+            if (!f)
+                continue;
+            field_found.ok++;
+            for (int s = 0; s < f->n_splits; s++)
+                if (f->splits[s].n == nd) {
+                    any_split.ok++;
+                    break;
+                }
+            if (f->n_splits == 0 || f->splits[0].n != nd)
+                continue;
+            count_all.ok++;
+            count_ok[tf[j].type].ok++;
+            if (tf[j].type == SEG_FT_AMOUNT && nd > 0) {
+                cents_ok.n++;
+                cents_ok.ok += f->splits[0].n_int == n_int;
+            }
+            if (nd > 0) {
+                uint8_t px[64 * SEG_CROP_PIXELS];
+                float probs[64 * 10];
+                for (int k = 0; k < nd; k++)
+                    memcpy(px + k * SEG_CROP_PIXELS, f->splits[0].glyphs[k].crop, SEG_CROP_PIXELS);
+                if (rec_classifier_run(cls, probs, px, nd) == UTIL_OK)
+                    for (int k = 0; k < nd; k++) {
+                        int best = 0;
+                        for (int c = 1; c < 10; c++)
+                            if (probs[k * 10 + c] > probs[k * 10 + best])
+                                best = c;
+                        agree.n++;
+                        agree.ok += best == digits[k] - '0';
+                        agree_all.ok += best == digits[k] - '0';
+                    }
+            }
+        }
+        seg_page_destroy(&pg);
+        pixDestroy(&pix);
+        seg_doc_destroy(&doc);
+    }
+    agree.n = agree.n ? agree.n : 0;
+    printf("pages: %d segmented, %d failed to read (%d dpi)\n", pages_done, pages_failed, dpi_seen);
+    printf("skew error: mean %.3f deg, max %.3f deg\n", pages_done ? skew_sum / pages_done : 0.0,
+           skew_max);
+    printf("form found: %ld/%ld pages (%.2f %%)\n", form_ok.ok, form_ok.n, pct(form_ok));
+    printf("fields found: %ld/%ld (%.2f %%)\n", field_found.ok, field_found.n, pct(field_found));
+    printf("digit count exact: %ld/%ld fields (%.2f %%)", count_all.ok, count_all.n, pct(count_all));
+    for (int t = 0; t < SEG_FT_COUNT; t++)
+        if (count_ok[t].n)
+            printf("; %s %.2f %% of %ld", seg_field_type_name(t), pct(count_ok[t]), count_ok[t].n);
+    printf("\n");
+    printf("right count among the alternatives: %ld/%ld (%.2f %%)\n", any_split.ok, any_split.n,
+           pct(any_split));
+    printf("amounts with the cents found: %ld/%ld (%.2f %%)\n", cents_ok.ok, cents_ok.n, pct(cents_ok));
+    printf("crop agreement with the written digit: %ld/%ld (%.2f %%) in fields counted right; "
+           "%.2f %% of all %ld written digits\n",
+           agree.ok, agree.n, pct(agree), pct(agree_all), agree_all.n);
+    printf("ms per page on one core: segmentation %.1f (max %.1f; binarize %.1f, deskew %.1f, "
+           "register %.1f, fields %.1f), reading the file %.1f\n",
+           pages_done ? (ms_sum[0] + ms_sum[1] + ms_sum[2] + ms_sum[3]) / pages_done : 0.0,
+           seg_ms_max, pages_done ? ms_sum[SEG_T_BINARIZE] / pages_done : 0.0,
+           pages_done ? ms_sum[SEG_T_DESKEW] / pages_done : 0.0,
+           pages_done ? ms_sum[SEG_T_REGISTER] / pages_done : 0.0,
+           pages_done ? ms_sum[SEG_T_FIELDS] / pages_done : 0.0,
+           pages_done ? read_ms / pages_done : 0.0);
+    rec_classifier_destroy(&cls);
+    ops->destroy(&eng);
+    rec_model_destroy(&m);
+    seg_form_set_destroy(&forms);
+    free(tf);
+    free(tp);
+    return pages_failed ? 1 : 0;
+}
