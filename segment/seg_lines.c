@@ -39,7 +39,14 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
      * at least), thin, in the outer bands of the area or outside it (a base
      * line: the lower half). */
     {
-        int hlen = imax((int)(0.6 * iw), (int)(0.3 * dpi));
+        /* a comb with a dash is two outlined groups: the shorter one counts */
+        double run = iw;
+        if (ff->frame == SEG_FRAME_COMB && ff->dash > 0 && ff->dash < ff->cells) {
+            double cw = seg_comb_cell(ff, iw, 0, NULL, NULL);
+            int k = ff->dash < ff->cells - ff->dash ? ff->dash : ff->cells - ff->dash;
+            run = k * cw;
+        }
+        int hlen = imax((int)(0.6 * run), (int)(0.3 * dpi));
         if (hlen > W - 2)
             hlen = W - 2;
         if (hlen < 3 || !(hopen = pixOpenCompBrick(NULL, crop1, hlen, 1)) ||
@@ -69,6 +76,16 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
      * horizontal line (any, when none was found). */
     if (ff->frame == SEG_FRAME_BOX || ff->frame == SEG_FRAME_COMB) {
         int cells = ff->frame == SEG_FRAME_COMB && ff->cells > 1 ? ff->cells : 1;
+        double ex[2 * MAX_LINES];
+        int nex = 0;
+        /* where the template prints them: every cell's two sides */
+        for (int k = 0; k < cells && nex + 2 <= 2 * MAX_LINES; k++) {
+            double x0, x1;
+            seg_comb_cell(ff, iw, k, &x0, &x1);
+            if (k == 0 || ix + x0 > ex[nex - 1] + 1.0)
+                ex[nex++] = ix + x0;
+            ex[nex++] = ix + x1;
+        }
         int vlen = imax((int)(0.2 * ih), (int)(0.03 * dpi));
         double tolx = 3 + 0.015 * dpi + 0.01 * iw;
         if (vlen > H - 2)
@@ -82,10 +99,8 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
             boxaGetBoxGeometry(vb, i, &x, &y, &w, &h);
             if (w > 2 * tmax)
                 continue;
-            for (int k = 0; k <= cells && !near; k++) {
-                double ex = ix + (double)iw * k / cells;
-                near = x + 0.5 * w > ex - tolx && x + 0.5 * w < ex + tolx;
-            }
+            for (int k = 0; k < nex && !near; k++)
+                near = x + 0.5 * w > ex[k] - tolx && x + 0.5 * w < ex[k] + tolx;
             for (int j = 0; j < nh && !touch; j++)
                 touch = y <= hs[j].b + 2 && y + h - 1 >= hs[j].a - 2;
             if (!near || !touch)

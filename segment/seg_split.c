@@ -19,6 +19,53 @@
 static int imax(int a, int b) { return a > b ? a : b; }
 static int imin(int a, int b) { return a < b ? a : b; }
 
+/* ------------------------------------------------------ comb geometry */
+
+static int comb_dash(const seg_form_field *ff)
+{
+    return ff->dash > 0 && ff->dash < ff->cells ? ff->dash : 0;
+}
+
+double seg_comb_cell(const seg_form_field *ff, double w, int k, double *px0, double *px1)
+{
+    double cw, x0;
+    int dash;
+
+    if (px0)
+        *px0 = 0.0;
+    if (px1)
+        *px1 = w;
+    if (!ff || ff->frame != SEG_FRAME_COMB || ff->cells < 2 || k < 0 || k >= ff->cells)
+        return 0.0;
+    dash = comb_dash(ff);
+    cw = w / (ff->cells + (dash ? 0.5 : 0.0));
+    x0 = k * cw + (dash && k >= dash ? 0.5 * cw : 0.0);
+    if (px0)
+        *px0 = x0;
+    if (px1)
+        *px1 = x0 + cw;
+    return cw;
+}
+
+int seg_comb_cell_at(const seg_form_field *ff, double w, double x)
+{
+    double cw, u;
+    int dash, k;
+
+    if (!ff || ff->frame != SEG_FRAME_COMB || ff->cells < 2)
+        return 0;
+    dash = comb_dash(ff);
+    cw = w / (ff->cells + (dash ? 0.5 : 0.0));
+    u = x / cw;
+    if (dash && u >= dash + 0.5)
+        k = (int)floor(u - 0.5); /* the right group */
+    else if (dash && u >= dash)
+        k = u >= dash + 0.25 ? dash : dash - 1; /* in the gap: the nearer cell */
+    else
+        k = (int)floor(u);
+    return k < 0 ? 0 : k >= ff->cells ? ff->cells - 1 : k;
+}
+
 /* ------------------------------------------------------------ a. crop */
 
 int seg_field_crop(PIX *page1, int dpi, const BOX *area, PIX **pcrop, int *pox, int *poy)
@@ -174,8 +221,9 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
 
     /* A comb's printed dash (ZIP+4): a low piece across the boundary after
      * cell ff->dash, in the middle of the height; it merges with nothing. */
-    if (cells && ff->dash > 0 && ff->dash < cells) {
-        double dx = ix + (double)iw * ff->dash / cells, cw = (double)iw / cells;
+    if (cells && comb_dash(ff)) {
+        double x0, cw = seg_comb_cell(ff, iw, ff->dash - 1, NULL, &x0);
+        double dx = ix + x0 + 0.25 * cw; /* the gap's middle */
         for (int i = 0; i < bl->n; i++) {
             seg_blob *b = &v[i];
             double cx = b->x + 0.5 * b->w, cy = b->y + 0.5 * b->h;
@@ -201,9 +249,8 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
                 int sa = a->h < 0.45 * dh && a->w < 0.6 * dh;
                 int sb = b->h < 0.45 * dh && b->w < 0.6 * dh;
                 if (cells && !pa && !pb) {
-                    double cw = (double)iw / cells;
-                    int ca = (int)floor((a->x + 0.5 * a->w - ix) / cw);
-                    int cb = (int)floor((b->x + 0.5 * b->w - ix) / cw);
+                    int ca = seg_comb_cell_at(ff, iw, a->x + 0.5 * a->w - ix);
+                    int cb = seg_comb_cell_at(ff, iw, b->x + 0.5 * b->w - ix);
                     merge = ca == cb;
                 } else if (pa || pb) {
                     /* a point merges only when it lies within a digit's columns */
@@ -807,8 +854,7 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
     }
     if ((rc = seg_blobs_find(clean, dpi, inner, ff, &bl)))
         goto done;
-    if (ff->frame == SEG_FRAME_COMB && ff->cells > 1)
-        cw = (double)aw / ff->cells;
+    cw = seg_comb_cell(ff, aw, 0, NULL, NULL);
     for (int i = 0; i < bl->n; i++)
         nd += bl->v[i].kind == SEG_BLOB_DIGIT;
     if (!(sl = calloc((size_t)imax(nd, 1), sizeof *sl)))

@@ -36,6 +36,25 @@ int seg_field_read(PIX *page1, int dpi, const BOX *area, const seg_form_field *f
                    seg_field *dst);
 
 /*
+ * seg_comb_cell - where cell k (0-based) of the comb field ff lies across a
+ * writing area w pixels wide, as docs/forms.md prints it: N cells w / N
+ * wide, or with dash=K, w / (N + 0.5) wide, cells K+1..N starting half a
+ * cell after cell K ends.  *px0 and *px1 (either may be NULL) get the
+ * cell's left and right border, measured from the area's left edge.
+ * Returns the cell width, or 0 (and the whole area) when ff is no comb of
+ * at least 2 cells or k is outside 0..N-1.
+ */
+double seg_comb_cell(const seg_form_field *ff, double w, int k, double *px0, double *px1);
+
+/*
+ * seg_comb_cell_at - the cell (0..N-1) of the comb field ff (area w pixels
+ * wide) that holds x (from the area's left edge): the cell whose span
+ * holds x, for x in the dash's gap or outside the area the nearest cell.
+ * 0 when ff is no comb of at least 2 cells.
+ */
+int seg_comb_cell_at(const seg_form_field *ff, double w, double x);
+
+/*
  * Step a. seg_field_crop - the part of page1 around area, with a margin of
  * 0.08 inch plus 4 % of the area's size on every side (strokes stick out of
  * boxes; registration is approximate), clipped to the page.  *pcrop is a new
