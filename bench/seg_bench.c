@@ -126,25 +126,45 @@ static int truth_digits(const char *text, char *digits, int *pn_int)
     return n;
 }
 
-/* The field's part of the binary page with splits[0]'s glyph boxes, as a PNG. */
+/* The field's part of the binary page (twice its size) with splits[0]'s
+ * glyph boxes, and below it the glyphs' normalized crops, as a PNG. */
 static void dump_field(const char *ddir, const char *file, int page, const seg_field *f, PIX *bin)
 {
     char path[4400];
     int m = 40;
     BOX *b = boxCreate(f->x - m, f->y - m, f->w + 2 * m, f->h + 2 * m);
     PIX *c = b ? pixClipRectangle(bin, b, NULL) : NULL, *c32 = c ? pixConvertTo32(c) : NULL;
-    if (c32 && f->n_splits > 0) {
+    PIXA *pa = pixaCreate(2), *pc = pixaCreate(16);
+    if (c32 && pa && pc && f->n_splits > 0) {
         l_int32 bx, by;
         boxGetGeometry(b, &bx, &by, NULL, NULL);
         for (int k = 0; k < f->splits[0].n; k++) {
             const seg_glyph *g = &f->splits[0].glyphs[k];
             BOX *gb = boxCreate(g->x - bx, g->y - by, g->w, g->h);
+            PIX *cr = pixCreate(SEG_CROP, SEG_CROP, 8), *cx, *c4;
+            for (int y = 0; y < SEG_CROP; y++)
+                for (int x = 0; x < SEG_CROP; x++)
+                    pixSetPixel(cr, x, y, 255u - g->crop[y * SEG_CROP + x]);
+            cx = pixExpandReplicate(cr, 3);
+            c4 = pixAddBorder(cx, 2, 0);
+            pixaAddPix(pc, pixConvertTo32(c4), L_INSERT);
+            pixDestroy(&cr);
+            pixDestroy(&cx);
+            pixDestroy(&c4);
             pixRenderBoxArb(c32, gb, 1, k % 2 ? 255 : 0, k % 2 ? 0 : 160, k % 2 ? 0 : 255);
             boxDestroy(&gb);
         }
+        pixaAddPix(pa, pixExpandReplicate(c32, 2), L_INSERT);
+        if (pixaGetCount(pc) > 0)
+            pixaAddPix(pa, pixaDisplayTiledInRows(pc, 32, 4000, 1.0, 0, 6, 0), L_INSERT);
+        PIX *all = pixaDisplayTiledInColumns(pa, 1, 1.0, 10, 0);
         snprintf(path, sizeof path, "%s/%s-p%d-%s.png", ddir, file, page, f->name);
-        pixWrite(path, c32, IFF_PNG);
+        if (all)
+            pixWrite(path, all, IFF_PNG);
+        pixDestroy(&all);
     }
+    pixaDestroy(&pa);
+    pixaDestroy(&pc);
     pixDestroy(&c32);
     pixDestroy(&c);
     boxDestroy(&b);
@@ -213,6 +233,8 @@ int main(int argc, char **argv)
         read_ms += 1e3 * (util_now() - t0);
         dpi_seen = dpi;
         t0 = util_now();
+        if (getenv("SEG_DEBUG"))
+            printf("PAGE\n");
         if (seg_page_run(pix, dpi, &so, &pg)) {
             pages_failed++;
             pixDestroy(&pix);
@@ -247,6 +269,8 @@ int main(int argc, char **argv)
             for (int k = 0; k < pg->n_fields; k++)
                 if (strcmp(pg->fields[k].name, tf[j].field) == 0)
                     f = &pg->fields[k];
+            if (getenv("SEG_DEBUG"))
+                printf("TRUTH %s %d %s %s\n", tf[j].field, nd, tf[j].text, tf[j].file);
             field_found.n++;
             count_all.n++;
             count_ok[tf[j].type].n++;

@@ -8,6 +8,7 @@
 #include "seg_split.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -605,30 +606,90 @@ static void slot_clear(slot *s)
     s->nc = 0;
 }
 
-/* Whether the best cut of b in two crosses more ink than one stroke and a
- * half: then the blob is more likely one wide digit (a 0) than two. */
-static int two_strokes_cut(const seg_blob *b)
-{
-    int cut, ink = 0, two = 0;
-    float ratio = 0.0f;
-    PIX *l = NULL, *r = NULL;
+/* One way of cutting a blob in two: where, the ink crossed (in stroke
+ * widths) and the two parts' ink boxes. */
+typedef struct pcut {
+    int x;
+    float ink;
+    int lw, lh, rw, rh, ly, ry;
+} pcut;
 
-    if (seg_split_valleys(b->pix, 2, &cut) ||
-        seg_split_cut(b->pix, cut, imax(2, b->w / 10), &l, &r, &ink) ||
-        seg_mnist_stroke_ratio(b->pix, &ratio))
-        ink = 0;
-    else
-        two = ink > 1.5f * ratio * (float)imax(b->w, b->h);
+/* The cut of b in two at column x (window win) measured into *pc. */
+static int pcut_at(const seg_blob *b, int x, int win, float sw, pcut *pc)
+{
+    PIX *l = NULL, *r = NULL, *t = NULL;
+    BOX *lb = NULL, *rb = NULL;
+    int ink = 0, rc;
+
+    memset(pc, 0, sizeof *pc);
+    pc->x = x;
+    if ((rc = seg_split_cut(b->pix, x, win, &l, &r, &ink)))
+        return rc;
+    pc->ink = sw > 0 ? (float)ink / sw : 0.0f;
+    if (pixClipToForeground(l, &t, &lb) == 0 && lb)
+        boxGetGeometry(lb, NULL, &pc->ly, &pc->lw, &pc->lh);
+    pixDestroy(&t);
+    if (pixClipToForeground(r, &t, &rb) == 0 && rb)
+        boxGetGeometry(rb, NULL, &pc->ry, &pc->rw, &pc->rh);
+    pixDestroy(&t);
     pixDestroy(&l);
     pixDestroy(&r);
-    return two;
+    boxDestroy(&lb);
+    boxDestroy(&rb);
+    return UTIL_OK;
+}
+
+/* How b looks cut in two: the cut crossing the least ink among those at
+ * 1/8 .. 7/8 of its width whose two parts are both at least 45 % of its
+ * height and 10 % of a digit's height wide.  *pc->x is 0 when there is
+ * none. */
+static int pair_cut(const seg_blob *b, int dh, pcut *best)
+{
+    float ratio = 0.0f, sw;
+    int win = imax(1, b->w / 12), rc;
+
+    memset(best, 0, sizeof *best);
+    if (b->w < 6)
+        return UTIL_OK;
+    if ((rc = seg_mnist_stroke_ratio(b->pix, &ratio)))
+        return rc;
+    sw = ratio * (float)imax(b->w, b->h);
+    for (int i = 1; i < 8; i++) {
+        pcut pc;
+        int x = b->w * i / 8;
+        if (x < 1 || x >= b->w)
+            continue;
+        if ((rc = pcut_at(b, x, win, sw, &pc)))
+            return rc;
+        if (imin(pc.lh, pc.rh) >= 0.45 * b->h && imin(pc.lw, pc.rw) >= 0.1 * dh &&
+            (best->x == 0 || pc.ink < best->ink))
+            *best = pc;
+    }
+    return UTIL_OK;
+}
+
+/* The belief (0..1) that blob b is two touching digits rather than one,
+ * from its shape and its best cut in two: a logistic fit on generated
+ * pages (seeds 3 and 5; box fields, the widest blob of fields one digit
+ * short labelled two). */
+static float pair_belief(const seg_blob *b, int dh, const pcut *pc)
+{
+    double a = (double)b->w / b->h, r = (double)b->w / dh, ink = 4.0, minh = 0.0, minw = 0.0, z;
+    if (pc->x > 0) {
+        ink = pc->ink < 4.0f ? pc->ink : 4.0;
+        minh = (double)imin(pc->lh, pc->rh) / b->h;
+        minw = (double)imin(pc->lw, pc->rw) / dh;
+    }
+    z = -5.16 + 2.45 * a + 2.26 * r - 2.38 * ink + 1.85 * minh - 1.10 * minw -
+        0.54 * (b->parts > 1);
+    return (float)(1.0 / (1.0 + exp(-z)));
 }
 
 /* The readings of one digit blob: whole, or cut into k digits. */
 static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_count, int ox,
                      int oy, float *pdoubt)
 {
-    int rc = UTIL_OK, kk[3], nk = 0, bad;
+    int rc = UTIL_OK, kk[3], nk = 0, bad, cutx = 0;
     float pk[3];
     double r = (double)b->w / dh;
 
@@ -647,12 +708,7 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
         } else {
             kk[nk] = 1, pk[nk++] = 1.0f;
         }
-    } else if (r > 1.15 && two_strokes_cut(b)) {
-        /* Wide, but a cut crosses two strokes: a wide 0 rather than a pair. */
-        kk[nk] = 1, pk[nk++] = 0.55f;
-        kk[nk] = 2, pk[nk++] = 0.4f;
-        *pdoubt = 0.35f;
-    } else if (r > 1.15) {
+    } else if (r > 2.0) {
         int k = imax(2, (int)lround(b->w / (0.72 * dh)));
         kk[nk] = k, pk[nk++] = 0.6f;
         if (k > 2)
@@ -660,15 +716,25 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
         if (b->w / (k + 1.0) >= 0.35 * dh)
             kk[nk] = k + 1, pk[nk++] = 0.1f;
         *pdoubt = 0.4f;
-    } else if (r > 0.9 || (short_count && r > 0.75)) {
-        if (short_count) {
-            kk[nk] = 2, pk[nk++] = 0.55f;
-            kk[nk] = 1, pk[nk++] = 0.4f;
+    } else if (b->w >= 0.6 * b->h || r > 0.75) {
+        /* One digit or two touching: the shape and the best cut say. */
+        pcut pc;
+        float p2;
+        if ((rc = pair_cut(b, dh, &pc)))
+            return rc;
+        p2 = pair_belief(b, dh, &pc);
+        if (short_count && p2 < 0.5f)
+            p2 = fminf(0.5f, 2.0f * p2);
+        cutx = pc.x;
+        if (p2 >= 0.5f) {
+            kk[nk] = 2, pk[nk++] = p2;
+            kk[nk] = 1, pk[nk++] = 1.0f - p2;
         } else {
-            kk[nk] = 1, pk[nk++] = 0.7f;
-            kk[nk] = 2, pk[nk++] = 0.25f;
+            kk[nk] = 1, pk[nk++] = 1.0f - p2;
+            if (p2 >= 0.01f)
+                kk[nk] = 2, pk[nk++] = p2;
         }
-        *pdoubt = 0.3f;
+        *pdoubt = 1.0f - fmaxf(p2, 1.0f - p2);
     } else {
         kk[nk] = 1, pk[nk++] = 1.0f;
     }
@@ -681,7 +747,9 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
             bad = c->n != 1;
         } else {
             int cuts[16];
-            if (kk[i] > 17 || seg_split_valleys(b->pix, kk[i], cuts))
+            if (kk[i] == 2 && cutx > 0)
+                cuts[0] = cutx, rc = cand_cut(c, b, 2, cuts, ox, oy, &bad);
+            else if (kk[i] > 17 || seg_split_valleys(b->pix, kk[i], cuts))
                 bad = 1;
             else
                 rc = cand_cut(c, b, kk[i], cuts, ox, oy, &bad);
@@ -697,10 +765,15 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
             int cuts[1];
             cand *c2 = &s->c[s->nc];
             if (seg_split_valleys(b->pix, 2, cuts) == 0) {
-                int alt = cuts[0] + (cuts[0] < b->w / 2 ? b->w / 8 : -b->w / 8);
+                int at = cutx > 0 ? cutx : cuts[0], alt;
+                float p0 = c->p;
+                if (cutx > 0 && abs(cuts[0] - cutx) > b->w / 10)
+                    alt = cuts[0];
+                else
+                    alt = at + (at < b->w / 2 ? b->w / 8 : -b->w / 8);
                 memset(c2, 0, sizeof *c2);
-                c2->p = 0.1f;
-                c->p -= 0.1f;
+                c2->p = 0.2f * p0;
+                c->p = 0.8f * p0;
                 if (alt >= 1 && alt < b->w)
                     rc = cand_cut(c2, b, 2, &alt, ox, oy, &bad);
                 else
@@ -708,7 +781,7 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
                 if (bad || rc) {
                     free(c2->g);
                     c2->g = NULL;
-                    c->p += 0.1f;
+                    c->p = p0;
                 } else {
                     s->nc++;
                 }
@@ -769,6 +842,27 @@ static int build_splits(seg_field *dst, slot *sl, int ns, double bx, int ox)
         }
     }
     return UTIL_OK;
+}
+
+/* Splits the template rules out (a digit count outside min..max; an
+ * amount whose decimal point was found with other than `cents` digits
+ * after it) lose most of their prior; the splits are then put in order of
+ * prior, the best first. */
+static void rank_splits(seg_field *dst, const seg_form_field *ff, int point_found)
+{
+    for (int k = 0; k < dst->n_splits; k++) {
+        seg_split *sp = &dst->splits[k];
+        if (sp->n > 0 && (sp->n < ff->min_digits || (ff->max_digits > 0 && sp->n > ff->max_digits)))
+            sp->prior *= 0.05f;
+        if (point_found && ff->cents > 0 && sp->n - sp->n_int != ff->cents)
+            sp->prior *= 0.1f;
+    }
+    for (int i = 1; i < dst->n_splits; i++)
+        for (int j = i; j > 0 && dst->splits[j].prior > dst->splits[j - 1].prior; j--) {
+            seg_split t = dst->splits[j];
+            dst->splits[j] = dst->splits[j - 1];
+            dst->splits[j - 1] = t;
+        }
 }
 
 /* Step e: the x (crop pixels) where an amount's cents begin, or HUGE_VAL. */
@@ -882,6 +976,7 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
     }
     if ((rc = build_splits(dst, sl, ns, bx, ox)))
         goto nomem;
+    rank_splits(dst, ff, found);
     if (dst->n_splits == 0 || dst->splits[0].n < ff->min_digits ||
         (ff->max_digits > 0 && dst->splits[0].n > ff->max_digits)) {
         char note[64];
