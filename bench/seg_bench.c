@@ -233,8 +233,6 @@ int main(int argc, char **argv)
         read_ms += 1e3 * (util_now() - t0);
         dpi_seen = dpi;
         t0 = util_now();
-        if (getenv("SEG_DEBUG"))
-            printf("PAGE\n");
         if (seg_page_run(pix, dpi, &so, &pg)) {
             pages_failed++;
             pixDestroy(&pix);
@@ -269,8 +267,6 @@ int main(int argc, char **argv)
             for (int k = 0; k < pg->n_fields; k++)
                 if (strcmp(pg->fields[k].name, tf[j].field) == 0)
                     f = &pg->fields[k];
-            if (getenv("SEG_DEBUG"))
-                printf("TRUTH %s %d %s %s\n", tf[j].field, nd, tf[j].text, tf[j].file);
             field_found.n++;
             count_all.n++;
             count_ok[tf[j].type].n++;

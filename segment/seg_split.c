@@ -278,7 +278,10 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
             int flat = b->h <= 0.3 * dh && b->w >= 1.5 * b->h;
             if (b->kind == SEG_BLOB_MARK)
                 ; /* the dash */
-            else if (amount && seen_digit && point_like(b, dh, base) && !flat)
+            else if (amount && seen_digit && point_like(b, dh, base) &&
+                     (!flat || (b->w <= 0.3 * dh && 3 * b->h >= b->w)))
+                /* (a point can come out flat where the frame's removal took
+                 * its lower half) */
                 b->kind = SEG_BLOB_POINT;
             else if (flat && b->parts == 1)
                 b->kind = SEG_BLOB_MARK;
@@ -915,6 +918,125 @@ static void set_doubt(seg_field *dst, float d, const char *note)
     }
 }
 
+/* The median height and bottom of the components of clean1 at least 35 %
+ * as tall as the area inner: the digits' height and base line; 0 when
+ * there is none. */
+static int digit_band(PIX *clean1, const BOX *inner, int *pdh, int *pbase)
+{
+    l_int32 ix, iy, iw, ih;
+    BOXA *ba = pixConnCompBB(clean1, 8);
+    int n, nh = 0, *hs = NULL, *bs = NULL;
+
+    *pdh = *pbase = 0;
+    if (!ba)
+        return UTIL_ENOMEM;
+    boxGetGeometry((BOX *)inner, &ix, &iy, &iw, &ih);
+    n = boxaGetCount(ba);
+    hs = calloc((size_t)imax(n, 1), sizeof *hs);
+    bs = calloc((size_t)imax(n, 1), sizeof *bs);
+    if (!hs || !bs) {
+        free(hs);
+        free(bs);
+        boxaDestroy(&ba);
+        return UTIL_ENOMEM;
+    }
+    for (int i = 0; i < n; i++) {
+        l_int32 x, y, w, h;
+        boxaGetBoxGeometry(ba, i, &x, &y, &w, &h);
+        if (h >= 0.35 * ih && x + w / 2 >= ix && x + w / 2 <= ix + iw)
+            hs[nh] = h, bs[nh++] = y + h;
+    }
+    if (nh > 0) {
+        qsort(hs, (size_t)nh, sizeof *hs, cmp_int);
+        qsort(bs, (size_t)nh, sizeof *bs, cmp_int);
+        *pdh = hs[nh / 2];
+        *pbase = bs[nh / 2];
+    }
+    free(hs);
+    free(bs);
+    boxaDestroy(&ba);
+    return UTIL_OK;
+}
+
+/* The share of the columns x..x+w-1 of img1 with ink in rows y..y+h-1. */
+static double ink_below(PIX *img1, int x, int y, int w, int h)
+{
+    l_int32 W = pixGetWidth(img1), H = pixGetHeight(img1), n = 0;
+    l_uint32 *data = pixGetData(img1);
+    int wpl = pixGetWpl(img1), cols = 0;
+
+    for (int c = imax(0, x); c < imin(W, x + w); c++) {
+        int any = 0;
+        for (int r = imax(0, y); r < imin(H, y + h) && !any; r++)
+            any = GET_DATA_BIT(data + r * wpl, c) != 0;
+        cols += any;
+        n++;
+    }
+    return n ? (double)cols / n : 0.0;
+}
+
+/*
+ * A written underline under raised cents, removed from clean1: a straight
+ * thin run at least 0.75 digit heights and 0.2 inch long, level or sloping
+ * up to 6 degrees, whose middle lies between 0.06 and 0.65 digit heights
+ * above the digits' base line (a 2's foot on the base line is lower, a 5's
+ * or 7's top bar higher) with ink under at most a quarter of its length
+ * (a 4's bar has its stem below).
+ */
+static int underline_remove(PIX *clean1, int dpi, const BOX *inner)
+{
+    static const float angles[] = {0.0f, -0.035f, 0.035f, -0.07f, 0.07f, -0.105f, 0.105f};
+    int dh, base, len, rc = UTIL_OK;
+    PIX *mask = NULL, *sh = NULL, *op = NULL, *back = NULL, *md = NULL;
+    BOXA *ba = NULL;
+
+    if ((rc = digit_band(clean1, inner, &dh, &base)) || dh == 0)
+        return rc;
+    len = imax((int)(0.75 * dh), (int)(0.2 * dpi));
+    if (!(mask = pixCreateTemplate(clean1)))
+        return UTIL_ENOMEM;
+    for (size_t a = 0; a < sizeof angles / sizeof *angles; a++) {
+        if (!(sh = angles[a] == 0.0f ? pixClone(clean1)
+                                     : pixVShear(NULL, clean1, 0, angles[a], L_BRING_IN_WHITE)) ||
+            !(op = pixOpenBrick(NULL, sh, len, 1)) ||
+            !(back = angles[a] == 0.0f ? pixClone(op)
+                                       : pixVShear(NULL, op, 0, -angles[a], L_BRING_IN_WHITE))) {
+            rc = UTIL_ENOMEM;
+            goto done;
+        }
+        pixOr(mask, mask, back);
+        pixDestroy(&sh);
+        pixDestroy(&op);
+        pixDestroy(&back);
+    }
+    if (!(ba = pixConnCompBB(mask, 8))) {
+        rc = UTIL_ENOMEM;
+        goto done;
+    }
+    for (int i = 0; i < boxaGetCount(ba); i++) {
+        l_int32 x, y, w, h;
+        double cy;
+        boxaGetBoxGeometry(ba, i, &x, &y, &w, &h);
+        cy = y + 0.5 * h;
+        if (cy < base - 0.65 * dh || cy > base - 0.06 * dh || h > 0.3 * dh ||
+            ink_below(clean1, x, y + h + 2, w, (int)(0.3 * dh)) > 0.25)
+            pixRasterop(mask, x, y, w, h, PIX_CLR, NULL, 0, 0);
+    }
+    if (!(md = pixDilateBrick(NULL, mask, 7, 3))) {
+        rc = UTIL_ENOMEM;
+        goto done;
+    }
+    pixSubtract(clean1, clean1, md);
+done:
+    pixDestroy(&sh);
+    pixDestroy(&op);
+    pixDestroy(&back);
+    pixDestroy(&mask);
+    pixDestroy(&md);
+    boxaDestroy(&ba);
+    return rc;
+}
+
 static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_field *ff,
                            seg_field *dst)
 {
@@ -935,16 +1057,8 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
     if ((rc = seg_lines_remove(crop, dpi, inner, ff, &clean, NULL)))
         goto done;
     if (ff->type == SEG_FT_AMOUNT) {
-        /* A written underline (under raised cents): a straight horizontal
-         * run longer than any digit's bar, 0.2 inch. */
-        PIX *u = pixOpenCompBrick(NULL, clean, (int)(0.2 * dpi), 1), *ud = NULL;
-        if (!u || !(ud = pixDilateBrick(NULL, u, 1, 3)) || !pixSubtract(clean, clean, ud)) {
-            pixDestroy(&u);
-            pixDestroy(&ud);
+        if ((rc = underline_remove(clean, dpi, inner)))
             goto nomem;
-        }
-        pixDestroy(&u);
-        pixDestroy(&ud);
     }
     if ((rc = seg_blobs_find(clean, dpi, inner, ff, &bl)))
         goto done;
