@@ -18,12 +18,13 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
                              PIX **pclean, int *pn_lines)
 {
     PIX *hopen = NULL, *vopen = NULL, *hmask = NULL, *vmask = NULL, *hd = NULL, *vd = NULL;
-    PIX *clean = NULL, *rep = NULL;
+    PIX *clean = NULL, *rep = NULL, *gapped = NULL;
     BOXA *hb = NULL, *vb = NULL;
     span hs[MAX_LINES];
     l_int32 W, H, ix, iy, iw, ih;
     int nh = 0, nv = 0, th = 0, tv = 0, rc = UTIL_OK;
     int tmax = imax(3, (int)(0.025 * dpi + 0.5));
+    int gap = imax(3, (int)(0.02 * dpi + 0.5)); /* gaps closed along a line */
 
     boxGetGeometry((BOX *)inner, &ix, &iy, &iw, &ih);
     pixGetDimensions(crop1, &W, &H, NULL);
@@ -49,7 +50,11 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
         int hlen = imax((int)(0.6 * run), (int)(0.3 * dpi));
         if (hlen > W - 2)
             hlen = W - 2;
-        if (hlen < 3 || !(hopen = pixOpenCompBrick(NULL, crop1, hlen, 1)) ||
+        /* faint thin lines come out of the binarization broken: small
+         * gaps along a line are closed before looking for long runs */
+        if (!(gapped = pixCloseSafeBrick(NULL, crop1, gap, 1)))
+            goto nomem;
+        if (hlen < 3 || !(hopen = pixOpenCompBrick(NULL, gapped, hlen, 1)) ||
             !(hb = pixConnCompBB(hopen, 8)))
             goto nomem;
         for (int i = 0; i < boxaGetCount(hb); i++) {
@@ -90,7 +95,10 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
         double tolx = 3 + 0.015 * dpi + 0.01 * iw;
         if (vlen > H - 2)
             vlen = H - 2;
-        if (vlen < 3 || !(vopen = pixOpenCompBrick(NULL, crop1, 1, vlen)) ||
+        pixDestroy(&gapped);
+        if (!(gapped = pixCloseSafeBrick(NULL, crop1, 1, gap)))
+            goto nomem;
+        if (vlen < 3 || !(vopen = pixOpenCompBrick(NULL, gapped, 1, vlen)) ||
             !(vb = pixConnCompBB(vopen, 8)))
             goto nomem;
         for (int i = 0; i < boxaGetCount(vb); i++) {
@@ -136,6 +144,7 @@ nomem:
     util_log(UTIL_LOG_ERROR, "field %s: out of memory removing lines", ff->name);
     rc = UTIL_ENOMEM;
 done:
+    pixDestroy(&gapped);
     pixDestroy(&hopen);
     pixDestroy(&vopen);
     pixDestroy(&hmask);

@@ -324,6 +324,38 @@ static void test_lines(void)
             boxDestroy(&area);
             boxDestroy(&inner);
         }
+    /* A faint frame binarized into broken pieces (2-pixel gaps every 14
+     * pixels) is still found and removed. */
+    for (int dpi = 200; dpi <= 300; dpi += 100) {
+        int w = (int)(1.2 * dpi), h = (int)(0.45 * dpi), x = 60, y = 60, ox, oy, n = 0;
+        PIX *page = pixCreate(w + 200, h + 200, 1), *crop = NULL, *clean = NULL;
+        seg_form_field ff = {.name = "broken", .frame = SEG_FRAME_BOX, .min_digits = 1,
+                             .max_digits = 4};
+        BOX *area = boxCreate(x, y, w, h), *inner;
+        l_int32 left = -1;
+        draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, 2);
+        for (int k = x - 2; k < x + w + 2; k += 14) { /* gaps across the top and bottom */
+            pixRasterop(page, k, y - 2, 2, 4, PIX_CLR, NULL, 0, 0);
+            pixRasterop(page, k, y + h - 2, 2, 4, PIX_CLR, NULL, 0, 0);
+        }
+        for (int k = y - 2; k < y + h + 2; k += 14) { /* and down the sides */
+            pixRasterop(page, x - 2, k, 4, 2, PIX_CLR, NULL, 0, 0);
+            pixRasterop(page, x + w - 2, k, 4, 2, PIX_CLR, NULL, 0, 0);
+        }
+        seg_field_crop(page, dpi, area, &crop, &ox, &oy);
+        inner = boxCreate(x - ox, y - oy, w, h);
+        TST_CHECK(seg_lines_remove(crop, dpi, inner, &ff, &clean, &n) == UTIL_OK && clean,
+                  "broken frame: lines removed");
+        if (clean)
+            pixCountPixels(clean, &left, NULL);
+        TST_CHECK(left == 0 && n >= 4, "%d dpi broken frame: %d ink pixels left, %d lines", dpi,
+                  left, n);
+        pixDestroy(&clean);
+        pixDestroy(&crop);
+        pixDestroy(&page);
+        boxDestroy(&area);
+        boxDestroy(&inner);
+    }
     {
         PIX *c = NULL;
         util_log_set_level(-1);
