@@ -5,7 +5,14 @@
  * with the digits written (under the shipped model), and milliseconds per
  * page on one core.  `make bench-segment` runs it; README shows its figures.
  *
- *   seg_bench SAMPLES_DIR [MODEL]
+ *   seg_bench [-v] [-d DUMPDIR] SAMPLES_DIR [MODEL]
+ *
+ * -v lists each field whose digit count is wrong (file, page, field, truth
+ * text, count found, the segmenter's note) and each field counted right
+ * whose crops disagree with the truth or whose cents were missed (what the
+ * model read, n_int).  -d DUMPDIR also writes, for each field listed, the
+ * field's part of the deskewed binary page with the glyph boxes of
+ * splits[0] drawn (PNG, named after the file, page and field).
  *
  * SAMPLES_DIR holds truth.csv (file,page,field,type,text) and pages.csv
  * (file,page,form,dpi,skew_deg,...) as `docpipe samples` writes them.
@@ -119,9 +126,54 @@ static int truth_digits(const char *text, char *digits, int *pn_int)
     return n;
 }
 
+/* The field's part of the binary page (twice its size) with splits[0]'s
+ * glyph boxes, and below it the glyphs' normalized crops, as a PNG. */
+static void dump_field(const char *ddir, const char *file, int page, const seg_field *f, PIX *bin)
+{
+    char path[4400];
+    int m = 40;
+    BOX *b = boxCreate(f->x - m, f->y - m, f->w + 2 * m, f->h + 2 * m);
+    PIX *c = b ? pixClipRectangle(bin, b, NULL) : NULL, *c32 = c ? pixConvertTo32(c) : NULL;
+    PIXA *pa = pixaCreate(2), *pc = pixaCreate(16);
+    if (c32 && pa && pc && f->n_splits > 0) {
+        l_int32 bx, by;
+        boxGetGeometry(b, &bx, &by, NULL, NULL);
+        for (int k = 0; k < f->splits[0].n; k++) {
+            const seg_glyph *g = &f->splits[0].glyphs[k];
+            BOX *gb = boxCreate(g->x - bx, g->y - by, g->w, g->h);
+            PIX *cr = pixCreate(SEG_CROP, SEG_CROP, 8), *cx, *c4;
+            for (int y = 0; y < SEG_CROP; y++)
+                for (int x = 0; x < SEG_CROP; x++)
+                    pixSetPixel(cr, x, y, 255u - g->crop[y * SEG_CROP + x]);
+            cx = pixExpandReplicate(cr, 3);
+            c4 = pixAddBorder(cx, 2, 0);
+            pixaAddPix(pc, pixConvertTo32(c4), L_INSERT);
+            pixDestroy(&cr);
+            pixDestroy(&cx);
+            pixDestroy(&c4);
+            pixRenderBoxArb(c32, gb, 1, k % 2 ? 255 : 0, k % 2 ? 0 : 160, k % 2 ? 0 : 255);
+            boxDestroy(&gb);
+        }
+        pixaAddPix(pa, pixExpandReplicate(c32, 2), L_INSERT);
+        if (pixaGetCount(pc) > 0)
+            pixaAddPix(pa, pixaDisplayTiledInRows(pc, 32, 4000, 1.0, 0, 6, 0), L_INSERT);
+        PIX *all = pixaDisplayTiledInColumns(pa, 1, 1.0, 10, 0);
+        snprintf(path, sizeof path, "%s/%s-p%d-%s.png", ddir, file, page, f->name);
+        if (all)
+            pixWrite(path, all, IFF_PNG);
+        pixDestroy(&all);
+    }
+    pixaDestroy(&pa);
+    pixaDestroy(&pc);
+    pixDestroy(&c32);
+    pixDestroy(&c);
+    boxDestroy(&b);
+}
+
 int main(int argc, char **argv)
 {
-    const char *dir = argc > 1 ? argv[1] : NULL;
+    const char *dir = NULL, *ddir = NULL;
+    int verbose = 0, argi = 1;
     char model_path[4096], forms_dir[4096], path[4400];
     truth_field *tf = NULL;
     truth_page *tp = NULL;
@@ -139,12 +191,21 @@ int main(int argc, char **argv)
     double skew_sum = 0, skew_max = 0, ms_sum[SEG_T_COUNT] = {0}, read_ms = 0, seg_ms_max = 0;
     int pages_done = 0, pages_failed = 0, dpi_seen = 0;
 
-    if (!dir) {
-        fprintf(stderr, "usage: seg_bench SAMPLES_DIR [MODEL]\n");
+    for (; argi < argc && argv[argi][0] == '-'; argi++) {
+        if (strcmp(argv[argi], "-v") == 0)
+            verbose = 1;
+        else if (strcmp(argv[argi], "-d") == 0 && argi + 1 < argc)
+            ddir = argv[++argi], verbose = 1;
+        else
+            break;
+    }
+    dir = argi < argc ? argv[argi] : NULL;
+    if (!dir || (argi + 1 < argc && argv[argi + 1][0] == '-')) {
+        fprintf(stderr, "usage: seg_bench [-v] [-d DUMPDIR] SAMPLES_DIR [MODEL]\n");
         return 2;
     }
-    if (argc > 2)
-        snprintf(model_path, sizeof model_path, "%s", argv[2]);
+    if (argi + 1 < argc)
+        snprintf(model_path, sizeof model_path, "%s", argv[argi + 1]);
     else
         rec_model_default_path(model_path, sizeof model_path);
     seg_forms_default_dir(forms_dir, sizeof forms_dir);
@@ -154,6 +215,7 @@ int main(int argc, char **argv)
         return 1;
     so.find = SEG_FIND_ANY;
     so.forms = forms;
+    so.keep_page = ddir != NULL;
 
     for (int i = 0; i < ntp; i++) {
         seg_doc *doc = NULL;
@@ -218,15 +280,28 @@ int main(int argc, char **argv)
                     any_split.ok++;
                     break;
                 }
-            if (f->n_splits == 0 || f->splits[0].n != nd)
+            if (f->n_splits == 0 || f->splits[0].n != nd) {
+                if (verbose) {
+                    printf("count %s p%d %-8s %-12s want %2d found %2d (alts", tf[j].file,
+                           tf[j].page, f->name, tf[j].text, nd, f->n_splits ? f->splits[0].n : 0);
+                    for (int s = 1; s < f->n_splits; s++)
+                        printf(" %d", f->splits[s].n);
+                    printf(") %s\n", f->note);
+                    if (ddir && pg->bin)
+                        dump_field(ddir, tf[j].file, tf[j].page, f, pg->bin);
+                }
                 continue;
+            }
             count_all.ok++;
             count_ok[tf[j].type].ok++;
+            int cents_bad = 0, wrong = 0;
+            char read[65] = "";
             if (tf[j].type == SEG_FT_AMOUNT && nd > 0) {
                 cents_ok.n++;
                 cents_ok.ok += f->splits[0].n_int == n_int;
+                cents_bad = f->splits[0].n_int != n_int;
             }
-            if (nd > 0) {
+            if (nd > 0 && nd <= 64) {
                 uint8_t px[64 * SEG_CROP_PIXELS];
                 float probs[64 * 10];
                 for (int k = 0; k < nd; k++)
@@ -240,7 +315,17 @@ int main(int argc, char **argv)
                         agree.n++;
                         agree.ok += best == digits[k] - '0';
                         agree_all.ok += best == digits[k] - '0';
+                        wrong += best != digits[k] - '0';
+                        read[k] = (char)('0' + best);
+                        read[k + 1] = '\0';
                     }
+            }
+            if (verbose && (cents_bad || wrong)) {
+                printf("%s %s p%d %-8s %-12s read %-10s n_int %d (want %d) %s\n",
+                       cents_bad ? "cents" : "crops", tf[j].file, tf[j].page, f->name,
+                       tf[j].text, read, f->splits[0].n_int, n_int, f->note);
+                if (ddir && pg->bin)
+                    dump_field(ddir, tf[j].file, tf[j].page, f, pg->bin);
             }
         }
         seg_page_destroy(&pg);

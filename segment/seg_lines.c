@@ -18,12 +18,13 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
                              PIX **pclean, int *pn_lines)
 {
     PIX *hopen = NULL, *vopen = NULL, *hmask = NULL, *vmask = NULL, *hd = NULL, *vd = NULL;
-    PIX *clean = NULL, *rep = NULL;
+    PIX *clean = NULL, *rep = NULL, *gapped = NULL;
     BOXA *hb = NULL, *vb = NULL;
     span hs[MAX_LINES];
     l_int32 W, H, ix, iy, iw, ih;
     int nh = 0, nv = 0, th = 0, tv = 0, rc = UTIL_OK;
     int tmax = imax(3, (int)(0.025 * dpi + 0.5));
+    int gap = imax(3, (int)(0.02 * dpi + 0.5)); /* gaps closed along a line */
 
     boxGetGeometry((BOX *)inner, &ix, &iy, &iw, &ih);
     pixGetDimensions(crop1, &W, &H, NULL);
@@ -39,10 +40,21 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
      * at least), thin, in the outer bands of the area or outside it (a base
      * line: the lower half). */
     {
-        int hlen = imax((int)(0.6 * iw), (int)(0.3 * dpi));
+        /* a comb with a dash is two outlined groups: the shorter one counts */
+        double run = iw;
+        if (ff->frame == SEG_FRAME_COMB && ff->dash > 0 && ff->dash < ff->cells) {
+            double cw = seg_comb_cell(ff, iw, 0, NULL, NULL);
+            int k = ff->dash < ff->cells - ff->dash ? ff->dash : ff->cells - ff->dash;
+            run = k * cw;
+        }
+        int hlen = imax((int)(0.6 * run), (int)(0.3 * dpi));
         if (hlen > W - 2)
             hlen = W - 2;
-        if (hlen < 3 || !(hopen = pixOpenCompBrick(NULL, crop1, hlen, 1)) ||
+        /* faint thin lines come out of the binarization broken: small
+         * gaps along a line are closed before looking for long runs */
+        if (!(gapped = pixCloseSafeBrick(NULL, crop1, gap, 1)))
+            goto nomem;
+        if (hlen < 3 || !(hopen = pixOpenCompBrick(NULL, gapped, hlen, 1)) ||
             !(hb = pixConnCompBB(hopen, 8)))
             goto nomem;
         for (int i = 0; i < boxaGetCount(hb); i++) {
@@ -69,11 +81,24 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
      * horizontal line (any, when none was found). */
     if (ff->frame == SEG_FRAME_BOX || ff->frame == SEG_FRAME_COMB) {
         int cells = ff->frame == SEG_FRAME_COMB && ff->cells > 1 ? ff->cells : 1;
+        double ex[2 * MAX_LINES];
+        int nex = 0;
+        /* where the template prints them: every cell's two sides */
+        for (int k = 0; k < cells && nex + 2 <= 2 * MAX_LINES; k++) {
+            double x0, x1;
+            seg_comb_cell(ff, iw, k, &x0, &x1);
+            if (k == 0 || ix + x0 > ex[nex - 1] + 1.0)
+                ex[nex++] = ix + x0;
+            ex[nex++] = ix + x1;
+        }
         int vlen = imax((int)(0.2 * ih), (int)(0.03 * dpi));
         double tolx = 3 + 0.015 * dpi + 0.01 * iw;
         if (vlen > H - 2)
             vlen = H - 2;
-        if (vlen < 3 || !(vopen = pixOpenCompBrick(NULL, crop1, 1, vlen)) ||
+        pixDestroy(&gapped);
+        if (!(gapped = pixCloseSafeBrick(NULL, crop1, 1, gap)))
+            goto nomem;
+        if (vlen < 3 || !(vopen = pixOpenCompBrick(NULL, gapped, 1, vlen)) ||
             !(vb = pixConnCompBB(vopen, 8)))
             goto nomem;
         for (int i = 0; i < boxaGetCount(vb); i++) {
@@ -82,10 +107,8 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
             boxaGetBoxGeometry(vb, i, &x, &y, &w, &h);
             if (w > 2 * tmax)
                 continue;
-            for (int k = 0; k <= cells && !near; k++) {
-                double ex = ix + (double)iw * k / cells;
-                near = x + 0.5 * w > ex - tolx && x + 0.5 * w < ex + tolx;
-            }
+            for (int k = 0; k < nex && !near; k++)
+                near = x + 0.5 * w > ex[k] - tolx && x + 0.5 * w < ex[k] + tolx;
             for (int j = 0; j < nh && !touch; j++)
                 touch = y <= hs[j].b + 2 && y + h - 1 >= hs[j].a - 2;
             if (!near || !touch)
@@ -121,6 +144,7 @@ nomem:
     util_log(UTIL_LOG_ERROR, "field %s: out of memory removing lines", ff->name);
     rc = UTIL_ENOMEM;
 done:
+    pixDestroy(&gapped);
     pixDestroy(&hopen);
     pixDestroy(&vopen);
     pixDestroy(&hmask);

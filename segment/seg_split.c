@@ -8,6 +8,7 @@
 #include "seg_split.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,53 @@
 
 static int imax(int a, int b) { return a > b ? a : b; }
 static int imin(int a, int b) { return a < b ? a : b; }
+
+/* ------------------------------------------------------ comb geometry */
+
+static int comb_dash(const seg_form_field *ff)
+{
+    return ff->dash > 0 && ff->dash < ff->cells ? ff->dash : 0;
+}
+
+double seg_comb_cell(const seg_form_field *ff, double w, int k, double *px0, double *px1)
+{
+    double cw, x0;
+    int dash;
+
+    if (px0)
+        *px0 = 0.0;
+    if (px1)
+        *px1 = w;
+    if (!ff || ff->frame != SEG_FRAME_COMB || ff->cells < 2 || k < 0 || k >= ff->cells)
+        return 0.0;
+    dash = comb_dash(ff);
+    cw = w / (ff->cells + (dash ? 0.5 : 0.0));
+    x0 = k * cw + (dash && k >= dash ? 0.5 * cw : 0.0);
+    if (px0)
+        *px0 = x0;
+    if (px1)
+        *px1 = x0 + cw;
+    return cw;
+}
+
+int seg_comb_cell_at(const seg_form_field *ff, double w, double x)
+{
+    double cw, u;
+    int dash, k;
+
+    if (!ff || ff->frame != SEG_FRAME_COMB || ff->cells < 2)
+        return 0;
+    dash = comb_dash(ff);
+    cw = w / (ff->cells + (dash ? 0.5 : 0.0));
+    u = x / cw;
+    if (dash && u >= dash + 0.5)
+        k = (int)floor(u - 0.5); /* the right group */
+    else if (dash && u >= dash)
+        k = u >= dash + 0.25 ? dash : dash - 1; /* in the gap: the nearer cell */
+    else
+        k = (int)floor(u);
+    return k < 0 ? 0 : k >= ff->cells ? ff->cells - 1 : k;
+}
 
 /* ------------------------------------------------------------ a. crop */
 
@@ -174,8 +222,9 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
 
     /* A comb's printed dash (ZIP+4): a low piece across the boundary after
      * cell ff->dash, in the middle of the height; it merges with nothing. */
-    if (cells && ff->dash > 0 && ff->dash < cells) {
-        double dx = ix + (double)iw * ff->dash / cells, cw = (double)iw / cells;
+    if (cells && comb_dash(ff)) {
+        double x0, cw = seg_comb_cell(ff, iw, ff->dash - 1, NULL, &x0);
+        double dx = ix + x0 + 0.25 * cw; /* the gap's middle */
         for (int i = 0; i < bl->n; i++) {
             seg_blob *b = &v[i];
             double cx = b->x + 0.5 * b->w, cy = b->y + 0.5 * b->h;
@@ -201,9 +250,8 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
                 int sa = a->h < 0.45 * dh && a->w < 0.6 * dh;
                 int sb = b->h < 0.45 * dh && b->w < 0.6 * dh;
                 if (cells && !pa && !pb) {
-                    double cw = (double)iw / cells;
-                    int ca = (int)floor((a->x + 0.5 * a->w - ix) / cw);
-                    int cb = (int)floor((b->x + 0.5 * b->w - ix) / cw);
+                    int ca = seg_comb_cell_at(ff, iw, a->x + 0.5 * a->w - ix);
+                    int cb = seg_comb_cell_at(ff, iw, b->x + 0.5 * b->w - ix);
                     merge = ca == cb;
                 } else if (pa || pb) {
                     /* a point merges only when it lies within a digit's columns */
@@ -230,7 +278,10 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
             int flat = b->h <= 0.3 * dh && b->w >= 1.5 * b->h;
             if (b->kind == SEG_BLOB_MARK)
                 ; /* the dash */
-            else if (amount && seen_digit && point_like(b, dh, base) && !flat)
+            else if (amount && seen_digit && point_like(b, dh, base) &&
+                     (!flat || (b->w <= 0.3 * dh && 3 * b->h >= b->w)))
+                /* (a point can come out flat where the frame's removal took
+                 * its lower half) */
                 b->kind = SEG_BLOB_POINT;
             else if (flat && b->parts == 1)
                 b->kind = SEG_BLOB_MARK;
@@ -558,30 +609,90 @@ static void slot_clear(slot *s)
     s->nc = 0;
 }
 
-/* Whether the best cut of b in two crosses more ink than one stroke and a
- * half: then the blob is more likely one wide digit (a 0) than two. */
-static int two_strokes_cut(const seg_blob *b)
-{
-    int cut, ink = 0, two = 0;
-    float ratio = 0.0f;
-    PIX *l = NULL, *r = NULL;
+/* One way of cutting a blob in two: where, the ink crossed (in stroke
+ * widths) and the two parts' ink boxes. */
+typedef struct pcut {
+    int x;
+    float ink;
+    int lw, lh, rw, rh, ly, ry;
+} pcut;
 
-    if (seg_split_valleys(b->pix, 2, &cut) ||
-        seg_split_cut(b->pix, cut, imax(2, b->w / 10), &l, &r, &ink) ||
-        seg_mnist_stroke_ratio(b->pix, &ratio))
-        ink = 0;
-    else
-        two = ink > 1.5f * ratio * (float)imax(b->w, b->h);
+/* The cut of b in two at column x (window win) measured into *pc. */
+static int pcut_at(const seg_blob *b, int x, int win, float sw, pcut *pc)
+{
+    PIX *l = NULL, *r = NULL, *t = NULL;
+    BOX *lb = NULL, *rb = NULL;
+    int ink = 0, rc;
+
+    memset(pc, 0, sizeof *pc);
+    pc->x = x;
+    if ((rc = seg_split_cut(b->pix, x, win, &l, &r, &ink)))
+        return rc;
+    pc->ink = sw > 0 ? (float)ink / sw : 0.0f;
+    if (pixClipToForeground(l, &t, &lb) == 0 && lb)
+        boxGetGeometry(lb, NULL, &pc->ly, &pc->lw, &pc->lh);
+    pixDestroy(&t);
+    if (pixClipToForeground(r, &t, &rb) == 0 && rb)
+        boxGetGeometry(rb, NULL, &pc->ry, &pc->rw, &pc->rh);
+    pixDestroy(&t);
     pixDestroy(&l);
     pixDestroy(&r);
-    return two;
+    boxDestroy(&lb);
+    boxDestroy(&rb);
+    return UTIL_OK;
+}
+
+/* How b looks cut in two: the cut crossing the least ink among those at
+ * 1/8 .. 7/8 of its width whose two parts are both at least 45 % of its
+ * height and 10 % of a digit's height wide.  *pc->x is 0 when there is
+ * none. */
+static int pair_cut(const seg_blob *b, int dh, pcut *best)
+{
+    float ratio = 0.0f, sw;
+    int win = imax(1, b->w / 12), rc;
+
+    memset(best, 0, sizeof *best);
+    if (b->w < 6)
+        return UTIL_OK;
+    if ((rc = seg_mnist_stroke_ratio(b->pix, &ratio)))
+        return rc;
+    sw = ratio * (float)imax(b->w, b->h);
+    for (int i = 1; i < 8; i++) {
+        pcut pc;
+        int x = b->w * i / 8;
+        if (x < 1 || x >= b->w)
+            continue;
+        if ((rc = pcut_at(b, x, win, sw, &pc)))
+            return rc;
+        if (imin(pc.lh, pc.rh) >= 0.45 * b->h && imin(pc.lw, pc.rw) >= 0.1 * dh &&
+            (best->x == 0 || pc.ink < best->ink))
+            *best = pc;
+    }
+    return UTIL_OK;
+}
+
+/* The belief (0..1) that blob b is two touching digits rather than one,
+ * from its shape and its best cut in two: a logistic fit on generated
+ * pages (seeds 3 and 5; box fields, the widest blob of fields one digit
+ * short labelled two). */
+static float pair_belief(const seg_blob *b, int dh, const pcut *pc)
+{
+    double a = (double)b->w / b->h, r = (double)b->w / dh, ink = 4.0, minh = 0.0, minw = 0.0, z;
+    if (pc->x > 0) {
+        ink = pc->ink < 4.0f ? pc->ink : 4.0;
+        minh = (double)imin(pc->lh, pc->rh) / b->h;
+        minw = (double)imin(pc->lw, pc->rw) / dh;
+    }
+    z = -5.16 + 2.45 * a + 2.26 * r - 2.38 * ink + 1.85 * minh - 1.10 * minw -
+        0.54 * (b->parts > 1);
+    return (float)(1.0 / (1.0 + exp(-z)));
 }
 
 /* The readings of one digit blob: whole, or cut into k digits. */
 static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_count, int ox,
                      int oy, float *pdoubt)
 {
-    int rc = UTIL_OK, kk[3], nk = 0, bad;
+    int rc = UTIL_OK, kk[3], nk = 0, bad, cutx = 0;
     float pk[3];
     double r = (double)b->w / dh;
 
@@ -600,12 +711,7 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
         } else {
             kk[nk] = 1, pk[nk++] = 1.0f;
         }
-    } else if (r > 1.15 && two_strokes_cut(b)) {
-        /* Wide, but a cut crosses two strokes: a wide 0 rather than a pair. */
-        kk[nk] = 1, pk[nk++] = 0.55f;
-        kk[nk] = 2, pk[nk++] = 0.4f;
-        *pdoubt = 0.35f;
-    } else if (r > 1.15) {
+    } else if (r > 2.0) {
         int k = imax(2, (int)lround(b->w / (0.72 * dh)));
         kk[nk] = k, pk[nk++] = 0.6f;
         if (k > 2)
@@ -613,15 +719,25 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
         if (b->w / (k + 1.0) >= 0.35 * dh)
             kk[nk] = k + 1, pk[nk++] = 0.1f;
         *pdoubt = 0.4f;
-    } else if (r > 0.9 || (short_count && r > 0.75)) {
-        if (short_count) {
-            kk[nk] = 2, pk[nk++] = 0.55f;
-            kk[nk] = 1, pk[nk++] = 0.4f;
+    } else if (b->w >= 0.6 * b->h || r > 0.75) {
+        /* One digit or two touching: the shape and the best cut say. */
+        pcut pc;
+        float p2;
+        if ((rc = pair_cut(b, dh, &pc)))
+            return rc;
+        p2 = pair_belief(b, dh, &pc);
+        if (short_count && p2 < 0.5f)
+            p2 = fminf(0.5f, 2.0f * p2);
+        cutx = pc.x;
+        if (p2 >= 0.5f) {
+            kk[nk] = 2, pk[nk++] = p2;
+            kk[nk] = 1, pk[nk++] = 1.0f - p2;
         } else {
-            kk[nk] = 1, pk[nk++] = 0.7f;
-            kk[nk] = 2, pk[nk++] = 0.25f;
+            kk[nk] = 1, pk[nk++] = 1.0f - p2;
+            if (p2 >= 0.01f)
+                kk[nk] = 2, pk[nk++] = p2;
         }
-        *pdoubt = 0.3f;
+        *pdoubt = 1.0f - fmaxf(p2, 1.0f - p2);
     } else {
         kk[nk] = 1, pk[nk++] = 1.0f;
     }
@@ -634,7 +750,9 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
             bad = c->n != 1;
         } else {
             int cuts[16];
-            if (kk[i] > 17 || seg_split_valleys(b->pix, kk[i], cuts))
+            if (kk[i] == 2 && cutx > 0)
+                cuts[0] = cutx, rc = cand_cut(c, b, 2, cuts, ox, oy, &bad);
+            else if (kk[i] > 17 || seg_split_valleys(b->pix, kk[i], cuts))
                 bad = 1;
             else
                 rc = cand_cut(c, b, kk[i], cuts, ox, oy, &bad);
@@ -650,10 +768,15 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
             int cuts[1];
             cand *c2 = &s->c[s->nc];
             if (seg_split_valleys(b->pix, 2, cuts) == 0) {
-                int alt = cuts[0] + (cuts[0] < b->w / 2 ? b->w / 8 : -b->w / 8);
+                int at = cutx > 0 ? cutx : cuts[0], alt;
+                float p0 = c->p;
+                if (cutx > 0 && abs(cuts[0] - cutx) > b->w / 10)
+                    alt = cuts[0];
+                else
+                    alt = at + (at < b->w / 2 ? b->w / 8 : -b->w / 8);
                 memset(c2, 0, sizeof *c2);
-                c2->p = 0.1f;
-                c->p -= 0.1f;
+                c2->p = 0.2f * p0;
+                c->p = 0.8f * p0;
                 if (alt >= 1 && alt < b->w)
                     rc = cand_cut(c2, b, 2, &alt, ox, oy, &bad);
                 else
@@ -661,7 +784,7 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
                 if (bad || rc) {
                     free(c2->g);
                     c2->g = NULL;
-                    c->p += 0.1f;
+                    c->p = p0;
                 } else {
                     s->nc++;
                 }
@@ -724,6 +847,27 @@ static int build_splits(seg_field *dst, slot *sl, int ns, double bx, int ox)
     return UTIL_OK;
 }
 
+/* Splits the template rules out (a digit count outside min..max; an
+ * amount whose decimal point was found with other than `cents` digits
+ * after it) lose most of their prior; the splits are then put in order of
+ * prior, the best first. */
+static void rank_splits(seg_field *dst, const seg_form_field *ff, int point_found)
+{
+    for (int k = 0; k < dst->n_splits; k++) {
+        seg_split *sp = &dst->splits[k];
+        if (sp->n > 0 && (sp->n < ff->min_digits || (ff->max_digits > 0 && sp->n > ff->max_digits)))
+            sp->prior *= 0.05f;
+        if (point_found && ff->cents > 0 && sp->n - sp->n_int != ff->cents)
+            sp->prior *= 0.1f;
+    }
+    for (int i = 1; i < dst->n_splits; i++)
+        for (int j = i; j > 0 && dst->splits[j].prior > dst->splits[j - 1].prior; j--) {
+            seg_split t = dst->splits[j];
+            dst->splits[j] = dst->splits[j - 1];
+            dst->splits[j - 1] = t;
+        }
+}
+
 /* Step e: the x (crop pixels) where an amount's cents begin, or HUGE_VAL. */
 static double amount_boundary(const seg_blobs *bl, const seg_form_field *ff, int *pfound)
 {
@@ -774,6 +918,125 @@ static void set_doubt(seg_field *dst, float d, const char *note)
     }
 }
 
+/* The median height and bottom of the components of clean1 at least 35 %
+ * as tall as the area inner: the digits' height and base line; 0 when
+ * there is none. */
+static int digit_band(PIX *clean1, const BOX *inner, int *pdh, int *pbase)
+{
+    l_int32 ix, iy, iw, ih;
+    BOXA *ba = pixConnCompBB(clean1, 8);
+    int n, nh = 0, *hs = NULL, *bs = NULL;
+
+    *pdh = *pbase = 0;
+    if (!ba)
+        return UTIL_ENOMEM;
+    boxGetGeometry((BOX *)inner, &ix, &iy, &iw, &ih);
+    n = boxaGetCount(ba);
+    hs = calloc((size_t)imax(n, 1), sizeof *hs);
+    bs = calloc((size_t)imax(n, 1), sizeof *bs);
+    if (!hs || !bs) {
+        free(hs);
+        free(bs);
+        boxaDestroy(&ba);
+        return UTIL_ENOMEM;
+    }
+    for (int i = 0; i < n; i++) {
+        l_int32 x, y, w, h;
+        boxaGetBoxGeometry(ba, i, &x, &y, &w, &h);
+        if (h >= 0.35 * ih && x + w / 2 >= ix && x + w / 2 <= ix + iw)
+            hs[nh] = h, bs[nh++] = y + h;
+    }
+    if (nh > 0) {
+        qsort(hs, (size_t)nh, sizeof *hs, cmp_int);
+        qsort(bs, (size_t)nh, sizeof *bs, cmp_int);
+        *pdh = hs[nh / 2];
+        *pbase = bs[nh / 2];
+    }
+    free(hs);
+    free(bs);
+    boxaDestroy(&ba);
+    return UTIL_OK;
+}
+
+/* The share of the columns x..x+w-1 of img1 with ink in rows y..y+h-1. */
+static double ink_below(PIX *img1, int x, int y, int w, int h)
+{
+    l_int32 W = pixGetWidth(img1), H = pixGetHeight(img1), n = 0;
+    l_uint32 *data = pixGetData(img1);
+    int wpl = pixGetWpl(img1), cols = 0;
+
+    for (int c = imax(0, x); c < imin(W, x + w); c++) {
+        int any = 0;
+        for (int r = imax(0, y); r < imin(H, y + h) && !any; r++)
+            any = GET_DATA_BIT(data + r * wpl, c) != 0;
+        cols += any;
+        n++;
+    }
+    return n ? (double)cols / n : 0.0;
+}
+
+/*
+ * A written underline under raised cents, removed from clean1: a straight
+ * thin run at least 0.75 digit heights and 0.2 inch long, level or sloping
+ * up to 6 degrees, whose middle lies between 0.06 and 0.65 digit heights
+ * above the digits' base line (a 2's foot on the base line is lower, a 5's
+ * or 7's top bar higher) with ink under at most a quarter of its length
+ * (a 4's bar has its stem below).
+ */
+static int underline_remove(PIX *clean1, int dpi, const BOX *inner)
+{
+    static const float angles[] = {0.0f, -0.035f, 0.035f, -0.07f, 0.07f, -0.105f, 0.105f};
+    int dh, base, len, rc = UTIL_OK;
+    PIX *mask = NULL, *sh = NULL, *op = NULL, *back = NULL, *md = NULL;
+    BOXA *ba = NULL;
+
+    if ((rc = digit_band(clean1, inner, &dh, &base)) || dh == 0)
+        return rc;
+    len = imax((int)(0.75 * dh), (int)(0.2 * dpi));
+    if (!(mask = pixCreateTemplate(clean1)))
+        return UTIL_ENOMEM;
+    for (size_t a = 0; a < sizeof angles / sizeof *angles; a++) {
+        if (!(sh = angles[a] == 0.0f ? pixClone(clean1)
+                                     : pixVShear(NULL, clean1, 0, angles[a], L_BRING_IN_WHITE)) ||
+            !(op = pixOpenBrick(NULL, sh, len, 1)) ||
+            !(back = angles[a] == 0.0f ? pixClone(op)
+                                       : pixVShear(NULL, op, 0, -angles[a], L_BRING_IN_WHITE))) {
+            rc = UTIL_ENOMEM;
+            goto done;
+        }
+        pixOr(mask, mask, back);
+        pixDestroy(&sh);
+        pixDestroy(&op);
+        pixDestroy(&back);
+    }
+    if (!(ba = pixConnCompBB(mask, 8))) {
+        rc = UTIL_ENOMEM;
+        goto done;
+    }
+    for (int i = 0; i < boxaGetCount(ba); i++) {
+        l_int32 x, y, w, h;
+        double cy;
+        boxaGetBoxGeometry(ba, i, &x, &y, &w, &h);
+        cy = y + 0.5 * h;
+        if (cy < base - 0.65 * dh || cy > base - 0.06 * dh || h > 0.3 * dh ||
+            ink_below(clean1, x, y + h + 2, w, (int)(0.3 * dh)) > 0.25)
+            pixRasterop(mask, x, y, w, h, PIX_CLR, NULL, 0, 0);
+    }
+    if (!(md = pixDilateBrick(NULL, mask, 7, 3))) {
+        rc = UTIL_ENOMEM;
+        goto done;
+    }
+    pixSubtract(clean1, clean1, md);
+done:
+    pixDestroy(&sh);
+    pixDestroy(&op);
+    pixDestroy(&back);
+    pixDestroy(&mask);
+    pixDestroy(&md);
+    boxaDestroy(&ba);
+    return rc;
+}
+
 static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_field *ff,
                            seg_field *dst)
 {
@@ -794,21 +1057,12 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
     if ((rc = seg_lines_remove(crop, dpi, inner, ff, &clean, NULL)))
         goto done;
     if (ff->type == SEG_FT_AMOUNT) {
-        /* A written underline (under raised cents): a straight horizontal
-         * run longer than any digit's bar, 0.2 inch. */
-        PIX *u = pixOpenCompBrick(NULL, clean, (int)(0.2 * dpi), 1), *ud = NULL;
-        if (!u || !(ud = pixDilateBrick(NULL, u, 1, 3)) || !pixSubtract(clean, clean, ud)) {
-            pixDestroy(&u);
-            pixDestroy(&ud);
+        if ((rc = underline_remove(clean, dpi, inner)))
             goto nomem;
-        }
-        pixDestroy(&u);
-        pixDestroy(&ud);
     }
     if ((rc = seg_blobs_find(clean, dpi, inner, ff, &bl)))
         goto done;
-    if (ff->frame == SEG_FRAME_COMB && ff->cells > 1)
-        cw = (double)aw / ff->cells;
+    cw = seg_comb_cell(ff, aw, 0, NULL, NULL);
     for (int i = 0; i < bl->n; i++)
         nd += bl->v[i].kind == SEG_BLOB_DIGIT;
     if (!(sl = calloc((size_t)imax(nd, 1), sizeof *sl)))
@@ -836,6 +1090,7 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
     }
     if ((rc = build_splits(dst, sl, ns, bx, ox)))
         goto nomem;
+    rank_splits(dst, ff, found);
     if (dst->n_splits == 0 || dst->splits[0].n < ff->min_digits ||
         (ff->max_digits > 0 && dst->splits[0].n > ff->max_digits)) {
         char note[64];

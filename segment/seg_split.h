@@ -1,9 +1,12 @@
 /*
  * seg_split.h - one field's area on a binarized page turned into its
  * digits: crop with a margin, printed frame removed (lines found in the
- * image, the handwriting that crosses them repaired), connected components
- * cleaned and merged into glyphs, touching digits split with alternatives,
- * the decimal point or raised cents of an amount found, and every glyph
+ * image, the handwriting that crosses them repaired), an amount's written
+ * underline under raised cents removed, connected components cleaned and
+ * merged into glyphs, touching digits split with alternatives (one or two
+ * digits decided by the blob's best cut in two), splits the template rules
+ * out put behind, the decimal point or raised cents of an amount found,
+ * and every glyph
  * MNIST-normalized (seg_mnist.h).  Each step is its own function.
  *
  * All images are 1 bpp with ink 1.  "dpi" scales every size threshold;
@@ -36,6 +39,25 @@ int seg_field_read(PIX *page1, int dpi, const BOX *area, const seg_form_field *f
                    seg_field *dst);
 
 /*
+ * seg_comb_cell - where cell k (0-based) of the comb field ff lies across a
+ * writing area w pixels wide, as docs/forms.md prints it: N cells w / N
+ * wide, or with dash=K, w / (N + 0.5) wide, cells K+1..N starting half a
+ * cell after cell K ends.  *px0 and *px1 (either may be NULL) get the
+ * cell's left and right border, measured from the area's left edge.
+ * Returns the cell width, or 0 (and the whole area) when ff is no comb of
+ * at least 2 cells or k is outside 0..N-1.
+ */
+double seg_comb_cell(const seg_form_field *ff, double w, int k, double *px0, double *px1);
+
+/*
+ * seg_comb_cell_at - the cell (0..N-1) of the comb field ff (area w pixels
+ * wide) that holds x (from the area's left edge): the cell whose span
+ * holds x, for x in the dash's gap or outside the area the nearest cell.
+ * 0 when ff is no comb of at least 2 cells.
+ */
+int seg_comb_cell_at(const seg_form_field *ff, double w, double x);
+
+/*
  * Step a. seg_field_crop - the part of page1 around area, with a margin of
  * 0.08 inch plus 4 % of the area's size on every side (strokes stick out of
  * boxes; registration is approximate), clipped to the page.  *pcrop is a new
@@ -46,11 +68,13 @@ int seg_field_crop(PIX *page1, int dpi, const BOX *area, PIX **pcrop, int *pox, 
 
 /*
  * Step b. seg_lines_remove - crop1 without the printed frame of ff: long
- * thin horizontal lines (at least 60 % of the area's width or 0.3 inch) in
- * the outer bands of the area or outside it, and for box and comb frames
- * thin vertical runs (at least 20 % of the area's height) near the sides
- * and the cell boundaries that the template gives, that touch a found
- * horizontal line.  Handwriting crossing a removed line is restored where
+ * thin horizontal lines (at least 60 % of the area's width, of the shorter
+ * group's for a comb with a dash, or 0.3 inch) in the outer bands of the
+ * area or outside it, and for box and comb frames thin vertical runs (at
+ * least 20 % of the area's height) near the sides of the area and of every
+ * cell (seg_comb_cell), that touch a found horizontal line.  Gaps of up to
+ * 0.02 inch along a line (a faint line binarized into pieces) are bridged
+ * when looking for them.  Handwriting crossing a removed line is restored where
  * ink lies on both sides of it.  inner is the writing area in crop1's
  * pixels.  Frame none removes nothing.  *pclean is a new image; *pn_lines
  * (may be NULL) how many lines were removed.
