@@ -136,7 +136,7 @@ static const cmd CMDS[] = {
      "  --forms DIR        the templates (default: forms/ beside the binary)\n"
      "  --threads N        segmentation threads (0: every core)\n"
      "  --batch N          digit crops per classifier batch, across pages (512)\n"
-     "  --review-below X   fields under this confidence get status review (0.90)\n"
+     "  --review-below X   fields under this confidence get status review (0.97)\n"
      "  --force            read documents already stored again, replacing them\n"
      "  --quiet            no progress, no summary\n"
      "Files whose name says image (.tif .png .jpg ...) but that cannot be read are\n"

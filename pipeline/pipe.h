@@ -21,7 +21,7 @@
 
 /* The review threshold used when --review-below is not given (measured on
  * generated pages, see README "Confidence"). */
-#define PIPE_REVIEW_BELOW_DEFAULT 0.90
+#define PIPE_REVIEW_BELOW_DEFAULT 0.97
 #define PIPE_BATCH_DEFAULT 512
 
 typedef struct pipe_ingest_opts {

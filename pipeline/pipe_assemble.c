@@ -152,6 +152,9 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
         }
         if (!in_range(rules, sp->n) && sp->n > 0)
             sc += RANGE_LOG_PENALTY;
+        if (f->type == SEG_FT_AMOUNT && rules && rules->known && sp->n_int < sp->n &&
+            sp->n - sp->n_int != rules->cents)
+            sc += RANGE_LOG_PENALTY; /* cents of another length than the form's */
         scores[k] = sc;
         if (sc > best) {
             best = sc;
@@ -201,17 +204,24 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
     }
 
     switch (f->type) {
-    case SEG_FT_AMOUNT:
-        out->has_value = pipe_amount_text(labels, out->n, s->n_int, out->text, sizeof out->text,
+    case SEG_FT_AMOUNT: {
+        int n_int = s->n_int;
+        /* The form's box holds cents (a check's numeric amount always has
+         * them) but no point or raised cents were found: the last digits
+         * are taken as the cents, and the reading goes to review. */
+        if (n_int >= out->n && rules && rules->known && rules->cents > 0 &&
+            out->n > rules->cents) {
+            n_int = out->n - rules->cents;
+            conf *= NO_POINT_FACTOR;
+            if (!out->why[0])
+                snprintf(out->why, sizeof out->why, "decimal point assumed");
+        }
+        out->has_value = pipe_amount_text(labels, out->n, n_int, out->text, sizeof out->text,
                                           &out->cents);
         if (out->n > 0 && !out->has_value && !out->why[0])
             snprintf(out->why, sizeof out->why, "not an amount");
-        if (out->has_value && s->n_int >= out->n && rules && rules->known && rules->cents > 0) {
-            conf *= NO_POINT_FACTOR;
-            if (!out->why[0])
-                snprintf(out->why, sizeof out->why, "no decimal point found");
-        }
         break;
+    }
     case SEG_FT_POSTCODE:
         out->has_value_text = pipe_postcode_text(labels, out->n, out->text, sizeof out->text);
         if (out->has_value_text)
