@@ -609,11 +609,17 @@ static void test_cli(void)
               "a missing model: exit 1 naming it, no database made: %s", g_out);
     rc = run("%s ingest --db %s --form nosuch %s 2>&1", tst_bin(), tmp("f.db"), g_set);
     TST_CHECK(rc == 1 && strstr(g_out, "nosuch"), "an unknown form: exit 1");
-    /* from another folder: the model and forms are found beside the binary */
+    /* from another folder: the model and forms are found beside the binary
+     * (an install folder made here: the binary with models/ and forms/) */
     {
-        char bin[4096];
-        TST_CHECK(realpath(tst_bin(), bin) != NULL, "binary path");
-        rc = run("cd %s && %s ingest --quiet --db here.db set/doc0001.* 2>&1", tst_tmpdir(), bin);
+        char cwd[4096];
+        TST_CHECK(getcwd(cwd, sizeof cwd) != NULL, "cwd");
+        rc = run("mkdir -p %s && cp %s %s/docpipe && ln -s %s/models %s/models && "
+                 "ln -s %s/forms %s/forms 2>&1",
+                 tmp("inst"), tst_bin(), tmp("inst"), cwd, tmp("inst"), cwd, tmp("inst"));
+        TST_CHECK(rc == 0, "install folder: %s", g_out);
+        rc = run("cd %s && env -u DOCPIPE_MODEL -u DOCPIPE_FORMS inst/docpipe ingest --quiet "
+                 "--db here.db set/doc0001.* 2>&1", tst_tmpdir());
         TST_CHECK(rc == 0 && tst_file_exists(tmp("here.db")),
                   "works from any folder (model and forms beside the binary): %s", g_out);
     }
