@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db/db.h"
 #include "pipe_int.h"
@@ -56,7 +57,8 @@ void pipe_ingest_opts_default(pipe_ingest_opts *o)
 
 /* ------------------------------------------------------------ records */
 
-enum { DOC_READ = 0, DOC_FAILED = 1, DOC_SKIPPED = 2 };
+/* DOC_ABANDONED: interrupted half way; not written, so never half stored. */
+enum { DOC_READ = 0, DOC_FAILED = 1, DOC_SKIPPED = 2, DOC_ABANDONED = 3 };
 
 typedef struct ppage {
     int width, height, dpi;
@@ -184,7 +186,7 @@ static pdoc *process(ingest *g, int idx, db *rd)
     seg_doc *sd = NULL;
     double t0 = util_now();
     int64_t found = 0;
-    int n_ok = 0;
+    int n_ok = 0, stopped = 0;
 
     if (!d)
         return NULL;
@@ -217,7 +219,7 @@ static pdoc *process(ingest *g, int idx, db *rd)
         d->error = strdup("out of memory");
         goto done;
     }
-    for (int p = 0; p < d->n_pages && !g_interrupt; p++) {
+    for (int p = 0; p < d->n_pages; p++) {
         ppage *pp = &d->pages[p];
         PIX *pix = NULL;
         int dpi = 0, assumed = 0, rc;
@@ -237,6 +239,15 @@ static pdoc *process(ingest *g, int idx, db *rd)
             n_ok++;
         }
         pixDestroy(&pix);
+        if (g_interrupt && p + 1 < d->n_pages) {
+            stopped = 1; /* Ctrl-C half way through a long document */
+            break;
+        }
+    }
+    if (stopped) {
+        d->kind = DOC_ABANDONED;
+        d->n_crops = 0;
+        goto done;
     }
     if (n_ok == 0) {
         d->kind = DOC_FAILED;
@@ -369,6 +380,8 @@ static int write_doc(writer *w, pdoc *d)
     int64_t id = 0;
     long n_review = 0;
 
+    if (d->kind == DOC_ABANDONED)
+        return UTIL_OK;
     if (d->kind == DOC_SKIPPED) {
         w->st.skipped++;
         w->pages_done += e->pages;
@@ -655,6 +668,31 @@ static int load_forms(ingest *g)
     return UTIL_OK;
 }
 
+/*
+ * Opens (creating) the database.  Two ingests starting on a new database at
+ * the same moment can find it locked while the other sets it up (db_open's
+ * switch to WAL does not wait on the busy timeout): that is retried for up
+ * to 5 s; any other refusal is final.
+ */
+static int open_db(const char *path, db **pdb)
+{
+    int level = util_log_get_level(), rc = UTIL_OK;
+
+    for (int i = 0; i < 50; i++) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        util_log_set_level(-1);
+        util_clear_error();
+        rc = db_open(path, DB_OPEN_CREATE, pdb);
+        util_log_set_level(level);
+        if (!rc || !strstr(util_last_error(), "locked"))
+            break;
+        nanosleep(&ts, NULL);
+    }
+    if (rc)
+        util_log(UTIL_LOG_ERROR, "%s", util_last_error());
+    return rc;
+}
+
 int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
 {
     ingest g = {0};
@@ -688,7 +726,7 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
         rec_model_default_path(model_path, sizeof model_path);
     if ((rc = rec_model_load(&model, model_path, REC_MODEL_KIND_MODEL)) ||
         (rc = db_sha256_file(model_path, sha, NULL)) || (rc = load_forms(&g)) ||
-        (rc = db_open(o->db, DB_OPEN_CREATE, &w.db)))
+        (rc = open_db(o->db, &w.db)))
         goto cleanup;
     {
         pipe_ingest_opts oo = *o;

@@ -4,8 +4,9 @@
  * PNG and JPEG, a PNG header claiming 100000 x 100000 pixels, a GIF, a
  * missing path; an unreadable file and folder when not running as root)
  * recorded as failed with their reason while the good documents go in and
- * the exit code is 3; `kill -9` in the middle of an ingest and the same
- * ingest again (no duplicate, no half document); two ingests on one
+ * the exit code is 3; `kill -9` (and Ctrl-C: exit 130, run 'interrupted')
+ * in the middle of an ingest and the same ingest again (no duplicate, no
+ * half document); two ingests on one
  * database at once (both finish, nothing lost or duplicated); a newer and a
  * foreign database refused with a clear message and left unchanged.
  */
@@ -252,9 +253,9 @@ static void test_bad_files(void)
     sqlite3_close(h);
 }
 
-static void test_kill(void)
+static void test_kill(int sig)
 {
-    const char *db = tmp("kill.db");
+    const char *db = tmp(sig == SIGKILL ? "kill.db" : "int.db");
     char cmd[2000];
     sqlite3 *h;
     pid_t pid;
@@ -281,9 +282,10 @@ static void test_kill(void)
             long long n = q_int(r, "SELECT count(*) FROM documents");
             sqlite3_close(r);
             if (n >= 1) {
-                kill(pid, SIGKILL);
+                kill(pid, sig);
                 waitpid(pid, &status, 0);
-                killed = WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+                killed = sig == SIGKILL ? WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL
+                                        : WIFEXITED(status) && WEXITSTATUS(status) == 130;
                 break;
             }
         }
@@ -291,12 +293,18 @@ static void test_kill(void)
     }
     h = raw_open(db);
     before = q_int(h, "SELECT count(*) FROM documents");
-    TST_CHECK(killed, "the ingest was killed with SIGKILL mid-run");
-    TST_CHECK(before >= 1 && before < g_set_files, "killed after %lld of %d documents", before,
+    TST_CHECK(killed, sig == SIGKILL ? "the ingest was killed with SIGKILL mid-run"
+                                     : "Ctrl-C (SIGINT) mid-run: exit 130");
+    TST_CHECK(before >= 1 && before < g_set_files, "stopped after %lld of %d documents", before,
               g_set_files);
-    TST_CHECK(half_documents(h) == 0, "after kill -9: no half document");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM runs WHERE status = 'running' AND ended_at IS NULL") == 1,
-              "the killed run stays 'running' with no end");
+    TST_CHECK(half_documents(h) == 0, "after the signal: no half document");
+    if (sig == SIGKILL)
+        TST_CHECK(q_int(h, "SELECT count(*) FROM runs WHERE status = 'running' AND ended_at IS NULL") == 1,
+                  "the killed run stays 'running' with no end");
+    else
+        TST_CHECK(q_int(h, "SELECT count(*) FROM runs WHERE status = 'interrupted' AND "
+                           "ended_at IS NOT NULL AND documents = %lld", before) == 1,
+                  "the interrupted run is marked so, with its count");
     sqlite3_close(h);
 
     int rc = run("%s ingest --quiet --db %s %s 2>&1", tst_bin(), db, g_set);
@@ -318,8 +326,9 @@ static void test_concurrent(void)
     sqlite3 *h;
     int rc;
 
-    rc = run("(%s ingest --quiet --db %s --threads 1 %s & %s ingest --quiet --db %s --threads 1 %s & "
-             "wait %%1; a=$?; wait %%2; b=$?; echo \"exits $a $b\") 2>&1",
+    rc = run("(%s ingest --quiet --db %s --threads 1 %s & p1=$!; "
+             "%s ingest --quiet --db %s --threads 1 %s & p2=$!; "
+             "wait $p1; a=$?; wait $p2; b=$?; echo \"exits $a $b\") 2>&1",
              tst_bin(), db, g_set, tst_bin(), db, g_set);
     TST_CHECK(rc == 0 && strstr(g_out, "exits 0 0"), "two ingests at once both finish: %s", g_out);
     h = raw_open(db);
@@ -375,7 +384,8 @@ int main(void)
     util_log_set_level(-1);
     if (make_set()) {
         test_bad_files();
-        test_kill();
+        test_kill(SIGKILL);
+        test_kill(SIGINT);
         test_concurrent();
         test_refused_databases();
     }
