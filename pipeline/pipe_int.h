@@ -1,0 +1,163 @@
+/*
+ * pipe_int.h - the pipeline's inner pieces, shared by the pipeline/ sources and
+ * tests/test_pipeline.c: the folder walk, field assembly (choosing a split,
+ * text, value, confidence), the evaluation's measures, and the progress
+ * bar.
+ */
+#ifndef DOCPIPE_PIPE_INT_H
+#define DOCPIPE_PIPE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "db/db.h"
+#include "segment/segment.h"
+
+/* ------------------------------------------------------------ the walk */
+
+/* What the first bytes of a file are. */
+enum {
+    PIPE_FMT_NONE = 0,   /* not an image we know of */
+    PIPE_FMT_READABLE,   /* TIFF, PNG, JPEG, PNM: segment/ reads them */
+    PIPE_FMT_OTHER_IMAGE /* BMP, GIF, WebP, JPEG 2000: an image docpipe cannot read */
+};
+
+/*
+ * pipe_sniff - the format class of a file from its first len bytes (16 are
+ * enough).  pipe_name_claims_image - 1 when the name ends in .tif .tiff
+ * .png .jpg .jpeg .pnm .pgm .pbm .ppm (any case).
+ */
+int pipe_sniff(const uint8_t *head, size_t len);
+int pipe_name_claims_image(const char *path);
+
+/* One file to read, or one that cannot be (error set: recorded as failed). */
+typedef struct pipe_entry {
+    char *path;          /* as given, or folder + "/" + name */
+    int64_t bytes;       /* size, -1 unknown */
+    int pages;           /* page count estimate (TIFF directories; 1 otherwise) */
+    char *error;         /* NULL, or why it cannot be read (unreadable, ...) */
+} pipe_entry;
+
+typedef struct pipe_walk {
+    int n, cap;
+    pipe_entry *e;
+    long not_images;     /* files left alone: not images by content or name */
+    long pages;          /* sum of the entries' page estimates */
+} pipe_walk;
+
+/*
+ * pipe_walk_paths - the files under paths, in order: a file is taken as it
+ * is; a folder is walked recursively, its entries sorted by name, names
+ * starting with '.' left out, symbolic links followed (a folder seen before
+ * is not walked twice).  A file is an entry when its first bytes are an
+ * image's, or when its name claims one (it will fail with the reason);
+ * other files are counted in not_images.  A file or folder that cannot be
+ * opened becomes an entry with its error.  A path that does not exist is an
+ * entry with an error too.  Errors: memory only.
+ */
+int pipe_walk_paths(const char *const *paths, int n, pipe_walk **pwalk);
+void pipe_walk_destroy(pipe_walk **pwalk);
+
+/* --------------------------------------------------------- assembly */
+
+/* What the template says about a field (known 0: auto field, no rules). */
+typedef struct pipe_rules {
+    int known;
+    int min_digits, max_digits;
+    int cents;           /* amount: digits after the decimal point */
+} pipe_rules;
+
+#define PIPE_TEXT_MAX 128
+
+/* A field read: the chosen split and what it says. */
+typedef struct pipe_read {
+    int split;                   /* index into the field's splits */
+    int n;                       /* digits of that split */
+    char text[PIPE_TEXT_MAX];    /* "1234.56", "12345-6789", "06222019", "" */
+    int has_value;               /* amount: cents holds the value */
+    int64_t cents;
+    int has_value_text;          /* other types: value_text holds the value */
+    char value_text[PIPE_TEXT_MAX];
+    double confidence;           /* 0..1 */
+    int status;                  /* DB_FIELD_OK / DB_FIELD_REVIEW */
+    char why[64];                /* why review beside a low confidence, or "" */
+} pipe_read;
+
+/*
+ * pipe_assemble_field - reads field f from its glyphs' probabilities:
+ * gprobs[j] points to the 10 calibrated class probabilities of glyph j,
+ * the glyphs numbered split after split (splits[0]'s glyphs first).  Each
+ * split is scored log(prior) + sum of log(top probability) of its glyphs,
+ * and the best is read.  digits (room for the chosen split's n) receives
+ * each digit's label, probability, runner-up, box and crop.  The
+ * confidence is the product of the chosen digits' top probabilities, times
+ * the chosen split's share of the splits' total likelihood, times a factor
+ * for the segmenter's doubt and one for a digit count outside rules; status
+ * is review when the confidence is under review_below or the text does not
+ * parse.  Pure: no I/O, no errors.
+ */
+void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const pipe_rules *rules,
+                         double review_below, pipe_read *out, db_digit *digits);
+
+/* pipe_field_glyphs - the glyphs of all of f's splits together. */
+int pipe_field_glyphs(const seg_field *f);
+
+/*
+ * Text and values.  pipe_amount_text - the digits with a point before
+ * digit n_int (none when n_int >= n), and the value in cents (cents
+ * digits after the point, padded or cut to 2: "12.5" is 1250; no point:
+ * whole units) in *pcents; 0 when n is 0 or the value overflows.
+ * pipe_postcode_text - 5 digits "12345", 9 digits "12345-6789"; returns 1
+ * when the count is one of those (the value), 0 otherwise (text = digits).
+ * pipe_date_value - 8 digits MMDDYYYY that make a real date (1900..2099)
+ * into "YYYY-MM-DD"; 0 otherwise.
+ */
+int pipe_amount_text(const int *labels, int n, int n_int, char *text, size_t cap,
+                     int64_t *pcents);
+int pipe_postcode_text(const int *labels, int n, char *text, size_t cap);
+int pipe_date_value(const char *digits, char *value, size_t cap);
+
+/* ------------------------------------------------------ evaluation */
+
+/* One truth field scored: whether the stored reading matched, its confidence. */
+typedef struct pipe_scored {
+    double confidence;
+    int correct;
+} pipe_scored;
+
+/*
+ * pipe_read_rate - the largest fraction of the n fields that can be
+ * accepted, taking them by decreasing confidence, with at most max_error of
+ * the accepted ones wrong; *pthreshold is the lowest confidence accepted
+ * then (1.0 when none).  Sorts v.
+ */
+double pipe_read_rate(pipe_scored *v, size_t n, double max_error, double *pthreshold);
+
+/* pipe_digit_errors - the edit distance between two digit strings (only
+ * the characters 0-9 count; '.' and '-' are ignored). */
+int pipe_digit_errors(const char *a, const char *b);
+
+/* pipe_rel_path - path relative to the folder dir (both made absolute and
+ * resolved with realpath when they exist), or NULL when it is not under
+ * it.  The caller frees the result. */
+char *pipe_rel_path(const char *dir_real, const char *path);
+
+/* ---------------------------------------------------------- progress */
+
+typedef struct pipe_progress {
+    FILE *fp;
+    int bar;             /* 1: redraw one line with \r; 0: a plain line now and then */
+    long total_pages;
+    double t0, last;
+    int drawn;
+} pipe_progress;
+
+void pipe_progress_init(pipe_progress *p, FILE *fp, int bar, long total_pages);
+/* pipe_progress_update - shows pages done of the total (documents done
+ * beside); draws at most 10 times a second, plain lines every 5 s. */
+void pipe_progress_update(pipe_progress *p, long pages, long docs, long total_docs, int force);
+/* pipe_progress_clear - removes the bar (before other output). */
+void pipe_progress_clear(pipe_progress *p);
+
+#endif

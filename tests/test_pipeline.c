@@ -1,0 +1,650 @@
+/*
+ * test_pipeline.c - the ingest pipeline (pipeline/): format sniffing and
+ * the folder walk; amount, postcode and date texts; choosing a split and
+ * the confidence on hand-made fields with known probabilities; the read
+ * rate and edit distance on hand-computed cases; then end to end through
+ * the CLI on a few generated pages: ingest, the views against truth.csv,
+ * re-ingest skipping by SHA-256, --force replacing, eval-ingest's figures
+ * (and a database corrupted on purpose scoring lower), paths matched from
+ * another folder, and the command's usage errors.
+ *
+ * Checks on the database use plain SQL through a connection of the test's
+ * own.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "pipeline/pipe.h"
+#include "pipeline/pipe_int.h"
+#include "tests/tst.h"
+#include "util/util.h"
+
+#define OUT_CAP (1 << 20)
+static char g_out[OUT_CAP];
+
+static const char *tmp(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *tmp(const char *fmt, ...)
+{
+    static char paths[8][600];
+    static int slot;
+    char name[300];
+    char *p = paths[slot++ % 8];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    snprintf(p, 600, "%s/%s", tst_tmpdir(), name);
+    return p;
+}
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+    char cmd[4000];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return tst_run(cmd, g_out, sizeof g_out);
+}
+
+static sqlite3 *raw_open(const char *path)
+{
+    sqlite3 *h = NULL;
+    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        sqlite3_close(h);
+        return NULL;
+    }
+    sqlite3_busy_timeout(h, 10000);
+    return h;
+}
+
+static long long q_int(sqlite3 *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static long long q_int(sqlite3 *h, const char *fmt, ...)
+{
+    char sql[2000];
+    sqlite3_stmt *st = NULL;
+    long long v = -999;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    if (!h || sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "q_int %s: %s\n", sql, h ? sqlite3_errmsg(h) : "no handle");
+        return v;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* ------------------------------------------------------------ units */
+
+static void test_sniff(void)
+{
+    static const uint8_t tif1[] = {'I', 'I', 42, 0, 8, 0, 0, 0}, tif2[] = {'M', 'M', 0, 42, 0, 0};
+    static const uint8_t png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0};
+    static const uint8_t jpg[] = {0xff, 0xd8, 0xff, 0xe0}, pgm[] = "P5\n10 10\n255\n";
+    static const uint8_t gif[] = "GIF89a....", txt[] = "file,page,field", bmp[] = "BMxxxx\0\0\0\0";
+    static const uint8_t bmtext[] = "BMW cars are fine";
+
+    TST_CHECK(pipe_sniff(tif1, sizeof tif1) == PIPE_FMT_READABLE, "TIFF little-endian");
+    TST_CHECK(pipe_sniff(tif2, sizeof tif2) == PIPE_FMT_READABLE, "TIFF big-endian");
+    TST_CHECK(pipe_sniff(png, sizeof png) == PIPE_FMT_READABLE, "PNG");
+    TST_CHECK(pipe_sniff(jpg, sizeof jpg) == PIPE_FMT_READABLE, "JPEG");
+    TST_CHECK(pipe_sniff(pgm, sizeof pgm - 1) == PIPE_FMT_READABLE, "PGM");
+    TST_CHECK(pipe_sniff(gif, 10) == PIPE_FMT_OTHER_IMAGE, "GIF is an image docpipe cannot read");
+    TST_CHECK(pipe_sniff(bmp, 10) == PIPE_FMT_OTHER_IMAGE, "BMP");
+    TST_CHECK(pipe_sniff(bmtext, 17) == PIPE_FMT_NONE, "text starting with BM is not a BMP");
+    TST_CHECK(pipe_sniff(txt, sizeof txt - 1) == PIPE_FMT_NONE, "CSV is not an image");
+    TST_CHECK(pipe_sniff(png, 3) == PIPE_FMT_NONE, "3 bytes of a PNG signature are not enough");
+    TST_CHECK(pipe_sniff(txt, 0) == PIPE_FMT_NONE, "empty");
+    TST_CHECK(pipe_name_claims_image("a/b/SCAN.TIF") && pipe_name_claims_image("x.jpeg") &&
+                  pipe_name_claims_image("x.pgm") && !pipe_name_claims_image("README") &&
+                  !pipe_name_claims_image("truth.csv") && !pipe_name_claims_image(".tif"),
+              "names that claim an image");
+}
+
+static void test_walk(void)
+{
+    pipe_walk *w = NULL;
+    const char *root = tmp("walk");
+    static const uint8_t png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 1, 2, 3};
+    char buf[700];
+    const char *paths[3];
+    int rc;
+
+    mkdir(root, 0777);
+    mkdir(tmp("walk/sub"), 0777);
+    mkdir(tmp("walk/sub/deeper"), 0777);
+    mkdir(tmp("walk/.hidden"), 0777);
+    tst_write_file("walk/b.png", png, sizeof png);
+    tst_write_file("walk/a-image.dat", png, sizeof png);      /* an image by content */
+    tst_write_file("walk/README", "hello\n", 6);              /* left alone */
+    tst_write_file("walk/truth.csv", "file,page\n", 10);      /* left alone */
+    tst_write_file("walk/fake.tif", "not an image\n", 13);    /* claims to be one */
+    tst_write_file("walk/sub/deeper/c.png", png, sizeof png);
+    tst_write_file("walk/.hidden/d.png", png, sizeof png);    /* hidden: not walked */
+    tst_write_file("walk/.e.png", png, sizeof png);
+    snprintf(buf, sizeof buf, "%s/sub/deeper/loop", root);
+    TST_CHECK(symlink(root, buf) == 0, "a link back up makes a loop");
+
+    paths[0] = root;
+    paths[1] = tmp("walk/b.png");                  /* given twice: listed twice */
+    paths[2] = tmp("walk/nothing-here");
+    rc = pipe_walk_paths(paths, 3, &w);
+    TST_CHECK(rc == UTIL_OK && w, "walk");
+    if (!w)
+        return;
+    TST_CHECK(w->n == 6, "6 entries (a-image.dat, b.png, fake.tif, c.png, b.png again, missing): %d",
+              w->n);
+    if (w->n == 6) {
+        TST_CHECK(strstr(w->e[0].path, "walk/a-image.dat") && strstr(w->e[1].path, "walk/b.png") &&
+                      strstr(w->e[2].path, "walk/fake.tif") &&
+                      strstr(w->e[3].path, "walk/sub/deeper/c.png"),
+                  "sorted by name, depth first: %s %s %s %s", w->e[0].path, w->e[1].path,
+                  w->e[2].path, w->e[3].path);
+        TST_CHECK(!w->e[0].error && !w->e[2].error, "readable files carry no error");
+        TST_CHECK(w->e[5].error && strstr(w->e[5].error, "no such file"),
+                  "a missing path is an entry with its error: %s",
+                  w->e[5].error ? w->e[5].error : "(none)");
+        TST_CHECK(w->e[1].bytes == (int64_t)sizeof png && w->e[1].pages == 1, "size and pages");
+    }
+    TST_CHECK(w->not_images == 2, "README and truth.csv left alone: %ld", w->not_images);
+    pipe_walk_destroy(&w);
+    TST_CHECK(w == NULL, "destroy NULLs");
+    pipe_walk_destroy(&w);
+}
+
+static void test_texts(void)
+{
+    int l[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    char t[64], v[32];
+    int64_t c = 0;
+
+    TST_CHECK(pipe_amount_text(l, 5, 3, t, sizeof t, &c) && strcmp(t, "123.45") == 0 && c == 12345,
+              "123.45 is 12345 cents: %s %lld", t, (long long)c);
+    TST_CHECK(pipe_amount_text(l, 4, 4, t, sizeof t, &c) && strcmp(t, "1234") == 0 && c == 123400,
+              "no point: whole units");
+    TST_CHECK(pipe_amount_text(l, 5, 4, t, sizeof t, &c) && strcmp(t, "1234.5") == 0 && c == 123450,
+              "one cents digit is tens of cents");
+    TST_CHECK(!pipe_amount_text(l, 6, 3, t, sizeof t, &c) && strcmp(t, "123.456") == 0,
+              "three digits after the point are not an amount");
+    TST_CHECK(!pipe_amount_text(l, 0, 0, t, sizeof t, &c) && t[0] == '\0', "empty");
+    TST_CHECK(pipe_amount_text(l, 2, 0, t, sizeof t, &c) && strcmp(t, ".12") == 0 && c == 12,
+              "cents only");
+    TST_CHECK(pipe_postcode_text(l, 5, t, sizeof t) && strcmp(t, "12345") == 0, "ZIP");
+    TST_CHECK(pipe_postcode_text(l, 9, t, sizeof t) && strcmp(t, "12345-6789") == 0, "ZIP+4");
+    TST_CHECK(!pipe_postcode_text(l, 7, t, sizeof t) && strcmp(t, "1234567") == 0,
+              "7 digits are no postcode");
+    TST_CHECK(pipe_date_value("06222019", v, sizeof v) && strcmp(v, "2019-06-22") == 0, "date");
+    TST_CHECK(pipe_date_value("02292020", v, sizeof v) && strcmp(v, "2020-02-29") == 0, "leap day");
+    TST_CHECK(!pipe_date_value("02292019", v, sizeof v), "no leap day in 2019");
+    TST_CHECK(!pipe_date_value("13012020", v, sizeof v) && !pipe_date_value("00102020", v, sizeof v) &&
+                  !pipe_date_value("04312020", v, sizeof v) && !pipe_date_value("0101202", v, sizeof v) &&
+                  !pipe_date_value("01011800", v, sizeof v),
+              "bad months, days, lengths, years");
+}
+
+/* A field with given splits; probabilities p[j] for glyph j (one-hot-ish). */
+typedef struct tfield {
+    seg_field f;
+    seg_split s[3];
+    seg_glyph g[3][10];
+    float p[30][10];
+    const float *gp[30];
+} tfield;
+
+static void set_p(float *p, int label, float top, int second, float p2)
+{
+    float rest = (1.0f - top - p2) / 8.0f;
+    for (int c = 0; c < 10; c++)
+        p[c] = rest;
+    p[label] = top;
+    p[second] = p2;
+}
+
+static void tfield_make(tfield *t, int type, int n_splits, const int *ns, const float *priors)
+{
+    int j = 0;
+
+    memset(t, 0, sizeof *t);
+    snprintf(t->f.name, sizeof t->f.name, "f");
+    t->f.type = type;
+    t->f.n_splits = n_splits;
+    t->f.splits = t->s;
+    for (int k = 0; k < n_splits; k++) {
+        t->s[k].n = ns[k];
+        t->s[k].n_int = ns[k];
+        t->s[k].prior = priors[k];
+        t->s[k].glyphs = t->g[k];
+        for (int i = 0; i < ns[k]; i++, j++) {
+            t->g[k][i].x = 10 * i + k;
+            t->g[k][i].crop[0] = (uint8_t)(j + 1);
+            t->gp[j] = t->p[j];
+            set_p(t->p[j], (i + k) % 10, 0.99f, 7, 0.005f);
+        }
+    }
+}
+
+static void test_assemble(void)
+{
+    tfield t;
+    pipe_read r;
+    db_digit d[10];
+    pipe_rules none = {0}, five = {1, 5, 5, 0};
+
+    /* One split of 5 sure digits: text, runner-up, confidence = product. */
+    {
+        int ns[1] = {5};
+        float pr[1] = {1.0f};
+        tfield_make(&t, SEG_FT_POSTCODE, 1, ns, pr);
+        pipe_assemble_field(&t.f, t.gp, &five, 0.9, &r, d);
+        double want = pow(0.99, 5);
+        TST_CHECK(r.split == 0 && strcmp(r.text, "01234") == 0 && r.has_value_text &&
+                      strcmp(r.value_text, "01234") == 0,
+                  "postcode read: %s", r.text);
+        TST_CHECK(fabs(r.confidence - want) < 1e-4, "confidence %.6f = 0.99^5 = %.6f",
+                  r.confidence, want);
+        TST_CHECK(r.status == DB_FIELD_OK, "sure: ok");
+        TST_CHECK(d[2].label == 2 && fabs(d[2].prob - 0.99) < 1e-6 && d[2].label2 == 7 &&
+                      fabs(d[2].prob2 - 0.005) < 1e-6 && d[2].pos == 2 && d[2].x == 20 &&
+                      d[2].has_crop && d[2].crop[0] == 3,
+                  "digit 2: label, runner-up, box, crop");
+        pipe_assemble_field(&t.f, t.gp, &five, 0.96, &r, d);
+        TST_CHECK(r.status == DB_FIELD_REVIEW, "under --review-below 0.96: review (%.4f)",
+                  r.confidence);
+        t.f.doubt = 1.0f;
+        pipe_assemble_field(&t.f, t.gp, &five, 0.0, &r, d);
+        TST_CHECK(r.confidence < want * 0.8 && r.confidence > 0, "doubt lowers the confidence: %.4f",
+                  r.confidence);
+    }
+    /* Two splits: the classifier's certainty overrules the segmenter's prior. */
+    {
+        int ns[2] = {4, 5};
+        float pr[2] = {0.6f, 0.4f};
+        tfield_make(&t, SEG_FT_NUMBER, 2, ns, pr);
+        /* split 0 has one glyph the classifier does not know (0.3) */
+        set_p(t.p[1], 1, 0.3f, 2, 0.25f);
+        pipe_assemble_field(&t.f, t.gp, &none, 0.5, &r, d);
+        double s0 = log(0.6) + 3 * log(0.99) + log(0.3), s1 = log(0.4) + 5 * log(0.99);
+        double share = 1.0 / (1.0 + exp(s0 - s1));
+        TST_CHECK(r.split == 1 && strcmp(r.text, "12345") == 0, "split 1 chosen: %d %s", r.split,
+                  r.text);
+        TST_CHECK(fabs(r.confidence - share * pow(0.99, 5)) < 1e-4,
+                  "confidence = share %.4f x product: %.5f", share, r.confidence);
+        /* with both sure, the prior decides */
+        set_p(t.p[1], 1, 0.99f, 7, 0.005f);
+        pipe_assemble_field(&t.f, t.gp, &none, 0.5, &r, d);
+        TST_CHECK(r.split == 0, "both sure: the prior decides (%d)", r.split);
+    }
+    /* The template's count range: a 4-digit split loses to a 5-digit one. */
+    {
+        int ns[2] = {4, 5};
+        float pr[2] = {0.7f, 0.3f};
+        tfield_make(&t, SEG_FT_POSTCODE, 2, ns, pr);
+        pipe_assemble_field(&t.f, t.gp, &none, 0.5, &r, d);
+        TST_CHECK(r.split == 0, "no rules: the prior's split (%d)", r.split);
+        pipe_assemble_field(&t.f, t.gp, &five, 0.5, &r, d);
+        TST_CHECK(r.split == 1 && strcmp(r.text, "12345") == 0, "rules: the 5-digit split (%s)",
+                  r.text);
+    }
+    /* Out of range only: review with the reason. */
+    {
+        int ns[1] = {4};
+        float pr[1] = {1.0f};
+        tfield_make(&t, SEG_FT_POSTCODE, 1, ns, pr);
+        pipe_assemble_field(&t.f, t.gp, &five, 0.0, &r, d);
+        TST_CHECK(r.status == DB_FIELD_REVIEW && strstr(r.why, "4 digits") && !r.has_value_text,
+                  "4-digit postcode: review (%s)", r.why);
+    }
+    /* Amount with the point at n_int. */
+    {
+        int ns[1] = {5};
+        float pr[1] = {1.0f};
+        pipe_rules amt = {1, 1, 7, 2};
+        tfield_make(&t, SEG_FT_AMOUNT, 1, ns, pr);
+        t.s[0].n_int = 3;
+        pipe_assemble_field(&t.f, t.gp, &amt, 0.5, &r, d);
+        TST_CHECK(strcmp(r.text, "012.34") == 0 && r.has_value && r.cents == 1234 &&
+                      r.status == DB_FIELD_OK,
+                  "amount 012.34: %s %lld", r.text, (long long)r.cents);
+        t.s[0].n_int = 5;
+        pipe_assemble_field(&t.f, t.gp, &amt, 0.5, &r, d);
+        TST_CHECK(r.status == DB_FIELD_REVIEW && strstr(r.why, "decimal point assumed") && strcmp(r.text, "012.34") == 0,
+                  "no point where cents are expected: review (%s)", r.why);
+    }
+    /* Date that is no date; empty field. */
+    {
+        int ns[1] = {8};
+        float pr[1] = {1.0f};
+        tfield_make(&t, SEG_FT_DATE, 1, ns, pr);
+        pipe_assemble_field(&t.f, t.gp, &none, 0.0, &r, d);
+        TST_CHECK(strcmp(r.text, "01234567") == 0 && !r.has_value_text &&
+                      r.status == DB_FIELD_REVIEW,
+                  "month 01 day 23 year 4567: no date");
+        ns[0] = 0;
+        tfield_make(&t, SEG_FT_POSTCODE, 1, ns, pr);
+        pipe_assemble_field(&t.f, t.gp, &five, 0.9, &r, d);
+        TST_CHECK(r.n == 0 && r.text[0] == '\0' && !r.has_value_text && r.confidence > 0.9 &&
+                      r.status == DB_FIELD_OK,
+                  "a blank field reads as empty, confidently (%.3f)", r.confidence);
+    }
+}
+
+static void test_measures(void)
+{
+    pipe_scored v[10];
+    double th = 0;
+
+    /* 10 fields; the 7th most confident is wrong. */
+    for (int i = 0; i < 10; i++) {
+        v[i].confidence = 1.0 - 0.05 * i;
+        v[i].correct = i != 6;
+    }
+    TST_CHECK(fabs(pipe_read_rate(v, 10, 0.01, &th) - 0.6) < 1e-9 && fabs(th - 0.75) < 1e-9,
+              "read rate 6/10 at 1 %% (threshold %.2f)", th);
+    for (int i = 0; i < 10; i++) {
+        v[i].confidence = 1.0 - 0.05 * i;
+        v[i].correct = i != 6;
+    }
+    TST_CHECK(fabs(pipe_read_rate(v, 10, 0.1, &th) - 1.0) < 1e-9, "at 10 %%: all (1 of 10 wrong)");
+    /* ties are taken together */
+    for (int i = 0; i < 4; i++) {
+        v[i].confidence = 0.9;
+        v[i].correct = i != 3;
+    }
+    TST_CHECK(pipe_read_rate(v, 4, 0.01, &th) == 0.0 && th == 1.0, "a wrong field in a tie: none");
+    TST_CHECK(pipe_read_rate(v, 0, 0.01, &th) == 0.0, "no fields");
+    TST_CHECK(pipe_digit_errors("12345", "12354") == 2, "swap: 2 edits");
+    TST_CHECK(pipe_digit_errors("123.45", "12345") == 0, "the point does not count");
+    TST_CHECK(pipe_digit_errors("12345-6789", "123456789") == 0, "the dash does not count");
+    TST_CHECK(pipe_digit_errors("", "1234") == 4 && pipe_digit_errors("1234", "") == 4, "empty");
+    TST_CHECK(pipe_digit_errors("1234", "12034") == 1, "one inserted");
+    {
+        char real[4096];
+        char *r;
+        TST_CHECK(realpath(tst_tmpdir(), real) != NULL, "realpath of the temp dir");
+        mkdir(tmp("rel"), 0777);
+        tst_write_file("rel/x.png", "x", 1);
+        r = pipe_rel_path(real, tmp("rel/../rel/x.png"));
+        TST_CHECK(r && strcmp(r, "rel/x.png") == 0, "relative path through ..: %s", r ? r : "NULL");
+        free(r);
+        r = pipe_rel_path(tmp("rel"), "/etc/hostname");
+        TST_CHECK(r == NULL, "outside the folder: NULL");
+        free(r);
+    }
+}
+
+/* ------------------------------------------------------- end to end */
+
+static char g_set[600];   /* the generated sample folder */
+
+static int make_set(void)
+{
+    const char *dir = tmp("set");
+    int rc = run("%s samples --out %s --pages 5 --seed 5 --dpi 200 2>&1", tst_bin(), dir);
+    TST_CHECK(rc == 0, "docpipe samples: %s", g_out);
+    snprintf(g_set, sizeof g_set, "%s", dir);
+    return rc == 0;
+}
+
+/* Truth rows of a type (from truth.csv, counted with plain C). */
+static int truth_count(const char *type)
+{
+    char path[700], *text, *s;
+    int n = 0;
+
+    snprintf(path, sizeof path, "%s/truth.csv", g_set);
+    if (!(text = tst_read_text(path)))
+        return -1;
+    for (s = text; (s = strchr(s, '\n')); s++) {
+        char pat[64];
+        snprintf(pat, sizeof pat, ",%s,", type);
+        char *eol = strchr(s + 1, '\n');
+        if (!eol)
+            break;
+        *eol = '\0';
+        if (strstr(s + 1, pat))
+            n++;
+        *eol = '\n';
+    }
+    free(text);
+    return n;
+}
+
+static double json_num(const char *text, const char *key)
+{
+    char pat[64];
+    const char *p;
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    p = strstr(text, pat);
+    return p ? atof(p + strlen(pat)) : -1;
+}
+
+static void test_end_to_end(void)
+{
+    const char *db = tmp("e2e.db");
+    sqlite3 *h;
+    int rc, n_docs, n_amounts = truth_count("amount"), n_zips = truth_count("postcode");
+    double exact, digits, rr;
+    long long ids_before;
+
+    rc = run("%s ingest --db %s --threads 2 --batch 64 %s 2>&1", tst_bin(), db, g_set);
+    TST_CHECK(rc == 0, "ingest exits 0: %s", g_out);
+    TST_CHECK(strstr(g_out, "stored") && strstr(g_out, "pages/s") && strstr(g_out, "2 other files"),
+              "summary (truth.csv and pages.csv left alone): %s", g_out);
+    h = raw_open(db);
+    n_docs = (int)q_int(h, "SELECT count(*) FROM documents");
+    TST_CHECK(n_docs >= 3 && q_int(h, "SELECT count(*) FROM documents WHERE status='failed'") == 0,
+              "documents stored, none failed: %d", n_docs);
+    TST_CHECK(q_int(h, "SELECT sum(page_count) FROM documents") == 5 &&
+                  q_int(h, "SELECT count(*) FROM pages") == 5,
+              "5 pages");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM amounts") == n_amounts && n_amounts > 0,
+              "one amounts row per amount in the truth (%d)", n_amounts);
+    TST_CHECK(q_int(h, "SELECT count(*) FROM postcodes") == n_zips, "postcodes rows (%d)", n_zips);
+    TST_CHECK(q_int(h, "SELECT count(*) FROM amounts WHERE cents IS NOT NULL AND "
+                       "abs(amount * 100 - cents) > 0.001") == 0,
+              "amount = cents / 100");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM fields WHERE confidence < 0 OR confidence > 1") == 0 &&
+                  q_int(h, "SELECT count(*) FROM fields WHERE status = 'review' AND confidence >= 0.97 "
+                           "AND note IS NULL") == 0,
+              "confidences in 0..1; review below 0.97 or with a reason");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM fields f WHERE length(replace(replace(f.text,'.',''),"
+                       "'-','')) <> (SELECT count(*) FROM digits d WHERE d.field_id = f.id)") == 0,
+              "one digits row per digit of every text");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM digits WHERE length(crop) = 784 AND label2 IS NOT NULL "
+                       "AND prob2 <= prob") == q_int(h, "SELECT count(*) FROM digits"),
+              "every digit with its crop and runner-up");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM runs WHERE status='done' AND documents = %d AND "
+                       "pages = 5 AND model_id IS NOT NULL", n_docs) == 1,
+              "the run recorded with its counts and model");
+    TST_CHECK(q_int(h, "SELECT count(*) FROM models WHERE test_accuracy > 0.99 AND temperature > 1") == 1,
+              "the model's accuracy and temperature recorded");
+    ids_before = q_int(h, "SELECT max(id) FROM documents");
+
+    /* eval-ingest: figures in range, consistent with the text and json forms */
+    rc = run("%s eval-ingest --db %s --truth %s/truth.csv --json 2>&1", tst_bin(), db, g_set);
+    TST_CHECK(rc == 0 && tst_json_valid(g_out), "eval-ingest --json: valid JSON: %s", g_out);
+    exact = json_num(g_out, "exact");
+    digits = json_num(g_out, "digit_accuracy");
+    rr = json_num(g_out, "read_rate");
+    TST_CHECK(exact > 0.3 && exact <= 1 && digits >= exact - 1e-9 && digits <= 1 && rr >= 0 &&
+                  rr <= exact + 1e-9,
+              "exact %.3f, digits %.3f, read rate %.3f (read rate <= exact <= digit accuracy)",
+              exact, digits, rr);
+    {
+        /* the exact rate recomputed with SQL over the truth, loaded into the database */
+        char sql[1500];
+        long long n_truth, n_ok;
+        snprintf(sql, sizeof sql,
+                 "CREATE TEMP TABLE truth(file, page, field, type, text);");
+        sqlite3_exec(h, sql, NULL, NULL, NULL);
+        char path[700], *text, *line, *save = NULL;
+        snprintf(path, sizeof path, "%s/truth.csv", g_set);
+        text = tst_read_text(path);
+        sqlite3_stmt *ins = NULL;
+        sqlite3_prepare_v2(h, "INSERT INTO truth VALUES (?,?,?,?,?)", -1, &ins, NULL);
+        for (line = text ? strtok_r(text, "\n", &save) : NULL; line;
+             line = strtok_r(NULL, "\n", &save)) {
+            char *f[5] = {0}, *p = line;
+            for (int i = 0; i < 5; i++) {
+                f[i] = p;
+                p = p ? strchr(p, ',') : NULL;
+                if (p)
+                    *p++ = '\0';
+            }
+            if (!f[4] || strcmp(f[0], "file") == 0)
+                continue;
+            for (int i = 0; i < 5; i++)
+                sqlite3_bind_text(ins, i + 1, f[i], -1, SQLITE_TRANSIENT);
+            sqlite3_step(ins);
+            sqlite3_reset(ins);
+        }
+        sqlite3_finalize(ins);
+        free(text);
+        n_truth = q_int(h, "SELECT count(*) FROM truth");
+        n_ok = q_int(h, "SELECT count(*) FROM truth t JOIN documents d ON d.path LIKE '%%/' || t.file "
+                        "JOIN pages p ON p.document_id = d.id AND p.page_no = t.page "
+                        "JOIN fields f ON f.page_id = p.id AND f.name = t.field AND f.text = t.text");
+        TST_CHECK(n_truth > 0 && fabs((double)n_ok / (double)n_truth - exact) < 1e-6,
+                  "eval-ingest's exact rate %.4f = SQL's %lld/%lld", exact, n_ok, n_truth);
+    }
+    rc = run("%s eval-ingest --db %s --truth %s/truth.csv 2>&1", tst_bin(), db, g_set);
+    TST_CHECK(rc == 0 && strstr(g_out, "field exact match") && strstr(g_out, "reliability") &&
+                  strstr(g_out, "read rate at <= 1 % field error"),
+              "the text report: %s", g_out);
+
+    /* the same ingest again: everything skipped by SHA-256 */
+    rc = run("%s ingest --db %s %s 2>&1", tst_bin(), db, g_set);
+    TST_CHECK(rc == 0 && q_int(h, "SELECT count(*) FROM documents") == n_docs &&
+                  q_int(h, "SELECT max(id) FROM documents") == ids_before,
+              "re-ingest stores nothing new: %s", g_out);
+    TST_CHECK(q_int(h, "SELECT skipped FROM runs ORDER BY id DESC LIMIT 1") == n_docs,
+              "the second run skipped them all");
+    /* --force: replaced, new ids, same counts */
+    rc = run("%s ingest --db %s --force --threads 1 %s 2>&1", tst_bin(), db, g_set);
+    TST_CHECK(rc == 0 && q_int(h, "SELECT count(*) FROM documents") == n_docs &&
+                  q_int(h, "SELECT min(id) FROM documents") > ids_before &&
+                  q_int(h, "SELECT count(*) FROM pages") == 5,
+              "--force replaces every document under new ids: %s", g_out);
+    TST_CHECK(q_int(h, "SELECT replaced FROM runs ORDER BY id DESC LIMIT 1") == n_docs,
+              "the run counts the replacements");
+    {
+        /* one thread and batch 64 read the same as two threads and batch 1 */
+        const char *db2 = tmp("e2e-b1.db");
+        run("%s ingest --db %s --threads 2 --batch 1 --quiet %s 2>&1", tst_bin(), db2, g_set);
+        char q[1500];
+        snprintf(q, sizeof q, "ATTACH '%s' AS o", db2);
+        sqlite3_exec(h, q, NULL, NULL, NULL);
+        TST_CHECK(q_int(h, "SELECT count(*) FROM o.fields") == q_int(h, "SELECT count(*) FROM fields") &&
+                      q_int(h, "SELECT count(*) FROM (SELECT d.path, p.page_no, f.name, f.text, "
+                               "round(f.confidence, 5) FROM fields f JOIN pages p ON p.id = f.page_id "
+                               "JOIN documents d ON d.id = p.document_id EXCEPT SELECT d.path, "
+                               "p.page_no, f.name, f.text, round(f.confidence, 5) FROM o.fields f "
+                               "JOIN o.pages p ON p.id = f.page_id JOIN o.documents d ON "
+                               "d.id = p.document_id)") == 0,
+                  "batch size and thread count do not change what is read");
+        sqlite3_exec(h, "DETACH o", NULL, NULL, NULL);
+    }
+
+    /* eval-ingest from another folder, on a database corrupted on purpose */
+    {
+        char bin[4096];
+        TST_CHECK(realpath(tst_bin(), bin) != NULL, "binary path");
+        rc = run("cd / && %s eval-ingest --db %s --truth %s/truth.csv --json 2>&1", bin, db, g_set);
+    }
+    TST_CHECK(rc == 0 && fabs(json_num(g_out, "exact") - exact) < 1e-9,
+              "the same figures from another folder (%.4f)", json_num(g_out, "exact"));
+    sqlite3_exec(h, "UPDATE fields SET text = '0' || text WHERE id IN "
+                    "(SELECT id FROM fields WHERE type = 'postcode' AND text <> '' LIMIT 3)",
+                 NULL, NULL, NULL);
+    sqlite3_exec(h, "DELETE FROM fields WHERE id = (SELECT max(id) FROM fields WHERE type = 'amount')",
+                 NULL, NULL, NULL);
+    rc = run("%s eval-ingest --db %s --truth %s/truth.csv --json 2>&1", tst_bin(), db, g_set);
+    TST_CHECK(rc == 0 && json_num(g_out, "exact") < exact - 0.02 &&
+                  json_num(g_out, "found") < json_num(g_out, "fields"),
+              "a corrupted database scores lower: %.4f < %.4f", json_num(g_out, "exact"), exact);
+    sqlite3_close(h);
+
+    /* errors */
+    rc = run("%s eval-ingest --db %s --truth %s/nothing.csv 2>&1", tst_bin(), db, g_set);
+    TST_CHECK(rc == 1 && strstr(g_out, "nothing.csv"), "a missing truth file: exit 1 naming it");
+    rc = run("%s eval-ingest --db %s --truth %s/truth.csv 2>&1", tst_bin(), tmp("none.db"), g_set);
+    TST_CHECK(rc == 1 && !tst_file_exists(tmp("none.db")), "a missing database: exit 1, not created");
+    tst_write_file("other-truth.csv", "file,page,field,type,text\nzzz.tif,1,amount,amount,1.00\n", 55);
+    rc = run("%s eval-ingest --db %s --truth %s 2>&1", tst_bin(), db, tmp("other-truth.csv"));
+    TST_CHECK(rc == 1 && strstr(g_out, "none of its"), "a truth matching nothing: %s", g_out);
+}
+
+static void test_cli(void)
+{
+    int rc;
+
+    rc = run("%s ingest 2>&1", tst_bin());
+    TST_CHECK(rc == 2 && strstr(g_out, "usage: docpipe ingest"), "no paths: usage, exit 2");
+    rc = run("%s ingest --threads x %s 2>&1", tst_bin(), tst_tmpdir());
+    TST_CHECK(rc == 2, "bad --threads: exit 2");
+    rc = run("%s ingest --review-below 1.5 %s 2>&1", tst_bin(), tst_tmpdir());
+    TST_CHECK(rc == 2, "--review-below outside 0..1: exit 2");
+    rc = run("%s ingest --help", tst_bin());
+    TST_CHECK(rc == 0 && strstr(g_out, "Exit: 0") && strstr(g_out, "3 some failed"),
+              "help documents the exit codes");
+    rc = run("%s eval-ingest --db x.db 2>&1", tst_bin());
+    TST_CHECK(rc == 2 && strstr(g_out, "--truth"), "eval-ingest without --truth: exit 2");
+    rc = run("%s ingest --db %s --model %s %s 2>&1", tst_bin(), tmp("m.db"), tmp("no.model"), g_set);
+    TST_CHECK(rc == 1 && strstr(g_out, "no.model") && !tst_file_exists(tmp("m.db")),
+              "a missing model: exit 1 naming it, no database made: %s", g_out);
+    rc = run("%s ingest --db %s --form nosuch %s 2>&1", tst_bin(), tmp("f.db"), g_set);
+    TST_CHECK(rc == 1 && strstr(g_out, "nosuch"), "an unknown form: exit 1");
+    /* from another folder: the model and forms are found beside the binary
+     * (an install folder made here: the binary with models/ and forms/) */
+    {
+        char cwd[4096];
+        TST_CHECK(getcwd(cwd, sizeof cwd) != NULL, "cwd");
+        rc = run("mkdir -p %s && cp %s %s/docpipe && ln -s %s/models %s/models && "
+                 "ln -s %s/forms %s/forms 2>&1",
+                 tmp("inst"), tst_bin(), tmp("inst"), cwd, tmp("inst"), cwd, tmp("inst"));
+        TST_CHECK(rc == 0, "install folder: %s", g_out);
+        rc = run("cd %s && env -u DOCPIPE_MODEL -u DOCPIPE_FORMS inst/docpipe ingest --quiet "
+                 "--db here.db set/doc0001.* 2>&1", tst_tmpdir());
+        TST_CHECK(rc == 0 && tst_file_exists(tmp("here.db")),
+                  "works from any folder (model and forms beside the binary): %s", g_out);
+    }
+    /* --form auto reads fields without a template */
+    rc = run("%s ingest --quiet --form auto --db %s %s 2>&1", tst_bin(), tmp("auto.db"), g_set);
+    {
+        sqlite3 *h = raw_open(tmp("auto.db"));
+        TST_CHECK(rc == 0 && q_int(h, "SELECT count(*) FROM fields WHERE form = 'auto'") > 0 &&
+                      q_int(h, "SELECT count(*) FROM fields WHERE form <> 'auto'") == 0,
+                  "--form auto: auto fields only (exit %d): %s", rc, g_out);
+        sqlite3_close(h);
+    }
+}
+
+int main(void)
+{
+    util_log_set_level(-1);
+    test_sniff();
+    test_walk();
+    test_texts();
+    test_assemble();
+    test_measures();
+    if (make_set()) {
+        test_end_to_end();
+        test_cli();
+    }
+    return tst_done();
+}
