@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "recognize/rec_classify.h"
+#include "pipeline/pipe_int.h"
 #include "recognize/rec_cpu.h"
 #include "segment/seg_image.h"
 #include "segment/segment.h"
@@ -187,7 +188,7 @@ int main(int argc, char **argv)
     seg_opts so = {0};
     tally form_ok = {0, 0}, field_found = {0, 0}, count_ok[SEG_FT_COUNT] = {{0, 0}},
           count_all = {0, 0}, cents_ok = {0, 0}, agree = {0, 0}, agree_all = {0, 0},
-          any_split = {0, 0};
+          any_split = {0, 0}, chosen_count = {0, 0}, chosen_text = {0, 0};
     double skew_sum = 0, skew_max = 0, ms_sum[SEG_T_COUNT] = {0}, read_ms = 0, seg_ms_max = 0;
     int pages_done = 0, pages_failed = 0, dpi_seen = 0;
 
@@ -280,6 +281,42 @@ int main(int argc, char **argv)
                     any_split.ok++;
                     break;
                 }
+            /* What pipeline/ makes of the field: the split the classifier
+             * likes best (pipe_assemble_field), its count and its text. */
+            chosen_count.n++;
+            chosen_text.n++;
+            {
+                int ng = pipe_field_glyphs(f), g = 0;
+                uint8_t *gpx = malloc((size_t)(ng ? ng : 1) * SEG_CROP_PIXELS);
+                float *gp = malloc((size_t)(ng ? ng : 1) * 10 * sizeof *gp);
+                const float **gprobs = malloc((size_t)(ng ? ng : 1) * sizeof *gprobs);
+                db_digit *dd = malloc(64 * sizeof *dd);
+                const seg_form *form = seg_form_set_find(forms, pg->form);
+                pipe_rules rules = {0, 0, 0, 0};
+                pipe_read rd;
+                for (int s = 0; s < f->n_splits; s++)
+                    for (int k = 0; k < f->splits[s].n; k++, g++)
+                        memcpy(gpx + (size_t)g * SEG_CROP_PIXELS, f->splits[s].glyphs[k].crop,
+                               SEG_CROP_PIXELS);
+                for (int k = 0; form && k < form->n_fields; k++)
+                    if (strcmp(form->fields[k].name, f->name) == 0) {
+                        rules.known = 1;
+                        rules.min_digits = form->fields[k].min_digits;
+                        rules.max_digits = form->fields[k].max_digits;
+                        rules.cents = form->fields[k].cents;
+                    }
+                if (gpx && gp && gprobs && dd && rec_classifier_run(cls, gp, gpx, ng) == UTIL_OK) {
+                    for (int k = 0; k < ng; k++)
+                        gprobs[k] = gp + 10 * k;
+                    pipe_assemble_field(f, gprobs, &rules, 0.97, &rd, dd);
+                    chosen_count.ok += rd.n == nd;
+                    chosen_text.ok += strcmp(rd.text, tf[j].text) == 0;
+                }
+                free(gpx);
+                free(gp);
+                free(gprobs);
+                free(dd);
+            }
             if (f->n_splits == 0 || f->splits[0].n != nd) {
                 if (verbose) {
                     printf("count %s p%d %-8s %-12s want %2d found %2d (alts", tf[j].file,
@@ -345,6 +382,10 @@ int main(int argc, char **argv)
     printf("\n");
     printf("right count among the alternatives: %ld/%ld (%.2f %%)\n", any_split.ok, any_split.n,
            pct(any_split));
+    printf("with the classifier choosing among the splits (as ingest does): count exact %ld/%ld "
+           "(%.2f %%), field text exact %ld/%ld (%.2f %%)\n",
+           chosen_count.ok, chosen_count.n, pct(chosen_count), chosen_text.ok, chosen_text.n,
+           pct(chosen_text));
     printf("amounts with the cents found: %ld/%ld (%.2f %%)\n", cents_ok.ok, cents_ok.n, pct(cents_ok));
     printf("crop agreement with the written digit: %ld/%ld (%.2f %%) in fields counted right; "
            "%.2f %% of all %ld written digits\n",
