@@ -19,7 +19,7 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
 {
     PIX *hopen = NULL, *vopen = NULL, *hmask = NULL, *vmask = NULL, *hd = NULL, *vd = NULL;
     PIX *clean = NULL, *rep = NULL, *gapped = NULL;
-    BOXA *hb = NULL, *vb = NULL;
+    BOXA *hb = NULL, *vb = NULL, *rb = NULL;
     span hs[MAX_LINES];
     l_int32 W, H, ix, iy, iw, ih;
     int nh = 0, nv = 0, th = 0, tv = 0, rc = UTIL_OK;
@@ -134,6 +134,31 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
         if (!(rep = pixCloseSafeBrick(NULL, clean, tv + 4, 3)) || !pixAnd(rep, rep, vd) ||
             !pixOr(clean, clean, rep))
             goto nomem;
+        pixDestroy(&rep);
+    }
+    /* What is left of a line's ragged edges: thin pieces of ink (at most
+     * `thin` pixels across) lying wholly within `edge` pixels of a removed
+     * line go; a thicker piece there (a decimal point on the base line)
+     * stays, and so does ink with some pixel outside those bands (found by
+     * a seed fill from it). */
+    if (nh || nv) {
+        int edge = imax(3, (int)(0.013 * dpi + 0.5)), thin = edge;
+        pixDestroy(&hd);
+        pixDestroy(&vd);
+        if (!(hd = pixDilateBrick(NULL, hmask, 1, 2 * edge + 1)) ||
+            !(vd = pixDilateBrick(NULL, vmask, 2 * edge + 1, 1)) || !pixOr(hd, hd, vd) ||
+            !(rep = pixSubtract(NULL, clean, hd)) || !pixSeedfillBinary(rep, rep, clean, 8) ||
+            !pixSubtract(hd, clean, rep) || !(rb = pixConnCompBB(hd, 8)))
+            goto nomem;
+        for (int i = 0; i < boxaGetCount(rb); i++) {
+            l_int32 x, y, w, h;
+            boxaGetBoxGeometry(rb, i, &x, &y, &w, &h);
+            if (w > thin && h > thin) /* its pixels back (pieces do not overlap in ink) */
+                pixRasterop(rep, x, y, w, h, PIX_SRC | PIX_DST, hd, x, y);
+        }
+        pixDestroy(&clean);
+        clean = rep;
+        rep = NULL;
     }
     *pclean = clean;
     clean = NULL;
@@ -155,6 +180,7 @@ done:
     pixDestroy(&rep);
     boxaDestroy(&hb);
     boxaDestroy(&vb);
+    boxaDestroy(&rb);
     return rc;
 }
 

@@ -356,6 +356,50 @@ static void test_lines(void)
         boxDestroy(&area);
         boxDestroy(&inner);
     }
+    /* A ragged frame: bumps 3 pixels high and 3-9 wide along the inside of
+     * the top and bottom lines and of the sides (slivers left once the line
+     * is gone) all go; a decimal point sitting on the bottom line keeps its
+     * part above the line. */
+    for (int dpi = 200; dpi <= 300; dpi += 100) {
+        int w = (int)(1.2 * dpi), h = (int)(0.45 * dpi), x = 60, y = 60, ox, oy, lw = 3;
+        int pt = (int)(0.035 * dpi), px = x + w / 2, py = y + h - pt / 2;
+        PIX *page = pixCreate(w + 200, h + 200, 1), *crop = NULL, *clean = NULL;
+        seg_form_field ff = {.name = "ragged", .type = SEG_FT_AMOUNT, .frame = SEG_FRAME_BOX,
+                             .min_digits = 1, .max_digits = 4, .cents = 2};
+        BOX *area = boxCreate(x, y, w, h), *inner, *bb = NULL;
+        l_int32 ncomp = -1, bx = 0, by = 0, bw = 0, bh = 0;
+        draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, lw);
+        for (int k = 0; x + 10 + 17 * k < x + w - 20; k++) {
+            int bwid = 3 + (k % 4) * 2;
+            fill(page, x + 10 + 17 * k, y + lw / 2, bwid, 3);         /* under the top line */
+            fill(page, x + 10 + 17 * k, y + h - lw / 2 - 3, bwid, 3); /* over the bottom line */
+        }
+        for (int k = 0; y + 10 + 17 * k < y + h - 20; k++) {
+            fill(page, x + lw / 2, y + 10 + 17 * k, 3, 5);         /* right of the left side */
+            fill(page, x + w - lw / 2 - 3, y + 10 + 17 * k, 3, 5); /* left of the right side */
+        }
+        fill(page, px, py, pt, pt); /* the point, half on the line */
+        seg_field_crop(page, dpi, area, &crop, &ox, &oy);
+        inner = boxCreate(x - ox, y - oy, w, h);
+        TST_CHECK(seg_lines_remove(crop, dpi, inner, &ff, &clean, NULL) == UTIL_OK && clean,
+                  "ragged frame: lines removed");
+        if (clean) {
+            pixCountConnComp(clean, 8, &ncomp);
+            pixClipToForeground(clean, NULL, &bb);
+            if (bb)
+                boxGetGeometry(bb, &bx, &by, &bw, &bh);
+        }
+        TST_CHECK(ncomp == 1 && bw >= pt - 2 && bh >= pt / 2 - lw && bx + ox >= px - 1 &&
+                      by + oy >= py - 1,
+                  "%d dpi ragged frame: %d pieces left (want the point alone), %dx%d at %d,%d",
+                  dpi, ncomp, bw, bh, bx + ox, by + oy);
+        boxDestroy(&bb);
+        pixDestroy(&clean);
+        pixDestroy(&crop);
+        pixDestroy(&page);
+        boxDestroy(&area);
+        boxDestroy(&inner);
+    }
     {
         PIX *c = NULL;
         util_log_set_level(-1);
