@@ -42,9 +42,10 @@ extern "C" {
 #define STAGE_HALF ((size_t)16 << 20) /* bytes per half of the pinned upload area */
 #define WS_LIMIT ((size_t)1 << 30)    /* most workspace a convolution algorithm may take */
 #define THREADS 256
+#define COUNT_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 struct rec_engine {
-    int dev, tf32;
+    int dev, tf32, search;
     char desc[400];
     cudaStream_t st;
     cudnnHandle_t dnn;
@@ -185,10 +186,13 @@ static int create_on(rec_engine *e)
     DK(cudnnCreateFilterDescriptor(&e->wd), "descriptor");
     DK(cudnnCreateConvolutionDescriptor(&e->cd), "descriptor");
     e->tf32 = !(env && strcmp(env, "0") == 0);
+    env = getenv("DOCPIPE_CUDA_SEARCH");
+    e->search = env && strcmp(env, "1") == 0;
     cudaMemGetInfo(&fr, &tot);
-    snprintf(e->desc, sizeof e->desc, "cuda, %s (sm_%d%d, %zu GiB), cuDNN %zu, %s convolutions",
-             prop.name, prop.major, prop.minor, (tot + (1u << 29)) >> 30, cudnnGetVersion(),
-             e->tf32 ? "TF32" : "FP32");
+    snprintf(e->desc, sizeof e->desc,
+             "cuda, %s (sm_%d%d, %zu GiB), cuDNN %zu, %s convolutions%s", prop.name, prop.major,
+             prop.minor, (tot + (1u << 29)) >> 30, cudnnGetVersion(), e->tf32 ? "TF32" : "FP32",
+             e->search ? ", measured algorithm search" : "");
     return UTIL_OK;
 }
 
@@ -460,9 +464,28 @@ static int pick(const Perf *perf, int got, int want_det)
 
 /*
  * Sets the descriptors for s and direction dir, choosing the algorithm the
- * first time this shape is seen (cuDNN's measured search, its heuristics
- * when the search fails), and makes the workspace large enough.
+ * first time this shape is seen, and makes the workspace large enough.
+ * The choice comes from cuDNN's heuristics (as PyTorch's default,
+ * cudnn.benchmark off): the same on every run, so training repeats bit for
+ * bit; DOCPIPE_CUDA_SEARCH=1 asks cuDNN to time the candidates instead
+ * (faster for some shapes, but the pick may change from run to run).
  */
+#define CHOOSE(PerfT, COUNT, FIND, GET, DET, WHAT)                                         \
+    do {                                                                                   \
+        PerfT perf[COUNT];                                                                 \
+        int got = 0, i = -1;                                                               \
+        if (e->search && FIND == CUDNN_STATUS_SUCCESS)                                     \
+            i = pick(perf, got, DET);                                                      \
+        if (i < 0) {                                                                       \
+            DK(GET, WHAT);                                                                 \
+            i = pick(perf, got, DET);                                                      \
+        }                                                                                  \
+        if (i < 0)                                                                         \
+            return dnn_fail(CUDNN_STATUS_NOT_SUPPORTED, WHAT);                             \
+        en->algo[dir] = perf[i].algo, en->workspace[dir] = perf[i].memory;                 \
+        en->math[dir] = perf[i].mathType;                                                  \
+    } while (0)
+
 static int conv_prepare(rec_engine *e, const rec_conv_shape *s, int dir, int *palgo,
                         size_t *pws)
 {
@@ -471,51 +494,31 @@ static int conv_prepare(rec_engine *e, const rec_conv_shape *s, int dir, int *pa
     int rc;
 
     if (!en->found[dir]) {
-        int got = 0, i = -1;
         if ((rc = conv_describe(e, s, math)))
             return rc;
-        if (dir == REC_CONV_FWD) {
-            cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-            if (cudnnFindConvolutionForwardAlgorithm(e->dnn, e->xd, e->wd, e->cd, e->yd,
-                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got,
-                                                     perf) != CUDNN_STATUS_SUCCESS ||
-                (i = pick(perf, got, 0)) < 0)
-                DK(cudnnGetConvolutionForwardAlgorithm_v7(e->dnn, e->xd, e->wd, e->cd, e->yd,
-                                                          CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got,
-                                                          perf), "forward algorithm");
-            if (i < 0 && (i = pick(perf, got, 0)) < 0)
-                return dnn_fail(CUDNN_STATUS_NOT_SUPPORTED, "forward algorithm");
-            en->algo[dir] = perf[i].algo, en->workspace[dir] = perf[i].memory;
-            en->math[dir] = perf[i].mathType;
-        } else if (dir == REC_CONV_BWD_DATA) {
-            cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-            if (cudnnFindConvolutionBackwardDataAlgorithm(e->dnn, e->wd, e->yd, e->cd, e->xd,
-                                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-                                                          &got, perf) != CUDNN_STATUS_SUCCESS ||
-                (i = pick(perf, got, 1)) < 0)
-                DK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
-                       e->dnn, e->wd, e->yd, e->cd, e->xd, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-                       &got, perf), "backward data algorithm");
-            if (i < 0 && (i = pick(perf, got, 1)) < 0)
-                return dnn_fail(CUDNN_STATUS_NOT_SUPPORTED, "backward data algorithm");
-            en->algo[dir] = perf[i].algo, en->workspace[dir] = perf[i].memory;
-            en->math[dir] = perf[i].mathType;
-        } else {
-            cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-            if (cudnnFindConvolutionBackwardFilterAlgorithm(
-                    e->dnn, e->xd, e->yd, e->cd, e->wd, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
-                    &got, perf) != CUDNN_STATUS_SUCCESS ||
-                (i = pick(perf, got, 1)) < 0)
-                DK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
-                       e->dnn, e->xd, e->yd, e->cd, e->wd,
-                       CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, perf),
-                   "backward filter algorithm");
-            if (i < 0 && (i = pick(perf, got, 1)) < 0)
-                return dnn_fail(CUDNN_STATUS_NOT_SUPPORTED, "backward filter algorithm");
-            en->algo[dir] = perf[i].algo, en->workspace[dir] = perf[i].memory;
-            en->math[dir] = perf[i].mathType;
-        }
-        /* FP32 mode never runs tensor-core math, whatever the search said. */
+        if (dir == REC_CONV_FWD)
+            CHOOSE(cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                   cudnnFindConvolutionForwardAlgorithm(e->dnn, e->xd, e->wd, e->cd, e->yd,
+                                                        COUNT_OF(perf), &got, perf),
+                   cudnnGetConvolutionForwardAlgorithm_v7(e->dnn, e->xd, e->wd, e->cd, e->yd,
+                                                          COUNT_OF(perf), &got, perf),
+                   0, "forward algorithm");
+        else if (dir == REC_CONV_BWD_DATA)
+            CHOOSE(cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+                   cudnnFindConvolutionBackwardDataAlgorithm(e->dnn, e->wd, e->yd, e->cd, e->xd,
+                                                             COUNT_OF(perf), &got, perf),
+                   cudnnGetConvolutionBackwardDataAlgorithm_v7(e->dnn, e->wd, e->yd, e->cd,
+                                                               e->xd, COUNT_OF(perf), &got, perf),
+                   1, "backward data algorithm");
+        else
+            CHOOSE(cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+                   cudnnFindConvolutionBackwardFilterAlgorithm(e->dnn, e->xd, e->yd, e->cd,
+                                                               e->wd, COUNT_OF(perf), &got, perf),
+                   cudnnGetConvolutionBackwardFilterAlgorithm_v7(e->dnn, e->xd, e->yd, e->cd,
+                                                                 e->wd, COUNT_OF(perf), &got,
+                                                                 perf),
+                   1, "backward filter algorithm");
+        /* FP32 mode never runs tensor-core math, whatever cuDNN proposed. */
         if (!e->tf32)
             en->math[dir] = CUDNN_FMA_MATH;
         en->found[dir] = 1;

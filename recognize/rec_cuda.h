@@ -8,6 +8,10 @@
  * default) unless the environment variable DOCPIPE_CUDA_TF32 is "0" when
  * the engine is created; dense layers never do (cuBLAS pedantic math).
  * tests/test_cuda.c creates its engine with TF32 off.
+ *
+ * Algorithms.  cuDNN's heuristics choose each convolution's algorithm
+ * (deterministic ones for the backward passes), the same on every run;
+ * DOCPIPE_CUDA_SEARCH=1 makes cuDNN time the candidates instead.
  */
 #ifndef DOCPIPE_REC_CUDA_H
 #define DOCPIPE_REC_CUDA_H
