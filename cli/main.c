@@ -44,6 +44,7 @@ typedef struct cmd {
 } cmd;
 
 static const char *g_prog = "docpipe";
+#define BAD_DEVICE "option --device: \"%s\" is not auto, cpu or cuda%s"
 
 static const cmd CMDS[] = {
     {"train",
@@ -56,6 +57,7 @@ static const cmd CMDS[] = {
      "  --val F            held-out fraction for validation, 0..0.5 (0.1)\n"
      "  --seed N           seed of every random draw (1)\n"
      "  --threads N        CPU threads (0: every core)\n"
+     "  --device D         auto (default: the GPU when one is usable), cpu or cuda\n"
      "  --out FILE         the model written at the end (trained.model)\n"
      "  --checkpoint FILE  checkpoint written after every epoch (OUT.ckpt)\n"
      "  --resume CKPT      continue a run from its checkpoint\n"
@@ -75,6 +77,7 @@ static const cmd CMDS[] = {
      "  -o OUT.csv    output file, '-' for standard output (predictions.csv)\n"
      "  --proba       add a Confidence column (the calibrated top probability)\n"
      "  --threads N   CPU threads (0: every core)\n"
+     "  --device D    auto (default: the GPU when one is usable), cpu or cuda\n"
      "  --batch N     images per forward pass (1000)\n"},
     {"eval",
      "usage: docpipe eval [--model M] [--json] LABELED.csv\n"
@@ -83,6 +86,7 @@ static const cmd CMDS[] = {
      "  --model M     model file (default: models/default.model beside the binary)\n"
      "  --json        one JSON object (accuracy, n, confusion, ...) instead\n"
      "  --threads N   CPU threads (0: every core)\n"
+     "  --device D    auto (default: the GPU when one is usable), cpu or cuda\n"
      "  --batch N     images per forward pass (1000)\n"},
     {"mnist-convert",
      "usage: docpipe mnist-convert --images IDX (--labels IDX | --no-labels) -o OUT.csv\n"
@@ -90,14 +94,15 @@ static const cmd CMDS[] = {
      "(make data runs it).\n"},
     {"bench",
      "usage: docpipe bench [options] TRAIN.csv\n"
-     "Training and inference images/s on the CPU, measured like the PyTorch reference\n"
+     "Training and inference images/s on the engine, measured like the PyTorch reference\n"
      "(bench/torch_mnist.py, throughput mode); prints one JSON line (make bench).\n"
      "  --arch NAME|TEXT   lenet5, kaggle, default, or a layer list (lenet5)\n"
      "  --batch N          training images per step (86)\n"
      "  --infer-batch N    images per inference forward pass (1000)\n"
      "  --batches N        timed training steps after 5 warm-up ones\n"
      "                     (0: 300 for lenet5, 40 otherwise)\n"
-     "  --threads N        CPU threads (0: every core)\n"},
+     "  --threads N        CPU threads (0: every core)\n"
+     "  --device D         auto (default: the GPU when one is usable), cpu or cuda\n"},
     {"samples",
      "usage: docpipe samples --out DIR --pages N --seed S [options]\n"
      "Draws scanned check and postal-form pages filled in with MNIST test digits,\n"
@@ -135,6 +140,7 @@ static const cmd CMDS[] = {
      "                     box or comb (default: the best template, else auto)\n"
      "  --forms DIR        the templates (default: forms/ beside the binary)\n"
      "  --threads N        segmentation threads (0: every core)\n"
+     "  --device D         auto (default: the GPU when one is usable), cpu or cuda\n"
      "  --batch N          digit crops per classifier batch, across pages (512)\n"
      "  --review-below X   fields under this confidence get status review (0.97)\n"
      "  --force            read documents already stored again, replacing them\n"
@@ -336,6 +342,7 @@ static int cmd_train(const cmd *c, int argc, char **argv)
         {"--rotate", O_DBL, &o.rotate_deg, 0.0, 45.0}, {"--zoom", O_DBL, &o.zoom, 0.0, 0.5},
         {"--shift", O_DBL, &o.shift, 0.0, 0.3},
         {"--average-from", O_INT, &o.average_from, 0, 1000},
+        {"--device", O_STR, &o.device, 0, 0},
     };
     rc = parse(c, argc, argv, opts, N_OF(opts), pos, 1, &np);
     if (rc)
@@ -344,6 +351,8 @@ static int cmd_train(const cmd *c, int argc, char **argv)
         return usage_error(c, "needs the training CSV%s%s", "", "");
     if (o.stop_at > 0 && !o.test)
         return usage_error(c, "--stop-at needs --test%s%s", "", "");
+    if (!rec_device_valid(o.device))
+        return usage_error(c, BAD_DEVICE, o.device, "");
     o.data = pos[0];
     o.augment = !noaug;
     o.command = g_cmdline;
@@ -363,10 +372,11 @@ static int cmd_use(const cmd *c, int argc, char **argv, int eval)
         {"--model", O_STR, &o.model, 0, 0},      {"-o", O_STR, &o.out, 0, 0},
         {"--proba", O_FLAG, &o.proba, 0, 0},     {"--json", O_FLAG, &o.json, 0, 0},
         {"--threads", O_INT, &o.threads, 0, 64}, {"--batch", O_INT, &o.batch, 1, 65536},
+        {"--device", O_STR, &o.device, 0, 0},
     };
     /* predict takes -o and --proba, eval takes --json. */
     const opt *use = opts;
-    opt sel[6];
+    opt sel[7];
     size_t n = 0;
     for (size_t i = 0; i < N_OF(opts); i++) {
         const char *nm = use[i].name;
@@ -381,6 +391,8 @@ static int cmd_use(const cmd *c, int argc, char **argv, int eval)
         return rc < 0 ? 0 : rc;
     if (np != 1)
         return usage_error(c, "needs the CSV of digits%s%s", "", "");
+    if (!rec_device_valid(o.device))
+        return usage_error(c, BAD_DEVICE, o.device, "");
     o.input = pos[0];
     return exit_code(eval ? trn_eval_run(&o) : trn_predict_run(&o));
 }
@@ -396,12 +408,15 @@ static int cmd_bench(const cmd *c, int argc, char **argv)
         {"--arch", O_STR, &o.arch, 0, 0},          {"--batch", O_INT, &o.batch, 1, 4096},
         {"--infer-batch", O_INT, &o.infer_batch, 1, 65536},
         {"--batches", O_INT, &o.batches, 0, 1000000}, {"--threads", O_INT, &o.threads, 0, 64},
+        {"--device", O_STR, &o.device, 0, 0},
     };
     rc = parse(c, argc, argv, opts, N_OF(opts), pos, 1, &np);
     if (rc)
         return rc < 0 ? 0 : rc;
     if (np != 1)
         return usage_error(c, "needs the training CSV%s%s", "", "");
+    if (!rec_device_valid(o.device))
+        return usage_error(c, BAD_DEVICE, o.device, "");
     o.data = pos[0];
     return exit_code(trn_bench_run(&o));
 }
@@ -482,6 +497,7 @@ static int cmd_ingest(const cmd *c, int argc, char **argv)
         {"--threads", O_INT, &o.threads, 0, 64}, {"--batch", O_INT, &o.batch, 1, 65536},
         {"--review-below", O_DBL, &o.review_below, 0.0, 1.0},
         {"--force", O_FLAG, &o.force, 0, 0},    {"--quiet", O_FLAG, &o.quiet, 0, 0},
+        {"--device", O_STR, &o.engine, 0, 0},
     };
     rc = parse(c, argc, argv, opts, N_OF(opts), pos, argc, &np);
     if (rc) {
@@ -491,6 +507,11 @@ static int cmd_ingest(const cmd *c, int argc, char **argv)
     if (np == 0) {
         free(pos);
         return usage_error(c, "needs at least one file or folder%s%s", "", "");
+    }
+    if (!rec_device_valid(o.engine)) {
+        rc = usage_error(c, BAD_DEVICE, o.engine, "");
+        free(pos);
+        return rc;
     }
     o.paths = pos;
     o.n_paths = np;

@@ -29,7 +29,7 @@ typedef struct pipe_ingest_opts {
     const char *model;       /* model file, NULL: rec_model_default_path() */
     const char *form;        /* NULL: best template else auto; "auto"; or a template name */
     const char *forms_dir;   /* NULL: seg_forms_default_dir() */
-    const char *engine;      /* "cpu" (NULL: cpu); the one place the engine is chosen */
+    const char *engine;      /* --device: "auto" (NULL), "cpu" or "cuda" (rec_engine_open) */
     int threads;             /* segmentation threads, 0: every core */
     int batch;               /* crops per classifier batch */
     int force;               /* re-read documents already stored, replacing them */
@@ -55,6 +55,9 @@ typedef struct pipe_ingest_stats {
     long not_images;         /* files that are not images by content or name, left alone */
     long pages, fields, review;
     double seconds;
+    double classify_seconds; /* the main thread in the classifier (engine time included) */
+    double wait_seconds;     /* the main thread waiting for segmented documents */
+    long crops;              /* digits classified */
     int64_t run_id;
 } pipe_ingest_stats;
 

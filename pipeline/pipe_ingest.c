@@ -549,6 +549,8 @@ static int run_batch(writer *w)
     if ((rc = rec_classifier_run(w->cls, w->bprob, w->bpix, m)))
         return rc;
     dt = util_now() - t0;
+    w->st.classify_seconds += dt;
+    w->st.crops += m;
     for (int i = 0; i < m; i++) {
         pdoc *d = w->bdoc[i];
         memcpy(d->probs + (size_t)w->bcrop[i] * 10, w->bprob + (size_t)i * 10, 10 * sizeof(float));
@@ -572,10 +574,12 @@ static int main_loop(writer *w)
     for (;;) {
         pdoc *got;
         int finished;
+        double t0 = util_now();
         pthread_mutex_lock(&g->mu);
         while (!g->q_head && !(g->active == 0 && (g->next >= g->walk->n || g->stop ||
                                                   g_interrupt)))
             pthread_cond_wait(&g->cv_main, &g->mu);
+        w->st.wait_seconds += util_now() - t0;
         got = g->q_head;
         g->q_head = g->q_tail = NULL;
         finished = g->active == 0 && (g->next >= g->walk->n || g->stop || g_interrupt);
@@ -618,26 +622,17 @@ static int main_loop(writer *w)
 
 /* ----------------------------------------------------------- the run */
 
-/* The engine is chosen here and only here (CPU now; CUDA slots in beside). */
+/* The engine is chosen here and only here (--device, rec_engine_open). */
 static int make_classifier(const pipe_ingest_opts *o, const rec_model *m,
                            const rec_engine_ops **pops, rec_engine **peng, rec_classifier **pcls)
 {
-    const char *name = o->engine ? o->engine : "cpu";
-    const rec_engine_ops *ops = rec_engine_find(name);
     rec_engine_opts eo = {o->threads, 0};
     int rc;
 
-    *pops = NULL;
-    *peng = NULL;
     *pcls = NULL;
-    if (!ops) {
-        util_log(UTIL_LOG_ERROR, "no compute engine called '%s'", name);
-        return UTIL_EINVAL;
-    }
-    if ((rc = ops->create(peng, &eo)))
+    if ((rc = rec_engine_open(o->engine, &eo, pops, peng)))
         return rc;
-    *pops = ops;
-    return rec_classifier_create(pcls, m, ops, *peng, o->batch);
+    return rec_classifier_create(pcls, m, *pops, *peng, o->batch);
 }
 
 static int load_forms(ingest *g)
@@ -834,6 +829,10 @@ cleanup:
         printf("%ld pages, %ld fields, %ld need review; %.1f s, %.1f pages/s, into %s\n",
                w.st.pages, w.st.fields, w.st.review, w.st.seconds,
                w.st.seconds > 0 ? w.st.pages / w.st.seconds : 0.0, o->db);
+        printf("classifier: %ld digits on %s, %.2f s classifying, %.2f s waiting for "
+               "segmentation\n",
+               w.st.crops, ops && eng ? ops->name : "-", w.st.classify_seconds,
+               w.st.wait_seconds);
         fflush(stdout);
     }
     if (pstats)

@@ -1,5 +1,10 @@
 /*
  * rec_classify.c - batched inference with a trained model (rec_classify.h).
+ *
+ * The pixels of batch k+1 are uploaded before the probabilities of batch k
+ * are downloaded, into the other of two engine buffers: on an asynchronous
+ * engine (CUDA) the host-side copy of the next batch overlaps the GPU's
+ * work on this one, and download() is the only wait per batch.
  */
 #include "rec_classify.h"
 
@@ -13,7 +18,7 @@ struct rec_classifier {
     rec_net *net;
     int max_batch;
     float temperature;
-    uint8_t *d_pixels; /* engine: max_batch x 784 bytes */
+    uint8_t *d_pixels[2]; /* engine: max_batch x 784 bytes, used in turn */
     int32_t *d_idx;    /* engine: 0..max_batch-1 */
     float *d_x;        /* engine: max_batch x 784 floats */
     float *d_probs;    /* engine: max_batch x 10 */
@@ -27,7 +32,8 @@ void rec_classifier_destroy(rec_classifier **pc)
         return;
     c = *pc;
     rec_net_destroy(&c->net);
-    c->ops->free(c->eng, c->d_pixels);
+    c->ops->free(c->eng, c->d_pixels[0]);
+    c->ops->free(c->eng, c->d_pixels[1]);
     c->ops->free(c->eng, c->d_idx);
     c->ops->free(c->eng, c->d_x);
     c->ops->free(c->eng, c->d_probs);
@@ -62,7 +68,9 @@ int rec_classifier_create(rec_classifier **pc, const rec_model *m, const rec_eng
     if (!rc)
         rc = rec_net_set_params(c->net, m->params);
     if (!rc)
-        rc = ops->alloc(eng, (void **)&c->d_pixels, (size_t)max_batch * px);
+        rc = ops->alloc(eng, (void **)&c->d_pixels[0], (size_t)max_batch * px);
+    if (!rc)
+        rc = ops->alloc(eng, (void **)&c->d_pixels[1], (size_t)max_batch * px);
     if (!rc)
         rc = ops->alloc(eng, (void **)&c->d_idx, (size_t)max_batch * sizeof(int32_t));
     if (!rc)
@@ -87,17 +95,23 @@ int rec_classifier_run(rec_classifier *c, float *probs, const uint8_t *pixels, i
     const size_t px = (size_t)REC_IN_H * REC_IN_W;
     int rc = UTIL_OK;
 
-    for (int at = 0; at < n && rc == UTIL_OK; at += c->max_batch) {
-        int b = n - at < c->max_batch ? n - at : c->max_batch;
+    int k = 0;
+
+    if (n > 0)
+        rc = c->ops->upload(c->eng, c->d_pixels[0], pixels,
+                            (size_t)(n < c->max_batch ? n : c->max_batch) * px);
+    for (int at = 0; at < n && rc == UTIL_OK; at += c->max_batch, k ^= 1) {
+        int b = n - at < c->max_batch ? n - at : c->max_batch, next = at + b;
         const float *logits = NULL;
-        rc = c->ops->upload(c->eng, c->d_pixels, pixels + (size_t)at * px, (size_t)b * px);
-        if (!rc)
-            rc = c->ops->images_load(c->eng, c->d_x, c->d_pixels, c->d_idx, NULL, b, REC_IN_H,
-                                     REC_IN_W);
+        rc = c->ops->images_load(c->eng, c->d_x, c->d_pixels[k], c->d_idx, NULL, b, REC_IN_H,
+                                 REC_IN_W);
         if (!rc)
             rc = rec_net_forward(c->net, c->d_x, b, 0, 0, &logits);
         if (!rc)
             rc = c->ops->softmax(c->eng, c->d_probs, logits, b, REC_CLASSES, c->temperature);
+        if (!rc && next < n)
+            rc = c->ops->upload(c->eng, c->d_pixels[k ^ 1], pixels + (size_t)next * px,
+                                (size_t)(n - next < c->max_batch ? n - next : c->max_batch) * px);
         if (!rc)
             rc = c->ops->download(c->eng, probs + (size_t)at * REC_CLASSES, c->d_probs,
                                   (size_t)b * REC_CLASSES * sizeof(float));

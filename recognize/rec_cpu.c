@@ -639,10 +639,3 @@ const rec_engine_ops rec_engine_cpu_ops = {
     .rmsprop_step = cpu_rmsprop_step,
     .images_load = cpu_images_load,
 };
-
-const rec_engine_ops *rec_engine_find(const char *name)
-{
-    if (strcmp(name, "cpu") == 0)
-        return &rec_engine_cpu_ops;
-    return NULL;
-}

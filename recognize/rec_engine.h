@@ -1,7 +1,8 @@
 /*
  * rec_engine.h - the compute engine interface: one static const table of
- * operations per engine (CPU now, CUDA beside it later), the shapes they
- * take, and the lookup of an engine by name.
+ * operations per engine (CPU, and CUDA when built with it), the shapes
+ * they take, the lookup of an engine by name, and the choice of an engine
+ * for a --device option.
  *
  * Everything a network needs to run forward, backward and update goes
  * through these operations, so the layers (rec_net.c) never know which
@@ -173,10 +174,35 @@ typedef struct rec_engine_ops {
                        const float *affine, int n, int h, int w);
 } rec_engine_ops;
 
-/* The engines compiled in. */
+/* The engines compiled in (rec_engine_cuda_ops: rec_cuda.h, only in a
+ * CUDA build; reach it through rec_engine_find("cuda")). */
 extern const rec_engine_ops rec_engine_cpu_ops;
 
-/* rec_engine_find - the engine called name ("cpu"), or NULL. */
+/* rec_engine_find - the engine called name ("cpu", "cuda" in a CUDA
+ * build), or NULL. */
 const rec_engine_ops *rec_engine_find(const char *name);
+
+/* rec_engine_cuda_built - 1 when this binary has the CUDA engine. */
+int rec_engine_cuda_built(void);
+
+/* rec_device_valid - 1 when s is a --device value: NULL (auto), "auto",
+ * "cpu" or "cuda"; 0 otherwise (logs nothing). */
+int rec_device_valid(const char *s);
+
+/*
+ * rec_engine_open - the engine for a --device choice, created with opts:
+ *   "cpu"   the CPU engine;
+ *   "cuda"  the CUDA engine, or the error of its create() (UTIL_ENODEV
+ *           with the reason logged when there is no usable GPU or the
+ *           binary was built without CUDA);
+ *   "auto"  (or NULL) the CUDA engine when its create() succeeds, else the
+ *           CPU engine; one line on stderr (util_log, info) says which was
+ *           chosen and, for the CPU, why the GPU was not.  In a build
+ *           without CUDA, auto is the CPU engine, silently.
+ * Anything else: UTIL_EINVAL, logged.  On success *pops and *peng are set
+ * (the caller destroys *peng with (*pops)->destroy); on failure both NULL.
+ */
+int rec_engine_open(const char *device, const rec_engine_opts *opts,
+                    const rec_engine_ops **pops, rec_engine **peng);
 
 #endif

@@ -102,7 +102,7 @@ cleanup:
 
 int trn_bench_run(const trn_bench_opts *o)
 {
-    const rec_engine_ops *ops = &rec_engine_cpu_ops;
+    const rec_engine_ops *ops = NULL;
     rec_engine_opts eo = {o->threads > 0 ? o->threads : util_cpu_count(), 0};
     rec_engine *eng = NULL;
     rec_net *net = NULL;
@@ -139,7 +139,7 @@ int trn_bench_run(const trn_bench_opts *o)
     }
     for (int i = 0; i < n; i++)
         idx[i] = i;
-    rc = ops->create(&eng, &eo);
+    rc = rec_engine_open(o->device, &eo, &ops, &eng);
     if (!rc)
         rc = rec_net_create(&net, &arch, ops, eng, B, 1);
     if (!rc)
@@ -166,10 +166,14 @@ int trn_bench_run(const trn_bench_opts *o)
         rc = bench_infer(net, d, n, o->infer_batch, &infer_s);
     if (rc)
         goto cleanup;
-    printf("{\"engine\": \"docpipe cpu\", \"device\": \"cpu x%d threads\", \"arch\": \"%s\", "
-           "\"batch\": %d, \"infer_batch\": %d, \"mode\": \"throughput\", "
+    if (ops == &rec_engine_cpu_ops)
+        printf("{\"engine\": \"docpipe cpu\", \"device\": \"cpu x%d threads\", ", eo.threads);
+    else
+        printf("{\"engine\": \"docpipe %s\", \"device\": \"%s\", ", ops->name,
+               ops->describe(eng));
+    printf("\"arch\": \"%s\", \"batch\": %d, \"infer_batch\": %d, \"mode\": \"throughput\", "
            "\"train_img_s\": %.1f, \"infer_img_s\": %.1f}\n",
-           eo.threads, o->arch, B, o->infer_batch, train_s, infer_s);
+           o->arch, B, o->infer_batch, train_s, infer_s);
     fflush(stdout);
 cleanup:
     if (eng) {

@@ -14,6 +14,7 @@ typedef struct trn_bench_opts {
     int batch;         /* training images per step */
     int infer_batch;   /* inference images per forward pass */
     int threads;       /* 0: every core */
+    const char *device; /* "auto" (NULL), "cpu" or "cuda": rec_engine_open() */
     int batches;       /* timed training steps; 0: 300 for lenet5, 40 otherwise */
 } trn_bench_opts;
 
@@ -34,7 +35,7 @@ void trn_bench_opts_default(trn_bench_opts *o);
  *              images in batches of infer_batch (conversion to floats and
  *              softmax included), after one untimed batch.
  * Prints one JSON line on stdout with the reference's keys: engine
- * ("docpipe cpu"), device ("cpu xT threads"), arch, batch, infer_batch,
+ * ("docpipe cpu" or "docpipe cuda"), device (the engine's description), arch, batch, infer_batch,
  * mode ("throughput"), train_img_s, infer_img_s.  Reading the CSV is not
  * timed.  Returns UTIL_OK or the error of what failed (logged); a CSV with
  * fewer rows than batch + 1 or infer_batch is UTIL_EINVAL.

@@ -638,8 +638,7 @@ static int setup(run *r)
     for (int i = 0; r->test && i < r->test->n; i++)
         r->test_idx[i] = i;
 
-    r->ops = &rec_engine_cpu_ops;
-    rc = r->ops->create(&r->eng, &eo);
+    rc = rec_engine_open(r->o->device, &eo, &r->ops, &r->eng);
     if (rc)
         return rc;
     rc = rec_net_create(&r->net, &r->arch, r->ops, r->eng, r->max_eval, 1);

@@ -41,6 +41,7 @@ typedef struct trn_opts {
     double val;             /* held-out fraction in [0, 0.5] */
     uint64_t seed;
     int threads;            /* 0: every core */
+    const char *device;     /* "auto" (NULL), "cpu" or "cuda": rec_engine_open() */
     int augment;
     double rotate_deg, zoom, shift; /* augmentation ranges: +-degrees, +-fraction, +-fraction of the side */
     const char *out;        /* the model file written at the end */

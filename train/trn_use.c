@@ -1,6 +1,7 @@
 /*
  * trn_use.c - predict and eval on digit CSVs with a trained model
- * (trn_use.h): load, classify in batches on the CPU engine, write or score.
+ * (trn_use.h): load, classify in batches on the engine --device picks, write
+ * or score.
  */
 #include "trn_use.h"
 
@@ -25,7 +26,7 @@ void trn_use_opts_default(trn_use_opts *o)
 static int classify_csv(const trn_use_opts *o, int labels, trn_data **pdata, float **pprobs,
                         rec_model **pmodel, char *model_path, size_t cap)
 {
-    const rec_engine_ops *ops = &rec_engine_cpu_ops;
+    const rec_engine_ops *ops = NULL;
     rec_engine_opts eo = {o->threads, 0};
     rec_engine *eng = NULL;
     rec_classifier *cls = NULL;
@@ -52,7 +53,7 @@ static int classify_csv(const trn_use_opts *o, int labels, trn_data **pdata, flo
         rc = UTIL_ENOMEM;
         goto cleanup;
     }
-    rc = ops->create(&eng, &eo);
+    rc = rec_engine_open(o->device, &eo, &ops, &eng);
     if (!rc)
         rc = rec_classifier_create(&cls, m, ops, eng, o->batch > 0 ? o->batch : 1000);
     if (!rc)

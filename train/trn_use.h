@@ -12,6 +12,7 @@ typedef struct trn_use_opts {
     int proba;          /* predict: add a Confidence column */
     int json;           /* eval: one JSON object instead of the report */
     int threads;        /* 0: every core */
+    const char *device; /* "auto" (NULL), "cpu" or "cuda": rec_engine_open() */
     int batch;          /* images per forward pass */
 } trn_use_opts;
 
