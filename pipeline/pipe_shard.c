@@ -29,8 +29,9 @@ int pipe_shard_parse(const char *spec, pipe_shard *pshard)
     long k, n;
 
     memset(pshard, 0, sizeof *pshard);
-    if (!spec || !(slash = strchr(spec, '/')) || (size_t)(slash - spec) >= sizeof buf)
-        return UTIL_EINVAL;
+    if (!spec || !(slash = strchr(spec, '/')) || (size_t)(slash - spec) >= sizeof buf ||
+        strspn(spec, "0123456789/") != strlen(spec))
+        return UTIL_EINVAL; /* digits only: no sign, no space */
     memcpy(buf, spec, (size_t)(slash - spec));
     buf[slash - spec] = '\0';
     if (util_parse_long(slash + 1, 1, PIPE_SHARD_MAX, &n) != UTIL_OK ||
