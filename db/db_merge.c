@@ -183,13 +183,12 @@ int db_merge(db *d, const char *shard_path, db_merge_counts *pcounts)
     }
     /* db_open's checks: version, application id, a file that is SQLite. */
     if ((rc = db_open(shard_path, 0, &s)))
-        return rc;
+        goto cleanup;
     db_close(&s);
     if ((rc = db_exec(d, "CREATE TEMP TABLE IF NOT EXISTS merge_runs(old INTEGER PRIMARY KEY, "
-                         "new INTEGER)")))
-        return rc;
-    if ((rc = db_prepare(d, "ATTACH DATABASE ?1 AS shard", &st)))
-        return rc;
+                         "new INTEGER)")) ||
+        (rc = db_prepare(d, "ATTACH DATABASE ?1 AS shard", &st)))
+        goto cleanup;
     sqlite3_bind_text(st, 1, shard_path, -1, SQLITE_STATIC);
     src = sqlite3_step(st);
     sqlite3_finalize(st);
