@@ -91,7 +91,7 @@ typedef struct tdoc {
     db_page pages[3];
     db_field fields[6];
     db_digit digits[6][4];
-    char texts[6][16], names[6][8], path[64];
+    char texts[6][16], names[6][16], path[64];
 } tdoc;
 
 static void tdoc_make(tdoc *t, const char *path, int seed, int n_pages)
@@ -119,7 +119,7 @@ static void tdoc_make(tdoc *t, const char *path, int seed, int n_pages)
         for (int k = 0; k < 2; k++) {
             int i = 2 * p + k;
             db_field *f = &t->fields[i];
-            snprintf(t->names[i], 8, "f%d", k);
+            snprintf(t->names[i], sizeof t->names[i], "f%d", k);
             snprintf(t->texts[i], 16, "%04d", (seed * 37 + i * 11) % 10000);
             f->form = "postal";
             f->name = t->names[i];
