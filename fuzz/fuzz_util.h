@@ -16,6 +16,16 @@
 
 #include "util/util.h"
 
+static char fuzz_path_[512];
+
+/* Removes the temporary file when the fuzzer exits (-max_total_time ends
+ * with exit()). */
+static inline void fuzz_remove_tmp_(void)
+{
+    if (fuzz_path_[0])
+        unlink(fuzz_path_);
+}
+
 /*
  * fuzz_tmp_path - a file name of this process's own, made once under
  * $TMPDIR (or /tmp) with suffix appended ("" for none); the file itself is
@@ -24,14 +34,13 @@
  */
 static inline const char *fuzz_tmp_path(const char *suffix)
 {
-    static char path[512];
-
-    if (!path[0]) {
+    if (!fuzz_path_[0]) {
         const char *dir = getenv("TMPDIR");
-        snprintf(path, sizeof path, "%s/docpipe-fuzz-%ld%s", dir && *dir ? dir : "/tmp",
-                 (long)getpid(), suffix);
+        snprintf(fuzz_path_, sizeof fuzz_path_, "%s/docpipe-fuzz-%ld%s",
+                 dir && *dir ? dir : "/tmp", (long)getpid(), suffix);
+        atexit(fuzz_remove_tmp_);
     }
-    return path;
+    return fuzz_path_;
 }
 
 /* fuzz_write - writes len bytes at data to path (replacing it); aborts on a
