@@ -15,6 +15,8 @@
 #   make samples    regenerate the committed sample scans in samples/scans/
 #   make bench-segment  the segmentation stage on 200 generated pages against their truth
 #   make bench-ingest   docpipe ingest on 200 generated pages: pages/s, accuracy, Tesseract beside
+#   make fuzz       each libFuzzer harness under fuzz/ for FUZZ_SECONDS (600), one after another
+#   make test-slurm sharded ingest as a Slurm array job on this machine, merged, against one ingest
 
 BUILD   ?= build
 CC      ?= cc
@@ -26,6 +28,13 @@ CFLAGS  ?= $(OPT) -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror $(ARCHFLAGS) -fopenmp -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE \
            -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lz -lm -fopenmp
+
+# The fuzz build (make fuzz): clang, libFuzzer's coverage, ASan + UBSan, in build/fuzz.
+ifeq ($(FUZZ),1)
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
+           -fno-omit-frame-pointer -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION \
+           -Wno-pass-failed
+endif
 
 ifeq ($(SAN),1)
 CFLAGS  += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
@@ -78,7 +87,7 @@ BENCHES  = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIB      = $(BUILD)/libdocpipe.a
 BIN      = $(if $(filter build,$(BUILD)),docpipe,$(BUILD)/docpipe)
 
-.PHONY: all deps data demo demo-run demo-mnist test test-run test-asan test-cuda bench bench-run bench-tta bench-segment bench-ingest bench-gpu clean
+.PHONY: all deps data demo demo-run demo-mnist test test-run test-asan test-cuda bench bench-run bench-tta bench-segment bench-ingest bench-gpu clean fuzz fuzz-build test-slurm
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
@@ -110,6 +119,15 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/tst.o $(LIB)
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+FUZZ_SRC = $(wildcard fuzz/fuzz_*.c)
+FUZZERS  = $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+$(FUZZERS): $(BUILD)/fuzz/%: $(BUILD)/fuzz/%.o $(LIB)
+	$(CC) -fsanitize=fuzzer,address,undefined $^ $(LDLIBS) -o $@
+# The seed corpus's binary files (fuzz/corpus/), written by a normal build.
+$(BUILD)/fuzz-mkseeds: $(BUILD)/fuzz/mkseeds.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+-include $(FUZZERS:=.d)
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d) $(BENCHES:=.d) $(BUILD)/tests/tst.d
 
 deps:
@@ -184,6 +202,25 @@ bench-tta: deps
 samples: $(BIN) data
 	rm -rf samples/scans
 	./$(BIN) samples --out samples/scans --pages 12 --seed 2 --dpi 200
+
+# libFuzzer harnesses (fuzz/README.md): built with clang into build/fuzz, each
+# run for FUZZ_SECONDS in turn on fuzz/corpus/NAME plus what it finds.
+FUZZ_SECONDS ?= 600
+fuzz-build:
+	$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang FUZZ=1 OPT=-O1 fuzzers
+.PHONY: fuzzers
+fuzzers: $(FUZZERS)
+fuzz: fuzz-build
+	sh fuzz/run.sh build/fuzz/fuzz $(FUZZ_SECONDS)
+.PHONY: fuzz-seeds
+fuzz-seeds: $(BUILD)/fuzz-mkseeds
+	$(BUILD)/fuzz-mkseeds fuzz/corpus
+
+# Sharded ingest on a real one-machine Slurm cluster (installs slurm-wlm and
+# munge when missing): a 4-task array job, the merge after it, checked
+# against one plain ingest.  On demand; tests/slurm.sh says how long it takes.
+test-slurm: $(BIN)
+	sh tests/slurm.sh ./$(BIN)
 
 clean:
 	rm -rf build docpipe

@@ -145,6 +145,12 @@ static const cmd CMDS[] = {
      "  --review-below X   fields under this confidence get status review (0.97)\n"
      "  --force            read documents already stored again, replacing them\n"
      "  --quiet            no progress, no summary\n"
+     "  --shard K/N        read only shard K of N (1-based: 1/4 .. 4/4), chosen by a hash\n"
+     "                     of each file's path below the folder given; without it a\n"
+     "                     Slurm array task reads its share (SLURM_ARRAY_TASK_ID,\n"
+     "                     SLURM_ARRAY_TASK_COUNT); merge the shards with docpipe merge\n"
+     "  --shard-count N    a Kubernetes Indexed Job of N completions: the shard is\n"
+     "                     JOB_COMPLETION_INDEX (0-based)\n"
      "Files whose name says image (.tif .png .jpg ...) but that cannot be read are\n"
      "stored as failed with the reason; other files (README, CSV) are left alone.\n"
      "Exit: 0 every document went in (or was already in), 3 some failed (the rest\n"
@@ -160,6 +166,15 @@ static const cmd CMDS[] = {
      "  --db FILE         the database (docpipe.db); never created\n"
      "  --json            one JSON object instead of the text report\n"
      "  --max-error F     the read rate's field error bound (0.01)\n"},
+    {"merge",
+     "usage: docpipe merge [--db OUT.db] [--quiet] SHARD.db...\n"
+     "Merges the databases of a sharded ingest (docpipe ingest --shard K/N, one per\n"
+     "array task) into one: per shard one transaction; documents whose SHA-256 is\n"
+     "already in are skipped, so merging again adds nothing; runs and models are\n"
+     "carried over.  A shard of another schema version or program is refused (the\n"
+     "others are still merged; exit 1).\n"
+     "  --db FILE   the output database, created when missing (docpipe.db)\n"
+     "  --quiet     no per-shard lines\n"},
     {"export",
      "usage: docpipe export amounts|postcodes|fields [--db FILE] [--format csv|json] [-o FILE]\n"
      "Writes what ingest stored: the amounts or postcodes view, or every field\n"
@@ -183,6 +198,7 @@ static void usage_all(FILE *fp)
             "  segment        find the form, fields and digits on scanned pages\n"
             "  ingest         read folders of scans into the SQLite database\n"
             "  eval-ingest    score the database against a samples truth file\n"
+            "  merge          merge the databases of a sharded ingest into one\n"
             "  export         amounts, postcodes or fields from the database as CSV or JSON\n"
             "  help [COMMAND] this text, or a command's\n"
             "'docpipe COMMAND --help' describes each command.\n");
@@ -498,6 +514,8 @@ static int cmd_ingest(const cmd *c, int argc, char **argv)
         {"--review-below", O_DBL, &o.review_below, 0.0, 1.0},
         {"--force", O_FLAG, &o.force, 0, 0},    {"--quiet", O_FLAG, &o.quiet, 0, 0},
         {"--device", O_STR, &o.engine, 0, 0},
+        {"--shard", O_STR, &o.shard, 0, 0},
+        {"--shard-count", O_INT, &o.shard_count, 1, PIPE_SHARD_MAX},
     };
     rc = parse(c, argc, argv, opts, N_OF(opts), pos, argc, &np);
     if (rc) {
@@ -512,6 +530,14 @@ static int cmd_ingest(const cmd *c, int argc, char **argv)
         rc = usage_error(c, BAD_DEVICE, o.engine, "");
         free(pos);
         return rc;
+    }
+    {
+        pipe_shard sh;
+        if (o.shard && pipe_shard_parse(o.shard, &sh) != UTIL_OK) {
+            free(pos);
+            return usage_error(c, "option --shard: \"%s\" is not K/N with 1 <= K <= N%s",
+                               o.shard, "");
+        }
     }
     o.paths = pos;
     o.n_paths = np;
@@ -542,6 +568,37 @@ static int cmd_eval_ingest(const cmd *c, int argc, char **argv)
     if (!o.truth)
         return usage_error(c, "needs --truth TRUTH.csv%s%s", "", "");
     return exit_code(pipe_eval_run(&o));
+}
+
+static int cmd_merge(const cmd *c, int argc, char **argv)
+{
+    db_merge_opts o;
+    const char **pos = calloc((size_t)argc + 1, sizeof *pos);
+    int np = 0, rc;
+
+    if (!pos) {
+        fprintf(stderr, "%s: out of memory\n", g_prog);
+        return 1;
+    }
+    db_merge_opts_default(&o);
+    const opt opts[] = {
+        {"--db", O_STR, &o.db, 0, 0},
+        {"--quiet", O_FLAG, &o.quiet, 0, 0},
+    };
+    rc = parse(c, argc, argv, opts, N_OF(opts), pos, argc, &np);
+    if (rc) {
+        free(pos);
+        return rc < 0 ? 0 : rc;
+    }
+    if (np == 0) {
+        free(pos);
+        return usage_error(c, "needs at least one shard database%s%s", "", "");
+    }
+    o.shards = pos;
+    o.n_shards = np;
+    rc = exit_code(db_merge_run(&o));
+    free(pos);
+    return rc;
 }
 
 static int cmd_export(const cmd *c, int argc, char **argv)
@@ -614,6 +671,8 @@ int main(int argc, char **argv)
         return cmd_samples(c, argc, argv);
     if (strcmp(c->name, "export") == 0)
         return cmd_export(c, argc, argv);
+    if (strcmp(c->name, "merge") == 0)
+        return cmd_merge(c, argc, argv);
     if (strcmp(c->name, "ingest") == 0)
         return cmd_ingest(c, argc, argv);
     if (strcmp(c->name, "eval-ingest") == 0)

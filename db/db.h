@@ -1,7 +1,7 @@
 /*
  * db.h - docpipe's SQLite database: opening (with creation and migration),
  * runs, one transaction per document, failed documents, SHA-256 of files,
- * and the `export` subcommand.
+ * merging shard databases (`merge`), and the `export` subcommand.
  *
  * db/ knows SQLite and the plain records below; it never includes
  * recognize/ or segment/.  The layout is db/schema.sql (embedded in the
@@ -182,6 +182,46 @@ int db_doc_fail(db *d, int64_t run_id, const char *path, const char *sha256, int
  */
 int db_sha256_mem(const void *data, size_t len, char hex[DB_SHA256_HEX]);
 int db_sha256_file(const char *path, char hex[DB_SHA256_HEX], int64_t *pbytes);
+
+/* What db_merge added from one shard. */
+typedef struct db_merge_counts {
+    long documents, pages, fields;  /* stored documents new to the output, and what is under them */
+    long failed;                    /* failed records of paths the output did not know */
+    long runs, models;
+} db_merge_counts;
+
+/*
+ * db_merge - copies the shard database at shard_path into d in one
+ * transaction (all of the shard or, on any error, nothing).  The shard is
+ * opened with db_open first, so a newer schema version (UTIL_EUNSUP),
+ * another program's database, a file that is not SQLite or a damaged one
+ * (UTIL_EFORMAT) is refused.  Models are added by SHA-256; runs unless one
+ * with the same start time and command line is in; stored documents
+ * unless their SHA-256 is in (then skipped), with their pages, fields and
+ * digits under new ids; failed records unless d knows their path; a stored
+ * document deletes d's failed records of its path or SHA-256.  Merging the
+ * same shard again adds nothing.  The output itself given as a shard is
+ * UTIL_EINVAL.
+ */
+int db_merge(db *d, const char *shard_path, db_merge_counts *pcounts);
+
+/* `docpipe merge` options. */
+typedef struct db_merge_opts {
+    const char *db;                /* the output database (docpipe.db), created when missing */
+    int n_shards;
+    const char *const *shards;     /* shard databases, merged in this order */
+    int quiet;                     /* no per-shard lines */
+} db_merge_opts;
+
+void db_merge_opts_default(db_merge_opts *o);
+
+/*
+ * db_merge_run - `docpipe merge`: opens (creating) o->db and merges every
+ * shard into it with db_merge, printing per shard what it added.  A
+ * refused shard is reported and the others still merged; the first
+ * error is returned.
+ */
+int db_merge_run(const db_merge_opts *o);
 
 /* `docpipe export` options. */
 typedef struct db_export_opts {

@@ -13,6 +13,7 @@
  *   pipe_assemble.c  choosing a field's split, its text, value, confidence
  *   pipe_eval.c      eval-ingest
  *   pipe_progress.c  the progress bar
+ *   pipe_shard.c     --shard K/N and the Slurm / Kubernetes array variables
  */
 #ifndef DOCPIPE_PIPE_H
 #define DOCPIPE_PIPE_H
@@ -23,6 +24,22 @@
  * generated pages, see README "Confidence"). */
 #define PIPE_REVIEW_BELOW_DEFAULT 0.97
 #define PIPE_BATCH_DEFAULT 512
+#define PIPE_SHARD_MAX 100000  /* the most shards one ingest may be split into */
+
+/* One shard of an ingest split N ways: index 0..count-1; count 0 (or 1):
+ * everything. */
+typedef struct pipe_shard {
+    int index;
+    int count;
+} pipe_shard;
+
+/*
+ * pipe_shard_parse - "K/N" (as --shard takes it: K is 1-based, shard 1 of
+ * 4 is "1/4"; 1 <= K <= N <= PIPE_SHARD_MAX, whole numbers, nothing
+ * around them) into *pshard (index K - 1, count N).  UTIL_EINVAL otherwise,
+ * logging nothing (the CLI names the option).
+ */
+int pipe_shard_parse(const char *spec, pipe_shard *pshard);
 
 typedef struct pipe_ingest_opts {
     const char *db;          /* database file (docpipe.db), created when missing */
@@ -37,6 +54,9 @@ typedef struct pipe_ingest_opts {
     int progress;            /* 1 bar, 0 plain lines, -1: a bar when stderr is a terminal */
     int quiet;               /* no per-document lines, only the summary */
     const char *command;     /* the command line, stored with the run */
+    const char *shard;       /* --shard "K/N" (1-based K), NULL: from the environment */
+    int shard_count;         /* --shard-count N: shards of a Kubernetes Indexed Job (with
+                              * JOB_COMPLETION_INDEX), 0: not given */
     int n_paths;
     const char *const *paths;
 } pipe_ingest_opts;
@@ -59,10 +79,14 @@ typedef struct pipe_ingest_stats {
     double wait_seconds;     /* the main thread waiting for segmented documents */
     long crops;              /* digits classified */
     int64_t run_id;
+    pipe_shard shard;        /* the shard read (count 0: not sharded) */
+    long other_shards;       /* files found that belong to other shards, left alone */
 } pipe_ingest_stats;
 
 /*
- * pipe_ingest_run - reads every image under o->paths into the database.
+ * pipe_ingest_run - reads every image under o->paths into the database;
+ * with a shard (o->shard, else the environment: see pipe_shard_resolve in
+ * pipe_int.h) only the files of that shard, by their path's hash.
  * Returns UTIL_OK when the run went through, even when some documents
  * failed (they are recorded with their reason; pstats->failed counts them:
  * the CLI exits 3 then); UTIL_EINTR after pipe_interrupt() (documents

@@ -715,6 +715,8 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
     g.cap = 4L * w.batch;
 
     /* Everything that can refuse the run comes first. */
+    if ((rc = pipe_shard_resolve(o->shard, o->shard_count, &w.st.shard)))
+        goto cleanup;
     if (o->model)
         snprintf(model_path, sizeof model_path, "%s", o->model);
     else
@@ -734,6 +736,7 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
     rec_model_meta_double(model, "temperature", 0.01, 100, 0, &temp);
     if ((rc = pipe_walk_paths(o->paths, o->n_paths, &g.walk)))
         goto cleanup;
+    pipe_shard_filter(g.walk, &w.st.shard, &w.st.other_shards);
     w.bpix = malloc((size_t)w.batch * SEG_CROP_PIXELS);
     w.bprob = malloc((size_t)w.batch * 10 * sizeof *w.bprob);
     w.bdoc = malloc((size_t)w.batch * sizeof *w.bdoc);
@@ -821,6 +824,10 @@ cleanup:
         if (!rc)
             rc = rc2;
     }
+    if (run_open && !o->quiet && w.st.shard.count > 1)
+        printf("shard %d/%d: %ld of %ld files; the rest belong to other shards\n",
+               w.st.shard.index + 1, w.st.shard.count, w.st.files,
+               w.st.files + w.st.other_shards);
     if (run_open && !o->quiet) {
         printf("%ld document%s stored (%ld replaced), %ld already in, %ld failed, %ld other "
                "file%s left alone\n",

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "db/db.h"
+#include "pipeline/pipe.h"
 #include "segment/segment.h"
 
 /* ------------------------------------------------------------ the walk */
@@ -37,6 +38,8 @@ typedef struct pipe_entry {
     int64_t bytes;       /* size, -1 unknown */
     int pages;           /* page count estimate (TIFF directories; 1 otherwise) */
     char *error;         /* NULL, or why it cannot be read (unreadable, ...) */
+    size_t rel;          /* path + rel: the path relative to the folder given (the
+                          * name alone for a file given by itself); what sharding hashes */
 } pipe_entry;
 
 typedef struct pipe_walk {
@@ -58,6 +61,29 @@ typedef struct pipe_walk {
  */
 int pipe_walk_paths(const char *const *paths, int n, pipe_walk **pwalk);
 void pipe_walk_destroy(pipe_walk **pwalk);
+
+/* ---------------------------------------------------------- shards */
+
+/*
+ * pipe_shard_resolve - the shard an ingest reads: spec ("K/N", --shard)
+ * when given; else with count_opt (--shard-count N) the Kubernetes
+ * Indexed Job's JOB_COMPLETION_INDEX (0-based, required, below N); else
+ * a Slurm array task's SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of
+ * SLURM_ARRAY_TASK_COUNT (the array must be contiguous: no step); else
+ * everything (count 0).  A JOB_COMPLETION_INDEX without --shard-count is
+ * refused (every pod would read everything).  UTIL_EINVAL, logged, for a
+ * bad spec or variable.
+ */
+int pipe_shard_resolve(const char *spec, int count_opt, pipe_shard *pshard);
+
+/* pipe_shard_of - the shard (0..count-1) of a relative path: FNV-1a 64 of
+ * its bytes through util_hash64, mod count.  The same on every machine. */
+int pipe_shard_of(const char *rel, int count);
+
+/* pipe_shard_filter - drops w's entries of other shards (freeing them,
+ * their pages taken off w->pages); *pothers counts them.  Nothing when
+ * s->count <= 1. */
+void pipe_shard_filter(pipe_walk *w, const pipe_shard *s, long *pothers);
 
 /* --------------------------------------------------------- assembly */
 

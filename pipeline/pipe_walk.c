@@ -59,6 +59,8 @@ int pipe_name_claims_image(const char *path)
 
 typedef struct walker {
     pipe_walk *w;
+    size_t root_len;     /* the folder given: its children's paths start with it */
+    int root_file;       /* the path given is a file: rel is its name */
     struct { dev_t dev; ino_t ino; } *seen;
     int n_seen, cap_seen;
 } walker;
@@ -84,6 +86,14 @@ static int add(walker *k, const char *path, int64_t bytes, int pages, const char
         free(e->path);
         free(e->error);
         goto nomem;
+    }
+    if (k->root_file) {
+        const char *slash = strrchr(e->path, '/');
+        e->rel = slash && slash[1] ? (size_t)(slash + 1 - e->path) : 0;
+    } else {
+        e->rel = k->root_len < strlen(e->path) ? k->root_len : 0;
+        while (e->path[e->rel] == '/')
+            e->rel++;
     }
     w->n++;
     w->pages += e->pages;
@@ -247,8 +257,12 @@ int pipe_walk_paths(const char *const *paths, int n, pipe_walk **pwalk)
         util_log(UTIL_LOG_ERROR, "out of memory listing files");
         return UTIL_ENOMEM;
     }
-    for (int i = 0; i < n && !rc; i++)
+    for (int i = 0; i < n && !rc; i++) {
+        struct stat st;
+        k.root_len = strlen(paths[i]);
+        k.root_file = stat(paths[i], &st) != 0 || !S_ISDIR(st.st_mode);
         rc = walk(&k, paths[i], 0);
+    }
     free(k.seen);
     if (rc) {
         pipe_walk_destroy(&k.w);
