@@ -50,42 +50,6 @@ static const char *tmp(const char *fmt, ...)
     return p;
 }
 
-/* A read-only connection of the test's own. */
-static sqlite3 *raw_open(const char *path)
-{
-    sqlite3 *h = NULL;
-
-    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        fprintf(stderr, "raw_open %s: %s\n", path, h ? sqlite3_errmsg(h) : "?");
-        sqlite3_close(h);
-        return NULL;
-    }
-    sqlite3_busy_timeout(h, 10000);
-    return h;
-}
-
-/* The first column of the first row as an integer (-999 on error). */
-static long long q_int(sqlite3 *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static long long q_int(sqlite3 *h, const char *fmt, ...)
-{
-    char sql[2000];
-    sqlite3_stmt *st = NULL;
-    long long v = -999;
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    if (!h || sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "q_int %s: %s\n", sql, h ? sqlite3_errmsg(h) : "no handle");
-        return v;
-    }
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* The first column of the first row as text ("<null>", "<error>"), in a
  * rotating static buffer. */
 static const char *q_text(sqlite3 *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -322,18 +286,18 @@ static void test_open_new(void)
     if (!d)
         return;
     TST_CHECK(strcmp(db_path(d), path) == 0, "db_path");
-    TST_CHECK(q_int(d->h, "PRAGMA foreign_keys") == 1, "foreign keys on");
-    TST_CHECK(q_int(d->h, "PRAGMA busy_timeout") == DB_BUSY_MS, "busy timeout %lld",
-              q_int(d->h, "PRAGMA busy_timeout"));
+    TST_CHECK(tst_sql_int(d->h, "PRAGMA foreign_keys") == 1, "foreign keys on");
+    TST_CHECK(tst_sql_int(d->h, "PRAGMA busy_timeout") == DB_BUSY_MS, "busy timeout %lld",
+              tst_sql_int(d->h, "PRAGMA busy_timeout"));
     TST_CHECK(strcmp(q_text(d->h, "PRAGMA journal_mode"), "wal") == 0, "WAL");
     db_close(&d);
     TST_CHECK(d == NULL, "db_close NULLs");
     db_close(&d);
     db_close(NULL);
-    h = raw_open(path);
-    TST_CHECK(q_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION, "user_version");
-    TST_CHECK(q_int(h, "PRAGMA application_id") == DB_APPLICATION_ID, "application_id");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM sqlite_master WHERE name IN ('documents', 'pages', "
+    h = tst_sql_open(path);
+    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION, "user_version");
+    TST_CHECK(tst_sql_int(h, "PRAGMA application_id") == DB_APPLICATION_ID, "application_id");
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM sqlite_master WHERE name IN ('documents', 'pages', "
                        "'fields', 'digits', 'models', 'runs', 'amounts', 'postcodes', "
                        "'documents_sha256')") == 9,
               "tables, views and the sha256 index");
@@ -350,8 +314,8 @@ static void test_open_new(void)
     TST_CHECK(file_size(path) == 0, "left as it was");
     TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "zero bytes with CREATE");
     db_close(&d);
-    h = raw_open(path);
-    TST_CHECK(q_int(h, "PRAGMA user_version") == 1, "zero-byte file got the schema");
+    h = tst_sql_open(path);
+    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == 1, "zero-byte file got the schema");
     sqlite3_close(h);
 }
 
@@ -395,9 +359,9 @@ static void test_roundtrip(void)
               "no such run: %s", util_last_error());
     db_close(&d);
 
-    h = raw_open(path);
+    h = tst_sql_open(path);
     /* models and runs */
-    TST_CHECK(q_int(h, "SELECT count(*) FROM models") == 1, "one model row for two runs");
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM models") == 1, "one model row for two runs");
     TST_CHECK(strcmp(q_text(h, "SELECT sha256 || '|' || arch || '|' || test_accuracy || '|' || "
                                "temperature || '|' || path FROM models"),
                      "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff|conv32k3 "
@@ -409,13 +373,13 @@ static void test_roundtrip(void)
                             (long long)run_id),
                      "done|1|0|4|0|2|6|1|docpipe ingest --db round.db scans/") == 0,
               "run row");
-    TST_CHECK(q_int(h, "SELECT ended_at IS NOT NULL AND seconds >= 0 AND started_at <= ended_at "
+    TST_CHECK(tst_sql_int(h, "SELECT ended_at IS NOT NULL AND seconds >= 0 AND started_at <= ended_at "
                        "AND model_id = (SELECT id FROM models) FROM runs WHERE id = %lld",
                     (long long)run_id) == 1,
               "run times and model");
     TST_CHECK(strcmp(q_text(h, "SELECT status FROM runs WHERE id = %lld", (long long)run2),
                      "running") == 0 &&
-                  q_int(h, "SELECT ended_at IS NULL FROM runs WHERE id = %lld", (long long)run2) == 1,
+                  tst_sql_int(h, "SELECT ended_at IS NULL FROM runs WHERE id = %lld", (long long)run2) == 1,
               "an unfinished run stays 'running'");
     /* documents */
     {
@@ -427,11 +391,11 @@ static void test_roundtrip(void)
                                     "|| '|' || run_id || '|' || seconds FROM documents");
         TST_CHECK(strcmp(got, want) == 0, "document row: %s", got);
     }
-    TST_CHECK(q_int(h, "SELECT ingested_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*Z' "
+    TST_CHECK(tst_sql_int(h, "SELECT ingested_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*Z' "
                        "FROM documents") == 1,
               "ingested_at is ISO 8601 UTC: %s", q_text(h, "SELECT ingested_at FROM documents"));
     /* pages */
-    TST_CHECK(q_int(h, "SELECT count(*) FROM pages WHERE document_id = %lld", (long long)doc_id) == 2,
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM pages WHERE document_id = %lld", (long long)doc_id) == 2,
               "two pages");
     TST_CHECK(strcmp(q_text(h, "SELECT group_concat(page_no || ':' || width || 'x' || height || '@' "
                                "|| dpi || '/' || skew_deg || '/' || form || '/' || "
@@ -529,8 +493,8 @@ static void test_roundtrip(void)
                                     "':' || cents || '|' || confidence || '|' || status FROM "
                                     "amounts WHERE page = 2 AND field = 'amt2'");
         TST_CHECK(strcmp(got, want) == 0, "amounts view: %s", got);
-        TST_CHECK(q_int(h, "SELECT count(*) FROM amounts") == 4, "four amounts");
-        TST_CHECK(q_int(h, "SELECT sum(cents) FROM amounts") ==
+        TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM amounts") == 4, "four amounts");
+        TST_CHECK(tst_sql_int(h, "SELECT sum(cents) FROM amounts") ==
                       t_cents(3, 1, 0) + t_cents(3, 1, 2) + t_cents(3, 2, 0) + t_cents(3, 2, 2),
                   "sum of cents");
         got = q_text(h, "SELECT file || '|' || page || '|' || field || '|' || typeof(postcode) || "
@@ -562,30 +526,30 @@ static void test_duplicates(void)
     TST_CHECK(put(d, 0, &a, 0, &out, &id1) == UTIL_OK && out == DB_PUT_ADDED, "first");
     TST_CHECK(put(d, 0, &b, 0, &out, &id2) == UTIL_OK && out == DB_PUT_SKIPPED && id2 == id1,
               "the same sha256 again is skipped (outcome %d)", out);
-    h = raw_open(path);
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == 1 &&
-                  q_int(h, "SELECT count(*) FROM pages") == 2 &&
-                  q_int(h, "SELECT count(*) FROM fields") == 4,
+    h = tst_sql_open(path);
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents") == 1 &&
+                  tst_sql_int(h, "SELECT count(*) FROM pages") == 2 &&
+                  tst_sql_int(h, "SELECT count(*) FROM fields") == 4,
               "nothing added by the skip");
     TST_CHECK(put(d, 0, &b, 1, &out, &id3) == UTIL_OK && out == DB_PUT_REPLACED && id3 != id1,
               "replace asked: replaced (outcome %d)", out);
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == 1 &&
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents") == 1 &&
                   strcmp(q_text(h, "SELECT path FROM documents"), "copy of a.tif") == 0,
               "one document, the new one");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM pages") == 1 && q_int(h, "SELECT count(*) FROM fields") == 4 &&
-                  q_int(h, "SELECT count(*) FROM pages WHERE document_id = %lld", (long long)id1) == 0 &&
-                  q_int(h, "SELECT count(*) FROM digits WHERE field_id NOT IN (SELECT id FROM fields)") == 0,
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM pages") == 1 && tst_sql_int(h, "SELECT count(*) FROM fields") == 4 &&
+                  tst_sql_int(h, "SELECT count(*) FROM pages WHERE document_id = %lld", (long long)id1) == 0 &&
+                  tst_sql_int(h, "SELECT count(*) FROM digits WHERE field_id NOT IN (SELECT id FROM fields)") == 0,
               "the old document's pages, fields and digits are gone");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM digits") == tdoc_digits(&b),
-              "digits of the new document only (%lld)", q_int(h, "SELECT count(*) FROM digits"));
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM digits") == tdoc_digits(&b),
+              "digits of the new document only (%lld)", tst_sql_int(h, "SELECT count(*) FROM digits"));
     TST_CHECK(db_doc_find(d, a.doc.sha256, &found) == UTIL_OK && found == id3, "find gives the new id");
     /* A failure while replacing keeps the old document. */
     a.fields[1].confidence = 2.0;
     util_clear_error();
     TST_CHECK(put(d, 0, &a, 1, &out, &id2) == UTIL_EINVAL && out == 0 && id2 == 0,
               "replacing with a bad record fails: %s", util_last_error());
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == 1 &&
-                  q_int(h, "SELECT id FROM documents") == id3 && q_int(h, "SELECT count(*) FROM pages") == 1,
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents") == 1 &&
+                  tst_sql_int(h, "SELECT id FROM documents") == id3 && tst_sql_int(h, "SELECT count(*) FROM pages") == 1,
               "the old document is still there, whole");
     sqlite3_close(h);
     db_close(&d);
@@ -597,10 +561,10 @@ static void test_duplicates(void)
 
 static void counts(sqlite3 *h, long long c[4])
 {
-    c[0] = q_int(h, "SELECT count(*) FROM documents");
-    c[1] = q_int(h, "SELECT count(*) FROM pages");
-    c[2] = q_int(h, "SELECT count(*) FROM fields");
-    c[3] = q_int(h, "SELECT count(*) FROM digits");
+    c[0] = tst_sql_int(h, "SELECT count(*) FROM documents");
+    c[1] = tst_sql_int(h, "SELECT count(*) FROM pages");
+    c[2] = tst_sql_int(h, "SELECT count(*) FROM fields");
+    c[3] = tst_sql_int(h, "SELECT count(*) FROM digits");
 }
 
 static void test_rollback(void)
@@ -616,7 +580,7 @@ static void test_rollback(void)
     TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "open");
     tdoc_make(&good, "good.tif", 10, 2, 2);
     TST_CHECK(put(d, 0, &good, 0, NULL, NULL) == UTIL_OK, "a good document");
-    h = raw_open(path);
+    h = tst_sql_open(path);
     counts(h, before);
 
     /* The last field of the last page has no name: NOT NULL fails after
@@ -655,7 +619,7 @@ static void test_rollback(void)
     TST_CHECK(memcmp(before, after, sizeof before) == 0, "still nothing of it");
     TST_CHECK(strcmp(q_text(h, "PRAGMA integrity_check"), "ok") == 0,
               "integrity");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM pragma_foreign_key_check") == 0, "foreign keys hold");
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM pragma_foreign_key_check") == 0, "foreign keys hold");
 
     /* Bad arguments are refused before anything is written. */
     char save = bad.doc.sha256[5];
@@ -672,7 +636,7 @@ static void test_rollback(void)
     TST_CHECK(put(d, 0, &bad, 0, &out, &id) == UTIL_OK && out == DB_PUT_ADDED, "the fixed document");
     TST_CHECK(strcmp(q_text(h, "SELECT path FROM documents WHERE id = %lld", (long long)id),
                      "x'); DROP TABLE documents; --.tif") == 0 &&
-                  q_int(h, "SELECT count(*) FROM documents") == 2,
+                  tst_sql_int(h, "SELECT count(*) FROM documents") == 2,
               "a path with SQL in it is stored as text");
     sqlite3_close(h);
     db_close(&d);
@@ -703,21 +667,21 @@ static void test_failed(void)
               "the same failure again");
     TST_CHECK(db_doc_find(d, t.doc.sha256, &found) == UTIL_OK && found == 0,
               "a failed document does not count as stored");
-    h = raw_open(path);
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents WHERE path = 'scans/odd.tif'") == 1,
+    h = tst_sql_open(path);
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents WHERE path = 'scans/odd.tif'") == 1,
               "one failure row per path");
     TST_CHECK(strcmp(q_text(h, "SELECT status || '|' || error || '|' || bytes || '|' || page_count "
                                "FROM documents WHERE path = 'scans/odd.tif'"),
                      "failed|truncated TIFF directory|1020|0") == 0,
               "failure row: %s", q_text(h, "SELECT error FROM documents"));
-    TST_CHECK(q_int(h, "SELECT sha256 IS NULL AND bytes IS NULL FROM documents WHERE path = "
+    TST_CHECK(tst_sql_int(h, "SELECT sha256 IS NULL AND bytes IS NULL FROM documents WHERE path = "
                        "'scans/unreadable.tif'") == 1,
               "unknown sha256 and size are NULL");
     TST_CHECK(put(d, 0, &t, 0, &out, &id) == UTIL_OK && out == DB_PUT_ADDED, "later it reads");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents WHERE path = 'scans/odd.tif'") == 1 &&
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents WHERE path = 'scans/odd.tif'") == 1 &&
                   strcmp(q_text(h, "SELECT status FROM documents WHERE path = 'scans/odd.tif'"), "ok") == 0,
               "the good copy replaced the failure");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == 2, "the other failure stays");
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents") == 2, "the other failure stays");
     TST_CHECK(db_doc_fail(d, 0, "", NULL, 0, "x", NULL) == UTIL_EINVAL, "empty path refused");
     TST_CHECK(db_doc_fail(d, 0, "p", "abc", 0, "x", NULL) == UTIL_EINVAL, "bad sha256 refused");
     sqlite3_close(h);
@@ -790,19 +754,19 @@ static void test_concurrent(void)
     for (int w = 0; w < 2; w++)
         ok &= pid[w] > 0 && WIFEXITED(status[w]) && WEXITSTATUS(status[w]) == 0;
     TST_CHECK(ok, "both writers finished (status %d %d)", status[0], status[1]);
-    h = raw_open(path);
+    h = tst_sql_open(path);
     /* Each writer: CONC_OWN + CONC_SHARED puts of which some are shared. */
     long long own = 2LL * (CONC_OWN + CONC_SHARED) - 2 * CONC_SHARED;
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == own + CONC_SHARED,
-              "%lld documents, expected %lld", q_int(h, "SELECT count(*) FROM documents"),
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents") == own + CONC_SHARED,
+              "%lld documents, expected %lld", tst_sql_int(h, "SELECT count(*) FROM documents"),
               own + CONC_SHARED);
-    TST_CHECK(q_int(h, "SELECT count(*) FROM (SELECT sha256 FROM documents GROUP BY sha256 "
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM (SELECT sha256 FROM documents GROUP BY sha256 "
                        "HAVING count(*) > 1)") == 0,
               "no document twice");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents WHERE path GLOB 'w0/*'") >= CONC_OWN &&
-                  q_int(h, "SELECT count(*) FROM documents WHERE path GLOB 'w1/*'") >= CONC_OWN,
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents WHERE path GLOB 'w0/*'") >= CONC_OWN &&
+                  tst_sql_int(h, "SELECT count(*) FROM documents WHERE path GLOB 'w1/*'") >= CONC_OWN,
               "each writer's own documents are all there");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents d WHERE (SELECT count(*) FROM pages p WHERE "
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents d WHERE (SELECT count(*) FROM pages p WHERE "
                        "p.document_id = d.id) <> 2 OR (SELECT count(*) FROM fields f JOIN pages p "
                        "ON p.id = f.page_id WHERE p.document_id = d.id) <> 4") == 0,
               "every document whole");
@@ -850,18 +814,18 @@ static void test_kill(void)
     wal_bytes = file_size(wal);
     TST_CHECK(wal_bytes > 1000000, "the uncommitted half reached the WAL (%lld bytes)", wal_bytes);
     TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "the database opens after the kill");
-    h = raw_open(path);
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == 1 &&
+    h = tst_sql_open(path);
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents") == 1 &&
                   strcmp(q_text(h, "SELECT path FROM documents"), "first.tif") == 0,
               "only the committed document");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM pages") == 2 && q_int(h, "SELECT count(*) FROM fields") == 4 &&
-                  q_int(h, "SELECT count(*) FROM digits") == tdoc_digits(&first),
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM pages") == 2 && tst_sql_int(h, "SELECT count(*) FROM fields") == 4 &&
+                  tst_sql_int(h, "SELECT count(*) FROM digits") == tdoc_digits(&first),
               "no half document");
     TST_CHECK(strcmp(q_text(h, "PRAGMA integrity_check"), "ok") == 0, "integrity");
     /* The same ingest again: in once, then skipped. */
     TST_CHECK(put(d, 0, &big, 0, &out, NULL) == UTIL_OK && out == DB_PUT_ADDED, "stored on the rerun");
     TST_CHECK(put(d, 0, &big, 0, &out, NULL) == UTIL_OK && out == DB_PUT_SKIPPED, "and only once");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == 2 && q_int(h, "SELECT count(*) FROM pages") == 52,
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents") == 2 && tst_sql_int(h, "SELECT count(*) FROM pages") == 52,
               "two documents, 52 pages");
     sqlite3_close(h);
     db_close(&d);
@@ -888,7 +852,7 @@ static int step_broken(db *d)
 
 static long long has_column(sqlite3 *h, const char *table, const char *col)
 {
-    return q_int(h, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'", table, col);
+    return tst_sql_int(h, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'", table, col);
 }
 
 static void test_migration(void)
@@ -903,7 +867,7 @@ static void test_migration(void)
     tdoc_make(&t, "m.tif", 40, 1, 2);
     TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK && put(d, 0, &t, 0, NULL, NULL) == UTIL_OK,
               "a version-1 database with a document");
-    h = raw_open(path);
+    h = tst_sql_open(path);
 
     /* A failing step leaves version 1 as it was. */
     g_step_calls = 0;
@@ -911,16 +875,16 @@ static void test_migration(void)
     TST_CHECK(db_migrate(d, 1, 2, broken) != UTIL_OK && g_step_calls == 1, "a broken step fails");
     TST_CHECK(strstr(util_last_error(), "mig.db") && strstr(util_last_error(), "version 1 to 2"),
               "the message names the file and the versions: %s", util_last_error());
-    TST_CHECK(q_int(h, "PRAGMA user_version") == 1 && has_column(h, "documents", "source") == 0 &&
-                  q_int(h, "SELECT count(*) FROM documents") == 1,
+    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == 1 && has_column(h, "documents", "source") == 0 &&
+                  tst_sql_int(h, "SELECT count(*) FROM documents") == 1,
               "rolled back: still version 1, no new column");
     /* No step for a version: refused. */
-    TST_CHECK(db_migrate(d, 1, 3, good) == UTIL_EUNSUP && q_int(h, "PRAGMA user_version") == 1,
+    TST_CHECK(db_migrate(d, 1, 3, good) == UTIL_EUNSUP && tst_sql_int(h, "PRAGMA user_version") == 1,
               "a missing step is refused, nothing done");
     /* The step runs once, the version moves, the data stays. */
     g_step_calls = 0;
     TST_CHECK(db_migrate(d, 1, 2, good) == UTIL_OK && g_step_calls == 1, "migrated to 2");
-    TST_CHECK(q_int(h, "PRAGMA user_version") == 2 && has_column(h, "documents", "source") == 1 &&
+    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == 2 && has_column(h, "documents", "source") == 1 &&
                   strcmp(q_text(h, "SELECT source || '|' || path FROM documents"), "migrated|m.tif") == 0,
               "version 2, with the column and the old data");
     TST_CHECK(db_migrate(d, 1, 2, good) == UTIL_OK && g_step_calls == 1, "at the target: no step runs");
@@ -937,20 +901,20 @@ static void test_migration(void)
     path = tmp("mig-new.db");
     TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "new");
     db_close(&d);
-    h = raw_open(path);
+    h = tst_sql_open(path);
     sqlite3_exec(h, "PRAGMA user_version = 0; DROP VIEW amounts; DROP VIEW postcodes; "
                     "DROP TABLE digits; DROP TABLE fields; DROP TABLE pages; DROP TABLE documents; "
                     "DROP TABLE runs; DROP TABLE models",
                  NULL, NULL, NULL);
-    TST_CHECK(q_int(h, "SELECT count(*) FROM sqlite_master WHERE name NOT GLOB 'sqlite_*'") == 0,
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM sqlite_master WHERE name NOT GLOB 'sqlite_*'") == 0,
               "emptied to version 0");
     sqlite3_close(h);
     TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "a version-0 (empty) database");
     g_step_calls = 0;
     TST_CHECK(d && db_migrate(d, 1, 2, good) == UTIL_OK && g_step_calls == 1, "then to 2");
     db_close(&d);
-    h = raw_open(path);
-    TST_CHECK(q_int(h, "PRAGMA user_version") == 2 && has_column(h, "documents", "source") == 1,
+    h = tst_sql_open(path);
+    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == 2 && has_column(h, "documents", "source") == 1,
               "new database at version 2");
     sqlite3_close(h);
     tdoc_free(&t);
@@ -994,8 +958,8 @@ static void test_refusals(void)
                   strstr(util_last_error(), "foreign.db") &&
                   strstr(util_last_error(), "not a docpipe database"),
               "foreign: %s", util_last_error());
-    h = raw_open(path);
-    TST_CHECK(q_int(h, "SELECT count(*) FROM sqlite_master") == 1, "and left alone");
+    h = tst_sql_open(path);
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM sqlite_master") == 1, "and left alone");
     sqlite3_close(h);
 
     /* Another program's, with a user_version of its own. */

@@ -60,36 +60,6 @@ static int run(const char *fmt, ...)
     return tst_run(cmd, g_out, sizeof g_out);
 }
 
-static sqlite3 *raw_open(const char *path)
-{
-    sqlite3 *h = NULL;
-    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        sqlite3_close(h);
-        return NULL;
-    }
-    sqlite3_busy_timeout(h, 10000);
-    return h;
-}
-
-static long long q_int(sqlite3 *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static long long q_int(sqlite3 *h, const char *fmt, ...)
-{
-    char sql[2000];
-    sqlite3_stmt *st = NULL;
-    long long v = -999;
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    if (!h || sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK)
-        return v;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 static const char *q_text(sqlite3 *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static const char *q_text(sqlite3 *h, const char *fmt, ...)
 {
@@ -114,12 +84,12 @@ static const char *q_text(sqlite3 *h, const char *fmt, ...)
  * of a known form all its fields, every field all its digits. */
 static long long half_documents(sqlite3 *h)
 {
-    return q_int(h, "SELECT count(*) FROM documents d WHERE status <> 'failed' AND "
+    return tst_sql_int(h, "SELECT count(*) FROM documents d WHERE status <> 'failed' AND "
                     "page_count <> (SELECT count(*) FROM pages p WHERE p.document_id = d.id)") +
-           q_int(h, "SELECT count(*) FROM pages p WHERE p.error IS NULL AND "
+           tst_sql_int(h, "SELECT count(*) FROM pages p WHERE p.error IS NULL AND "
                     "((p.form = 'postal' AND (SELECT count(*) FROM fields f WHERE f.page_id = p.id) <> 8) "
                     "OR (p.form = 'us-check' AND (SELECT count(*) FROM fields f WHERE f.page_id = p.id) <> 1))") +
-           q_int(h, "SELECT count(*) FROM fields f WHERE length(replace(replace(f.text,'.',''),'-','')) "
+           tst_sql_int(h, "SELECT count(*) FROM fields f WHERE length(replace(replace(f.text,'.',''),'-','')) "
                     "<> (SELECT count(*) FROM digits g WHERE g.field_id = f.id)");
 }
 
@@ -209,14 +179,14 @@ static void test_bad_files(void)
     rc = run("%s ingest --db %s --threads 2 %s %s 2>&1", tst_bin(), db, dir, tmp("bad/missing.tif"));
     TST_CHECK(rc == 3, "some documents failed: exit 3 (got %d): %s", rc, g_out);
     TST_CHECK(strstr(g_out, "failed: ") && strstr(g_out, "zero.tif"), "failures named on stderr");
-    h = raw_open(db);
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents WHERE status <> 'failed'") == g_set_files,
+    h = tst_sql_open(db);
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents WHERE status <> 'failed'") == g_set_files,
               "every good document went in (%d): %lld", g_set_files,
-              q_int(h, "SELECT count(*) FROM documents WHERE status <> 'failed'"));
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents WHERE status = 'failed'") == 8 + (root ? 0 : 2),
+              tst_sql_int(h, "SELECT count(*) FROM documents WHERE status <> 'failed'"));
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents WHERE status = 'failed'") == 8 + (root ? 0 : 2),
               "8 failures (zero, text, gif, 3 truncated, bomb, missing)%s: %lld",
-              root ? "" : " + 2 unreadable", q_int(h, "SELECT count(*) FROM documents WHERE status = 'failed'"));
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents WHERE path LIKE '%%notes.txt'") == 0,
+              root ? "" : " + 2 unreadable", tst_sql_int(h, "SELECT count(*) FROM documents WHERE status = 'failed'"));
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents WHERE path LIKE '%%notes.txt'") == 0,
               "notes.txt left alone");
     TST_CHECK(strstr(q_text(h, "SELECT error FROM documents WHERE path LIKE '%%zero.tif'"), "empty"),
               "zero bytes: %s", q_text(h, "SELECT error FROM documents WHERE path LIKE '%%zero.tif'"));
@@ -245,11 +215,11 @@ static void test_bad_files(void)
         chmod(tmp("bad/locked.png"), 0644);
         chmod(tmp("bad/locked-dir"), 0755);
     }
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents WHERE status = 'failed' AND "
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents WHERE status = 'failed' AND "
                        "(error IS NULL OR error = '' OR page_count <> 0)") == 0,
               "every failure has its reason and no pages");
     TST_CHECK(half_documents(h) == 0, "no half document");
-    TST_CHECK(q_int(h, "SELECT failed FROM runs") == 8 + (root ? 0 : 2), "the run counts the failures");
+    TST_CHECK(tst_sql_int(h, "SELECT failed FROM runs") == 8 + (root ? 0 : 2), "the run counts the failures");
     sqlite3_close(h);
 }
 
@@ -278,8 +248,8 @@ static void test_kill(int sig)
         if (waitpid(pid, &status, WNOHANG) == pid)
             break;
         if (access(db, F_OK) == 0) {
-            sqlite3 *r = raw_open(db);
-            long long n = q_int(r, "SELECT count(*) FROM documents");
+            sqlite3 *r = tst_sql_open(db);
+            long long n = tst_sql_int(r, "SELECT count(*) FROM documents");
             sqlite3_close(r);
             if (n >= 1) {
                 kill(pid, sig);
@@ -291,30 +261,30 @@ static void test_kill(int sig)
         }
         nanosleep(&ts, NULL);
     }
-    h = raw_open(db);
-    before = q_int(h, "SELECT count(*) FROM documents");
+    h = tst_sql_open(db);
+    before = tst_sql_int(h, "SELECT count(*) FROM documents");
     TST_CHECK(killed, sig == SIGKILL ? "the ingest was killed with SIGKILL mid-run"
                                      : "Ctrl-C (SIGINT) mid-run: exit 130");
     TST_CHECK(before >= 1 && before < g_set_files, "stopped after %lld of %d documents", before,
               g_set_files);
     TST_CHECK(half_documents(h) == 0, "after the signal: no half document");
     if (sig == SIGKILL)
-        TST_CHECK(q_int(h, "SELECT count(*) FROM runs WHERE status = 'running' AND ended_at IS NULL") == 1,
+        TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM runs WHERE status = 'running' AND ended_at IS NULL") == 1,
                   "the killed run stays 'running' with no end");
     else
-        TST_CHECK(q_int(h, "SELECT count(*) FROM runs WHERE status = 'interrupted' AND "
+        TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM runs WHERE status = 'interrupted' AND "
                            "ended_at IS NOT NULL AND documents = %lld", before) == 1,
                   "the interrupted run is marked so, with its count");
     sqlite3_close(h);
 
     int rc = run("%s ingest --quiet --db %s %s 2>&1", tst_bin(), db, g_set);
-    h = raw_open(db);
+    h = tst_sql_open(db);
     TST_CHECK(rc == 0, "the same ingest again: exit 0: %s", g_out);
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == g_set_files &&
-                  q_int(h, "SELECT count(DISTINCT sha256) FROM documents") == g_set_files &&
-                  q_int(h, "SELECT count(DISTINCT path) FROM documents") == g_set_files,
-              "every document once: %lld", q_int(h, "SELECT count(*) FROM documents"));
-    TST_CHECK(q_int(h, "SELECT skipped FROM runs ORDER BY id DESC LIMIT 1") == before,
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents") == g_set_files &&
+                  tst_sql_int(h, "SELECT count(DISTINCT sha256) FROM documents") == g_set_files &&
+                  tst_sql_int(h, "SELECT count(DISTINCT path) FROM documents") == g_set_files,
+              "every document once: %lld", tst_sql_int(h, "SELECT count(*) FROM documents"));
+    TST_CHECK(tst_sql_int(h, "SELECT skipped FROM runs ORDER BY id DESC LIMIT 1") == before,
               "the second run skipped the %lld stored before the kill", before);
     TST_CHECK(half_documents(h) == 0, "no half document after the second run");
     sqlite3_close(h);
@@ -331,15 +301,15 @@ static void test_concurrent(void)
              "wait $p1; a=$?; wait $p2; b=$?; echo \"exits $a $b\") 2>&1",
              tst_bin(), db, g_set, tst_bin(), db, g_set);
     TST_CHECK(rc == 0 && strstr(g_out, "exits 0 0"), "two ingests at once both finish: %s", g_out);
-    h = raw_open(db);
-    TST_CHECK(q_int(h, "SELECT count(*) FROM documents") == g_set_files &&
-                  q_int(h, "SELECT count(DISTINCT sha256) FROM documents") == g_set_files,
-              "each document once: %lld of %d", q_int(h, "SELECT count(*) FROM documents"), g_set_files);
-    TST_CHECK(q_int(h, "SELECT count(*) FROM runs WHERE status = 'done'") == 2, "two runs done");
-    TST_CHECK(q_int(h, "SELECT sum(documents) FROM runs") == g_set_files &&
-                  q_int(h, "SELECT sum(skipped) FROM runs") == g_set_files,
+    h = tst_sql_open(db);
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents") == g_set_files &&
+                  tst_sql_int(h, "SELECT count(DISTINCT sha256) FROM documents") == g_set_files,
+              "each document once: %lld of %d", tst_sql_int(h, "SELECT count(*) FROM documents"), g_set_files);
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM runs WHERE status = 'done'") == 2, "two runs done");
+    TST_CHECK(tst_sql_int(h, "SELECT sum(documents) FROM runs") == g_set_files &&
+                  tst_sql_int(h, "SELECT sum(skipped) FROM runs") == g_set_files,
               "stored by one run, skipped by the other: %lld + %lld",
-              q_int(h, "SELECT sum(documents) FROM runs"), q_int(h, "SELECT sum(skipped) FROM runs"));
+              tst_sql_int(h, "SELECT sum(documents) FROM runs"), tst_sql_int(h, "SELECT sum(skipped) FROM runs"));
     TST_CHECK(half_documents(h) == 0, "no half document");
     sqlite3_close(h);
 }
@@ -351,14 +321,14 @@ static void test_refused_databases(void)
     int rc;
 
     rc = run("%s ingest --quiet --db %s %s/doc0001.* 2>&1", tst_bin(), newer, g_set);
-    h = raw_open(newer);
+    h = tst_sql_open(newer);
     sqlite3_exec(h, "PRAGMA user_version = 7", NULL, NULL, NULL);
     sqlite3_close(h);
     rc = run("%s ingest --db %s %s 2>&1", tst_bin(), newer, g_set);
     TST_CHECK(rc == 1 && strstr(g_out, "newer") && strstr(g_out, "newer.db"),
               "a newer database: exit 1 naming it: %s", g_out);
-    h = raw_open(newer);
-    TST_CHECK(q_int(h, "PRAGMA user_version") == 7 && q_int(h, "SELECT count(*) FROM runs") == 1,
+    h = tst_sql_open(newer);
+    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == 7 && tst_sql_int(h, "SELECT count(*) FROM runs") == 1,
               "left unchanged");
     sqlite3_close(h);
 
@@ -370,8 +340,8 @@ static void test_refused_databases(void)
     rc = run("%s ingest --db %s %s 2>&1", tst_bin(), foreign, g_set);
     TST_CHECK(rc == 1 && strstr(g_out, "not a docpipe database") && strstr(g_out, "foreign.db"),
               "a foreign database: exit 1: %s", g_out);
-    h = raw_open(foreign);
-    TST_CHECK(q_int(h, "SELECT count(*) FROM sqlite_master") == 1, "the foreign database untouched");
+    h = tst_sql_open(foreign);
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM sqlite_master") == 1, "the foreign database untouched");
     sqlite3_close(h);
 
     tst_write_file("text.db", "hello, not sqlite at all, just some text here.\n", 48);

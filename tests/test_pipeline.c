@@ -57,38 +57,6 @@ static int run(const char *fmt, ...)
     return tst_run(cmd, g_out, sizeof g_out);
 }
 
-static sqlite3 *raw_open(const char *path)
-{
-    sqlite3 *h = NULL;
-    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        sqlite3_close(h);
-        return NULL;
-    }
-    sqlite3_busy_timeout(h, 10000);
-    return h;
-}
-
-static long long q_int(sqlite3 *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static long long q_int(sqlite3 *h, const char *fmt, ...)
-{
-    char sql[2000];
-    sqlite3_stmt *st = NULL;
-    long long v = -999;
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    if (!h || sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "q_int %s: %s\n", sql, h ? sqlite3_errmsg(h) : "no handle");
-        return v;
-    }
-    if (sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* ------------------------------------------------------------ units */
 
 static void test_sniff(void)
@@ -445,35 +413,35 @@ static void test_end_to_end(void)
     TST_CHECK(rc == 0, "ingest exits 0: %s", g_out);
     TST_CHECK(strstr(g_out, "stored") && strstr(g_out, "pages/s") && strstr(g_out, "2 other files"),
               "summary (truth.csv and pages.csv left alone): %s", g_out);
-    h = raw_open(db);
-    n_docs = (int)q_int(h, "SELECT count(*) FROM documents");
-    TST_CHECK(n_docs >= 3 && q_int(h, "SELECT count(*) FROM documents WHERE status='failed'") == 0,
+    h = tst_sql_open(db);
+    n_docs = (int)tst_sql_int(h, "SELECT count(*) FROM documents");
+    TST_CHECK(n_docs >= 3 && tst_sql_int(h, "SELECT count(*) FROM documents WHERE status='failed'") == 0,
               "documents stored, none failed: %d", n_docs);
-    TST_CHECK(q_int(h, "SELECT sum(page_count) FROM documents") == 5 &&
-                  q_int(h, "SELECT count(*) FROM pages") == 5,
+    TST_CHECK(tst_sql_int(h, "SELECT sum(page_count) FROM documents") == 5 &&
+                  tst_sql_int(h, "SELECT count(*) FROM pages") == 5,
               "5 pages");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM amounts") == n_amounts && n_amounts > 0,
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM amounts") == n_amounts && n_amounts > 0,
               "one amounts row per amount in the truth (%d)", n_amounts);
-    TST_CHECK(q_int(h, "SELECT count(*) FROM postcodes") == n_zips, "postcodes rows (%d)", n_zips);
-    TST_CHECK(q_int(h, "SELECT count(*) FROM amounts WHERE cents IS NOT NULL AND "
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM postcodes") == n_zips, "postcodes rows (%d)", n_zips);
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM amounts WHERE cents IS NOT NULL AND "
                        "abs(amount * 100 - cents) > 0.001") == 0,
               "amount = cents / 100");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM fields WHERE confidence < 0 OR confidence > 1") == 0 &&
-                  q_int(h, "SELECT count(*) FROM fields WHERE status = 'review' AND confidence >= 0.97 "
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM fields WHERE confidence < 0 OR confidence > 1") == 0 &&
+                  tst_sql_int(h, "SELECT count(*) FROM fields WHERE status = 'review' AND confidence >= 0.97 "
                            "AND note IS NULL") == 0,
               "confidences in 0..1; review below 0.97 or with a reason");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM fields f WHERE length(replace(replace(f.text,'.',''),"
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM fields f WHERE length(replace(replace(f.text,'.',''),"
                        "'-','')) <> (SELECT count(*) FROM digits d WHERE d.field_id = f.id)") == 0,
               "one digits row per digit of every text");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM digits WHERE length(crop) = 784 AND label2 IS NOT NULL "
-                       "AND prob2 <= prob") == q_int(h, "SELECT count(*) FROM digits"),
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM digits WHERE length(crop) = 784 AND label2 IS NOT NULL "
+                       "AND prob2 <= prob") == tst_sql_int(h, "SELECT count(*) FROM digits"),
               "every digit with its crop and runner-up");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM runs WHERE status='done' AND documents = %d AND "
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM runs WHERE status='done' AND documents = %d AND "
                        "pages = 5 AND model_id IS NOT NULL", n_docs) == 1,
               "the run recorded with its counts and model");
-    TST_CHECK(q_int(h, "SELECT count(*) FROM models WHERE test_accuracy > 0.99 AND temperature > 1") == 1,
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM models WHERE test_accuracy > 0.99 AND temperature > 1") == 1,
               "the model's accuracy and temperature recorded");
-    ids_before = q_int(h, "SELECT max(id) FROM documents");
+    ids_before = tst_sql_int(h, "SELECT max(id) FROM documents");
 
     /* eval-ingest: figures in range, consistent with the text and json forms */
     rc = run("%s eval-ingest --db %s --truth %s/truth.csv --json 2>&1", tst_bin(), db, g_set);
@@ -515,8 +483,8 @@ static void test_end_to_end(void)
         }
         sqlite3_finalize(ins);
         free(text);
-        n_truth = q_int(h, "SELECT count(*) FROM truth");
-        n_ok = q_int(h, "SELECT count(*) FROM truth t JOIN documents d ON d.path LIKE '%%/' || t.file "
+        n_truth = tst_sql_int(h, "SELECT count(*) FROM truth");
+        n_ok = tst_sql_int(h, "SELECT count(*) FROM truth t JOIN documents d ON d.path LIKE '%%/' || t.file "
                         "JOIN pages p ON p.document_id = d.id AND p.page_no = t.page "
                         "JOIN fields f ON f.page_id = p.id AND f.name = t.field AND f.text = t.text");
         TST_CHECK(n_truth > 0 && fabs((double)n_ok / (double)n_truth - exact) < 1e-6,
@@ -529,18 +497,18 @@ static void test_end_to_end(void)
 
     /* the same ingest again: everything skipped by SHA-256 */
     rc = run("%s ingest --db %s %s 2>&1", tst_bin(), db, g_set);
-    TST_CHECK(rc == 0 && q_int(h, "SELECT count(*) FROM documents") == n_docs &&
-                  q_int(h, "SELECT max(id) FROM documents") == ids_before,
+    TST_CHECK(rc == 0 && tst_sql_int(h, "SELECT count(*) FROM documents") == n_docs &&
+                  tst_sql_int(h, "SELECT max(id) FROM documents") == ids_before,
               "re-ingest stores nothing new: %s", g_out);
-    TST_CHECK(q_int(h, "SELECT skipped FROM runs ORDER BY id DESC LIMIT 1") == n_docs,
+    TST_CHECK(tst_sql_int(h, "SELECT skipped FROM runs ORDER BY id DESC LIMIT 1") == n_docs,
               "the second run skipped them all");
     /* --force: replaced, new ids, same counts */
     rc = run("%s ingest --db %s --force --threads 1 %s 2>&1", tst_bin(), db, g_set);
-    TST_CHECK(rc == 0 && q_int(h, "SELECT count(*) FROM documents") == n_docs &&
-                  q_int(h, "SELECT min(id) FROM documents") > ids_before &&
-                  q_int(h, "SELECT count(*) FROM pages") == 5,
+    TST_CHECK(rc == 0 && tst_sql_int(h, "SELECT count(*) FROM documents") == n_docs &&
+                  tst_sql_int(h, "SELECT min(id) FROM documents") > ids_before &&
+                  tst_sql_int(h, "SELECT count(*) FROM pages") == 5,
               "--force replaces every document under new ids: %s", g_out);
-    TST_CHECK(q_int(h, "SELECT replaced FROM runs ORDER BY id DESC LIMIT 1") == n_docs,
+    TST_CHECK(tst_sql_int(h, "SELECT replaced FROM runs ORDER BY id DESC LIMIT 1") == n_docs,
               "the run counts the replacements");
     {
         /* one thread and batch 64 read the same as two threads and batch 1 */
@@ -549,8 +517,8 @@ static void test_end_to_end(void)
         char q[1500];
         snprintf(q, sizeof q, "ATTACH '%s' AS o", db2);
         sqlite3_exec(h, q, NULL, NULL, NULL);
-        TST_CHECK(q_int(h, "SELECT count(*) FROM o.fields") == q_int(h, "SELECT count(*) FROM fields") &&
-                      q_int(h, "SELECT count(*) FROM (SELECT d.path, p.page_no, f.name, f.text, "
+        TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM o.fields") == tst_sql_int(h, "SELECT count(*) FROM fields") &&
+                      tst_sql_int(h, "SELECT count(*) FROM (SELECT d.path, p.page_no, f.name, f.text, "
                                "round(f.confidence, 5) FROM fields f JOIN pages p ON p.id = f.page_id "
                                "JOIN documents d ON d.id = p.document_id EXCEPT SELECT d.path, "
                                "p.page_no, f.name, f.text, round(f.confidence, 5) FROM o.fields f "
@@ -626,9 +594,9 @@ static void test_cli(void)
     /* --form auto reads fields without a template */
     rc = run("%s ingest --quiet --form auto --db %s %s 2>&1", tst_bin(), tmp("auto.db"), g_set);
     {
-        sqlite3 *h = raw_open(tmp("auto.db"));
-        TST_CHECK(rc == 0 && q_int(h, "SELECT count(*) FROM fields WHERE form = 'auto'") > 0 &&
-                      q_int(h, "SELECT count(*) FROM fields WHERE form <> 'auto'") == 0,
+        sqlite3 *h = tst_sql_open(tmp("auto.db"));
+        TST_CHECK(rc == 0 && tst_sql_int(h, "SELECT count(*) FROM fields WHERE form = 'auto'") > 0 &&
+                      tst_sql_int(h, "SELECT count(*) FROM fields WHERE form <> 'auto'") == 0,
                   "--form auto: auto fields only (exit %d): %s", rc, g_out);
         sqlite3_close(h);
     }

@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "util/util.h"
 
 int tst_passed, tst_failed, tst_skipped;
@@ -290,4 +292,37 @@ int tst_done(void)
             fprintf(stderr, "could not remove %s\n", g_tmpdir);
     }
     return tst_failed ? 1 : 0;
+}
+
+struct sqlite3 *tst_sql_open(const char *path)
+{
+    sqlite3 *h = NULL;
+
+    if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        fprintf(stderr, "tst_sql_open %s: %s\n", path, h ? sqlite3_errmsg(h) : "?");
+        sqlite3_close(h);
+        return NULL;
+    }
+    sqlite3_busy_timeout(h, 10000);
+    return h;
+}
+
+long long tst_sql_int(struct sqlite3 *h, const char *fmt, ...)
+{
+    char sql[2000];
+    sqlite3_stmt *st = NULL;
+    long long v = -999;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    if (!h || sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "tst_sql_int %s: %s\n", sql, h ? sqlite3_errmsg(h) : "no handle");
+        return v;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
 }

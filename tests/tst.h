@@ -65,4 +65,15 @@ char *tst_read_text(const char *path);
  */
 int tst_json_valid(const char *text);
 
+/* SQL helpers for tests that look into a docpipe database with plain SQL. */
+struct sqlite3;
+
+/* tst_sql_open - the database at path, read-write, never created, with a
+ * 10 s busy timeout; NULL (and a line on stderr) when it cannot be opened. */
+struct sqlite3 *tst_sql_open(const char *path);
+
+/* tst_sql_int - the first column of the first row of the query (printf
+ * format) as an integer; -999 (and a line on stderr) on an error. */
+long long tst_sql_int(struct sqlite3 *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif
