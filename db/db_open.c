@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,6 +86,28 @@ int db_exec(db *d, const char *sql)
 
     if (src != SQLITE_OK)
         return db_fail(d, src, "%.40s", sql);
+    return UTIL_OK;
+}
+
+/*
+ * set_wal - PRAGMA journal_mode = WAL.  Switching needs a moment alone with
+ * the file, and SQLite does not wait on the busy timeout for it: when
+ * another process is setting the same new database up, the switch answers
+ * "locked" at once.  It is retried for up to DB_BUSY_MS.
+ */
+static int set_wal(db *d)
+{
+    struct timespec pause = {0, 20 * 1000 * 1000};
+    int src = SQLITE_OK;
+
+    for (int waited = 0; waited <= DB_BUSY_MS; waited += 20) {
+        src = sqlite3_exec(d->h, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+        if (src != SQLITE_BUSY && src != SQLITE_LOCKED)
+            break;
+        nanosleep(&pause, NULL);
+    }
+    if (src != SQLITE_OK)
+        return db_fail(d, src, "PRAGMA journal_mode = WAL");
     return UTIL_OK;
 }
 
@@ -231,7 +254,7 @@ int db_migrate(db *d, int create, int target, const db_step_fn *steps)
     if (rc != UTIL_OK || !work)
         goto cleanup;
     /* Switching to WAL needs no open transaction; it is a no-op later. */
-    rc = db_exec(d, "PRAGMA journal_mode = WAL");
+    rc = set_wal(d);
     if (rc != UTIL_OK)
         goto cleanup;
     rc = db_begin(d);
@@ -330,7 +353,7 @@ int db_open(const char *path, int flags, db **pdb)
     if (rc == UTIL_OK)
         rc = db_migrate(d, create, DB_SCHEMA_VERSION, STEPS);
     if (rc == UTIL_OK)
-        rc = db_exec(d, "PRAGMA journal_mode = WAL");
+        rc = set_wal(d);
     /* In WAL mode NORMAL syncs at checkpoints: a killed process loses
      * nothing committed, a power cut at most the last transactions. */
     if (rc == UTIL_OK)

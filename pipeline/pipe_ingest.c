@@ -663,31 +663,6 @@ static int load_forms(ingest *g)
     return UTIL_OK;
 }
 
-/*
- * Opens (creating) the database.  Two ingests starting on a new database at
- * the same moment can find it locked while the other sets it up (db_open's
- * switch to WAL does not wait on the busy timeout): that is retried for up
- * to 5 s; any other refusal is final.
- */
-static int open_db(const char *path, db **pdb)
-{
-    int level = util_log_get_level(), rc = UTIL_OK;
-
-    for (int i = 0; i < 50; i++) {
-        struct timespec ts = {0, 100 * 1000 * 1000};
-        util_log_set_level(-1);
-        util_clear_error();
-        rc = db_open(path, DB_OPEN_CREATE, pdb);
-        util_log_set_level(level);
-        if (!rc || !strstr(util_last_error(), "locked"))
-            break;
-        nanosleep(&ts, NULL);
-    }
-    if (rc)
-        util_log(UTIL_LOG_ERROR, "%s", util_last_error());
-    return rc;
-}
-
 int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
 {
     ingest g = {0};
@@ -723,7 +698,7 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
         rec_model_default_path(model_path, sizeof model_path);
     if ((rc = rec_model_load(&model, model_path, REC_MODEL_KIND_MODEL)) ||
         (rc = db_sha256_file(model_path, sha, NULL)) || (rc = load_forms(&g)) ||
-        (rc = open_db(o->db, &w.db)))
+        (rc = db_open(o->db, DB_OPEN_CREATE, &w.db)))
         goto cleanup;
     {
         pipe_ingest_opts oo = *o;
