@@ -32,19 +32,6 @@ static int g_labels[N_ROWS];
 
 /* Runs "$DOCPIPE_BIN <args>" (args printf-formatted) with stdout and stderr
  * into g_out; returns the exit status. */
-static int dp(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int dp(const char *fmt, ...)
-{
-    char args[6000], cmd[7000];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s %s", tst_bin(), args);
-    return tst_run(cmd, g_out, sizeof g_out);
-}
-
 /* The same with stderr thrown away: g_out holds stdout alone. */
 static int dp_stdout(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int dp_stdout(const char *fmt, ...)
@@ -168,14 +155,14 @@ static void test_help(void)
     /* Usage errors go to stderr alone. */
     rc = dp_stdout("%s", "");
     TST_CHECK(rc == 2 && g_out[0] == '\0', "no command: rc %d, stdout \"%s\"", rc, g_out);
-    rc = dp("%s", "");
+    rc = tst_run_bin(g_out, sizeof g_out, "%s", "");
     TST_CHECK(rc == 2 && has("usage: docpipe COMMAND"), "no command: rc %d \"%s\"", rc, g_out);
-    rc = dp("frob");
+    rc = tst_run_bin(g_out, sizeof g_out, "frob");
     TST_CHECK(rc == 2 && has("unknown command \"frob\"") && has("usage: docpipe COMMAND"),
               "unknown command: rc %d \"%s\"", rc, g_out);
     rc = dp_stdout("frob");
     TST_CHECK(rc == 2 && g_out[0] == '\0', "unknown command wrote to stdout: \"%s\"", g_out);
-    rc = dp("help frob");
+    rc = tst_run_bin(g_out, sizeof g_out, "help frob");
     TST_CHECK(rc == 2 && has("\"frob\"") && has("usage: docpipe COMMAND"),
               "help frob: rc %d \"%s\"", rc, g_out);
 }
@@ -233,7 +220,7 @@ static void test_usage_errors(void)
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf(usage, sizeof usage, "usage: docpipe %s", cases[i].cmd);
-        rc = dp("%s %s '%s'", cases[i].cmd, cases[i].args, csv);
+        rc = tst_run_bin(g_out, sizeof g_out, "%s %s '%s'", cases[i].cmd, cases[i].args, csv);
         TST_CHECK(rc == 2, "%s %s: exit %d, expected 2: %.300s", cases[i].cmd, cases[i].args, rc,
                   g_out);
         TST_CHECK(has(usage), "%s %s: no usage in \"%.300s\"", cases[i].cmd, cases[i].args, g_out);
@@ -250,18 +237,18 @@ static void test_usage_errors(void)
             char frag[80];
             snprintf(usage, sizeof usage, "usage: docpipe %s", last[i][0]);
             snprintf(frag, sizeof frag, "option %s needs a value", last[i][1]);
-            rc = dp("%s '%s' %s", last[i][0], csv, last[i][1]);
+            rc = tst_run_bin(g_out, sizeof g_out, "%s '%s' %s", last[i][0], csv, last[i][1]);
             TST_CHECK(rc == 2 && has(usage) && has(frag), "%s ... %s: exit %d \"%.300s\"",
                       last[i][0], last[i][1], rc, g_out);
         }
     }
-    rc = dp("train");
+    rc = tst_run_bin(g_out, sizeof g_out, "train");
     TST_CHECK(rc == 2 && has("needs the training CSV") && has("usage: docpipe train"),
               "train alone: exit %d \"%.200s\"", rc, g_out);
-    rc = dp("predict --proba");
+    rc = tst_run_bin(g_out, sizeof g_out, "predict --proba");
     TST_CHECK(rc == 2 && has("needs the CSV of digits") && has("usage: docpipe predict"),
               "predict without a CSV: exit %d \"%.200s\"", rc, g_out);
-    rc = dp("eval");
+    rc = tst_run_bin(g_out, sizeof g_out, "eval");
     TST_CHECK(rc == 2 && has("needs the CSV of digits") && has("usage: docpipe eval"),
               "eval without a CSV: exit %d \"%.200s\"", rc, g_out);
     /* Nothing goes to stdout on a usage error. */
@@ -280,7 +267,7 @@ static void test_train(void)
 
     snprintf(g_model, sizeof g_model, "%s/tiny.model", g_dir);
     snprintf(ckpt, sizeof ckpt, "%s.ckpt", g_model);
-    rc = dp("train --arch '" ARCH "' --epochs 2 --val 0.2 --batch 32 --seed 3 --threads 1 "
+    rc = tst_run_bin(g_out, sizeof g_out, "train --arch '" ARCH "' --epochs 2 --val 0.2 --batch 32 --seed 3 --threads 1 "
             "--out '%s' --report '%s' --log '%s' '%s'",
             g_model, report, log, g_train);
     TST_CHECK(rc == 0, "train: exit %d: %.2000s", rc, g_out);
@@ -358,7 +345,7 @@ static void test_train(void)
     }
 
     /* The same seed and thread count give the same weights. */
-    rc = dp("train --arch '" ARCH "' --epochs 2 --val 0.2 --batch 32 --seed 3 --threads 1 "
+    rc = tst_run_bin(g_out, sizeof g_out, "train --arch '" ARCH "' --epochs 2 --val 0.2 --batch 32 --seed 3 --threads 1 "
             "--out '%s' '%s'",
             tmp("again.model"), g_train);
     TST_CHECK(rc == 0, "train again: exit %d: %.500s", rc, g_out);
@@ -424,24 +411,24 @@ static void test_train_errors(void)
         fclose(fp);
         snprintf(where, sizeof where, "%s:%d:", tmp(bad[i].name), bad[i].at);
         snprintf(out, sizeof out, "%s.model", tmp(bad[i].name));
-        rc = dp("train --epochs 1 --arch '" ARCH "' --out '%s' '%s'", out, tmp(bad[i].name));
+        rc = tst_run_bin(g_out, sizeof g_out, "train --epochs 1 --arch '" ARCH "' --out '%s' '%s'", out, tmp(bad[i].name));
         TST_CHECK(rc == 1 && has(where), "train %s: exit %d, \"%.300s\" lacks %s", bad[i].name,
                   rc, g_out, where);
         TST_CHECK(!tst_file_exists(out), "train %s left a model", bad[i].name);
-        rc = dp("predict --model '%s' -o '%s' '%s'", g_model, tmp("bad-pred.csv"),
+        rc = tst_run_bin(g_out, sizeof g_out, "predict --model '%s' -o '%s' '%s'", g_model, tmp("bad-pred.csv"),
                 tmp(bad[i].name));
         TST_CHECK(rc == 1 && has(where) && !tst_file_exists(tmp("bad-pred.csv")),
                   "predict %s: exit %d \"%.300s\"", bad[i].name, rc, g_out);
     }
     /* A wrong header; labels required for training. */
     tst_write_file("bad-header.csv", "lable,pixel0\n1,0\n", strlen("lable,pixel0\n1,0\n"));
-    rc = dp("train --epochs 1 '%s'", tmp("bad-header.csv"));
+    rc = tst_run_bin(g_out, sizeof g_out, "train --epochs 1 '%s'", tmp("bad-header.csv"));
     TST_CHECK(rc == 1 && has(tmp("bad-header.csv")) && has(":1:"),
               "train with a bad header: exit %d \"%.300s\"", rc, g_out);
-    rc = dp("train --epochs 1 --arch '" ARCH "' --out '%s' '%s'", tmp("unlab.model"), g_unlab);
+    rc = tst_run_bin(g_out, sizeof g_out, "train --epochs 1 --arch '" ARCH "' --out '%s' '%s'", tmp("unlab.model"), g_unlab);
     TST_CHECK(rc == 1 && has(g_unlab) && !tst_file_exists(tmp("unlab.model")),
               "train on unlabeled digits: exit %d \"%.300s\"", rc, g_out);
-    rc = dp("eval --model '%s' '%s'", g_model, g_unlab);
+    rc = tst_run_bin(g_out, sizeof g_out, "eval --model '%s' '%s'", g_model, g_unlab);
     TST_CHECK(rc == 1 && has(g_unlab), "eval on unlabeled digits: exit %d \"%.300s\"", rc, g_out);
 }
 
@@ -453,21 +440,21 @@ static void test_missing(void)
                *out = tmp("never.csv");
     int rc;
 
-    rc = dp("train --epochs 1 --out '%s' '%s'", tmp("never.model"), nocsv);
+    rc = tst_run_bin(g_out, sizeof g_out, "train --epochs 1 --out '%s' '%s'", tmp("never.model"), nocsv);
     TST_CHECK(rc == 1 && has(nocsv) && !tst_file_exists(tmp("never.model")),
               "train on a missing CSV: exit %d \"%.300s\"", rc, g_out);
-    rc = dp("train --resume '%s' '%s'", nomodel, g_train);
+    rc = tst_run_bin(g_out, sizeof g_out, "train --resume '%s' '%s'", nomodel, g_train);
     TST_CHECK(rc == 1 && has(nomodel), "train --resume a missing checkpoint: exit %d \"%.300s\"",
               rc, g_out);
-    rc = dp("predict --model '%s' -o '%s' '%s'", g_model, out, nocsv);
+    rc = tst_run_bin(g_out, sizeof g_out, "predict --model '%s' -o '%s' '%s'", g_model, out, nocsv);
     TST_CHECK(rc == 1 && has(nocsv) && !tst_file_exists(out),
               "predict on a missing CSV: exit %d \"%.300s\"", rc, g_out);
-    rc = dp("eval --model '%s' '%s'", g_model, nocsv);
+    rc = tst_run_bin(g_out, sizeof g_out, "eval --model '%s' '%s'", g_model, nocsv);
     TST_CHECK(rc == 1 && has(nocsv), "eval on a missing CSV: exit %d \"%.300s\"", rc, g_out);
-    rc = dp("predict --model '%s' -o '%s' '%s'", nomodel, out, g_train);
+    rc = tst_run_bin(g_out, sizeof g_out, "predict --model '%s' -o '%s' '%s'", nomodel, out, g_train);
     TST_CHECK(rc == 1 && has(nomodel) && !tst_file_exists(out),
               "predict with a missing model: exit %d \"%.300s\"", rc, g_out);
-    rc = dp("eval --model '%s' '%s'", nomodel, g_train);
+    rc = tst_run_bin(g_out, sizeof g_out, "eval --model '%s' '%s'", nomodel, g_train);
     TST_CHECK(rc == 1 && has(nomodel), "eval with a missing model: exit %d \"%.300s\"", rc, g_out);
     /* The default model comes from DOCPIPE_MODEL. */
     {
@@ -482,7 +469,7 @@ static void test_missing(void)
                   g_out);
     }
     /* An output folder that does not exist. */
-    rc = dp("predict --model '%s' -o '%s/none/p.csv' '%s'", g_model, g_dir, g_train);
+    rc = tst_run_bin(g_out, sizeof g_out, "predict --model '%s' -o '%s/none/p.csv' '%s'", g_model, g_dir, g_train);
     TST_CHECK(rc == 1 && has("none/p.csv"), "predict into a missing folder: exit %d \"%.300s\"",
               rc, g_out);
     TST_CHECK(tst_count_in_dir(g_dir, ".tmp") == 0, "a temporary file was left behind");
@@ -516,24 +503,24 @@ static void test_corrupt_model(void)
                                 tmp("empty.model"), tmp("flipped.model"), ckpt};
         for (size_t i = 0; i < sizeof models / sizeof models[0]; i++) {
             char *text;
-            rc = dp("predict --model '%s' -o '%s' '%s'", models[i], out, g_train);
+            rc = tst_run_bin(g_out, sizeof g_out, "predict --model '%s' -o '%s' '%s'", models[i], out, g_train);
             TST_CHECK(rc == 1 && has(models[i]), "predict with %s: exit %d \"%.300s\"", models[i],
                       rc, g_out);
             TST_CHECK(!tst_file_exists(out), "predict with %s left %s", models[i], out);
-            rc = dp("predict --model '%s' -o '%s' '%s'", models[i], old, g_train);
+            rc = tst_run_bin(g_out, sizeof g_out, "predict --model '%s' -o '%s' '%s'", models[i], old, g_train);
             text = tst_read_text(old);
             TST_CHECK(rc == 1 && text && strcmp(text, "OLD\n") == 0,
                       "predict with %s changed the existing output", models[i]);
             free(text);
-            rc = dp("eval --model '%s' '%s'", models[i], g_train);
+            rc = tst_run_bin(g_out, sizeof g_out, "eval --model '%s' '%s'", models[i], g_train);
             TST_CHECK(rc == 1 && has(models[i]), "eval with %s: exit %d \"%.300s\"", models[i],
                       rc, g_out);
         }
     }
-    rc = dp("predict --model '%s' '%s'", ckpt, g_train);
+    rc = tst_run_bin(g_out, sizeof g_out, "predict --model '%s' '%s'", ckpt, g_train);
     TST_CHECK(has("checkpoint, a model was expected"), "a checkpoint as a model: \"%.300s\"",
               g_out);
-    rc = dp("train --resume '%s' '%s'", g_model, g_train);
+    rc = tst_run_bin(g_out, sizeof g_out, "train --resume '%s' '%s'", g_model, g_train);
     TST_CHECK(rc == 1 && has("model, a checkpoint was expected"),
               "a model as a checkpoint: exit %d \"%.300s\"", rc, g_out);
     TST_CHECK(tst_count_in_dir(g_dir, ".tmp") == 0, "a temporary file was left behind");
@@ -550,7 +537,7 @@ static void test_predict_eval(void)
 
     for (int i = 0; i < N_ROWS; i++)
         labels[i] = -1;
-    rc = dp("predict --model '%s' --threads 1 -o '%s' '%s'", g_model, p1, g_train);
+    rc = tst_run_bin(g_out, sizeof g_out, "predict --model '%s' --threads 1 -o '%s' '%s'", g_model, p1, g_train);
     TST_CHECK(rc == 0, "predict: exit %d \"%.300s\"", rc, g_out);
     a = tst_read_text(p1);
     TST_CHECK(a != NULL, "no %s", p1);
@@ -586,7 +573,7 @@ static void test_predict_eval(void)
             agree += labels[i] == g_labels[i];
     }
     /* The same digits without labels: the same predictions. */
-    rc = dp("predict --model '%s' -o '%s' '%s'", g_model, p2, g_unlab);
+    rc = tst_run_bin(g_out, sizeof g_out, "predict --model '%s' -o '%s' '%s'", g_model, p2, g_unlab);
     b = tst_read_text(p2);
     TST_CHECK(rc == 0 && a && b && strcmp(a, b) == 0,
               "predictions differ without the label column (exit %d)", rc);
@@ -594,7 +581,7 @@ static void test_predict_eval(void)
     rc = dp_stdout("predict --model '%s' -o - '%s'", g_model, g_train);
     TST_CHECK(rc == 0 && a && strcmp(g_out, a) == 0, "predict -o - differs from the file");
     /* --proba: the same labels and a top probability in [0.1, 1]. */
-    rc = dp("predict --model '%s' --proba -o '%s' '%s'", g_model, p3, g_train);
+    rc = tst_run_bin(g_out, sizeof g_out, "predict --model '%s' --proba -o '%s' '%s'", g_model, p3, g_train);
     c = tst_read_text(p3);
     TST_CHECK(rc == 0 && c, "predict --proba: exit %d", rc);
     if (c) {
@@ -618,7 +605,7 @@ static void test_predict_eval(void)
     }
     /* Over an existing file: replaced whole. */
     tst_write_file("pred-over.csv", "x\n", 2);
-    rc = dp("predict --model '%s' -o '%s' '%s'", g_model, tmp("pred-over.csv"), g_train);
+    rc = tst_run_bin(g_out, sizeof g_out, "predict --model '%s' -o '%s' '%s'", g_model, tmp("pred-over.csv"), g_train);
     free(b);
     b = tst_read_text(tmp("pred-over.csv"));
     TST_CHECK(rc == 0 && a && b && strcmp(a, b) == 0, "predict over an existing file");

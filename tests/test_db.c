@@ -34,22 +34,6 @@ static char g_out[OUT_CAP];
 
 /* ------------------------------------------------------------- helpers */
 
-static const char *tmp(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *tmp(const char *fmt, ...)
-{
-    static char paths[8][600];
-    static int slot;
-    char name[300];
-    char *p = paths[slot++ % 8];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    snprintf(p, 600, "%s/%s", tst_tmpdir(), name);
-    return p;
-}
-
 /* The first column of the first row as text ("<null>", "<error>"), in a
  * rotating static buffer. */
 static const char *q_text(sqlite3 *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -252,7 +236,7 @@ static void test_sha256(void)
                   strcmp(hex2, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0,
               "an empty file");
     util_clear_error();
-    TST_CHECK(db_sha256_file(tmp("no-such-file"), hex2, &bytes) == UTIL_EIO &&
+    TST_CHECK(db_sha256_file(tst_path("no-such-file"), hex2, &bytes) == UTIL_EIO &&
                   strstr(util_last_error(), "no-such-file") && hex2[0] == '\0',
               "a missing file: %s", util_last_error());
     TST_CHECK(db_sha256_file(tst_tmpdir(), hex2, NULL) == UTIL_EIO, "a folder is not readable");
@@ -276,7 +260,7 @@ static void test_schema_embedded(void)
 
 static void test_open_new(void)
 {
-    const char *path = tmp("new.db");
+    const char *path = tst_path("new.db");
     db *d = NULL;
     sqlite3 *h;
 
@@ -323,7 +307,7 @@ static void test_open_new(void)
 
 static void test_roundtrip(void)
 {
-    const char *path = tmp("round.db");
+    const char *path = tst_path("round.db");
     db *d = NULL;
     sqlite3 *h;
     tdoc t;
@@ -513,7 +497,7 @@ static void test_roundtrip(void)
 
 static void test_duplicates(void)
 {
-    const char *path = tmp("dup.db");
+    const char *path = tst_path("dup.db");
     db *d = NULL;
     sqlite3 *h;
     tdoc a, b;
@@ -569,7 +553,7 @@ static void counts(sqlite3 *h, long long c[4])
 
 static void test_rollback(void)
 {
-    const char *path = tmp("rollback.db");
+    const char *path = tst_path("rollback.db");
     db *d = NULL;
     sqlite3 *h;
     tdoc good, bad;
@@ -648,7 +632,7 @@ static void test_rollback(void)
 
 static void test_failed(void)
 {
-    const char *path = tmp("failed.db");
+    const char *path = tst_path("failed.db");
     db *d = NULL;
     sqlite3 *h;
     tdoc t;
@@ -727,7 +711,7 @@ static int conc_child(const char *path, int who, int go_fd)
 
 static void test_concurrent(void)
 {
-    const char *path = tmp("conc.db");
+    const char *path = tst_path("conc.db");
     int fds[2];
     pid_t pid[2];
     int status[2] = {-1, -1};
@@ -784,7 +768,7 @@ static void kill_me(int page_no)
 
 static void test_kill(void)
 {
-    const char *path = tmp("kill.db");
+    const char *path = tst_path("kill.db");
     char wal[700];
     pid_t pid;
     int status = 0, out = 0;
@@ -857,7 +841,7 @@ static long long has_column(sqlite3 *h, const char *table, const char *col)
 
 static void test_migration(void)
 {
-    const char *path = tmp("mig.db");
+    const char *path = tst_path("mig.db");
     const db_step_fn good[3] = {NULL, step_add_column, NULL};
     const db_step_fn broken[3] = {NULL, step_broken, NULL};
     db *d = NULL;
@@ -898,7 +882,7 @@ static void test_migration(void)
     sqlite3_close(h);
 
     /* A new database reaching version 2: schema.sql, then the step. */
-    path = tmp("mig-new.db");
+    path = tst_path("mig-new.db");
     TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "new");
     db_close(&d);
     h = tst_sql_open(path);
@@ -932,7 +916,7 @@ static void test_refusals(void)
     int fd;
 
     /* A newer docpipe database: refused, and not changed (still not WAL). */
-    path = tmp("newer.db");
+    path = tst_path("newer.db");
     h = NULL;
     sqlite3_open(path, &h);
     sqlite3_exec(h, (const char *)db_schema_sql, NULL, NULL, NULL);
@@ -949,7 +933,7 @@ static void test_refusals(void)
         close(fd);
 
     /* A database of another program, user_version 0. */
-    path = tmp("foreign.db");
+    path = tst_path("foreign.db");
     sqlite3_open(path, &h);
     sqlite3_exec(h, "CREATE TABLE customers(id, name)", NULL, NULL, NULL);
     sqlite3_close(h);
@@ -963,7 +947,7 @@ static void test_refusals(void)
     sqlite3_close(h);
 
     /* Another program's, with a user_version of its own. */
-    path = tmp("foreign2.db");
+    path = tst_path("foreign2.db");
     sqlite3_open(path, &h);
     sqlite3_exec(h, "CREATE TABLE t(x); PRAGMA user_version = 1", NULL, NULL, NULL);
     sqlite3_close(h);
@@ -991,7 +975,7 @@ static void test_refusals(void)
 /* A database damaged after it was written: clear errors, no crash. */
 static void test_damaged(void)
 {
-    const char *path = tmp("damaged.db"), *copy;
+    const char *path = tst_path("damaged.db"), *copy;
     db *d = NULL;
     tdoc t;
     uint8_t *buf = NULL;
@@ -1119,7 +1103,7 @@ static void test_export(void)
     int rows, rc;
     char cmd[3000];
 
-    snprintf(path, sizeof path, "%s", tmp("export.db"));
+    snprintf(path, sizeof path, "%s", tst_path("export.db"));
     TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "open");
     tdoc_make(&a, nasty, 70, 2, 2);
     tdoc_make(&b, "scans/\xff\xfe odd bytes.tif", 71, 1, 2);
@@ -1133,7 +1117,7 @@ static void test_export(void)
     TST_CHECK(strcmp(o.db, "docpipe.db") == 0 && strcmp(o.format, "csv") == 0, "defaults");
     o.db = path;
     o.what = "amounts";
-    o.out = tmp("amounts.csv");
+    o.out = tst_path("amounts.csv");
     TST_CHECK(db_export_run(&o) == UTIL_OK, "exported");
     text = tst_read_text(o.out);
     rows = text ? csv_parse(text) : -1;
@@ -1165,7 +1149,7 @@ static void test_export(void)
 
     /* fields as CSV */
     o.what = "fields";
-    o.out = tmp("fields.csv");
+    o.out = tst_path("fields.csv");
     TST_CHECK(db_export_run(&o) == UTIL_OK, "fields exported");
     text = tst_read_text(o.out);
     rows = text ? csv_parse(text) : -1;
@@ -1182,7 +1166,7 @@ static void test_export(void)
     const char *whats[] = {"amounts", "postcodes", "fields"};
     for (int i = 0; i < 3; i++) {
         o.what = whats[i];
-        o.out = tmp("%s.json", whats[i]);
+        o.out = tst_path("%s.json", whats[i]);
         rc = db_export_run(&o);
         text = tst_read_text(o.out);
         TST_CHECK(rc == UTIL_OK && text && tst_json_valid(text), "%s: valid JSON", whats[i]);
@@ -1197,17 +1181,17 @@ static void test_export(void)
     }
 
     /* An empty database exports a header / an empty array. */
-    const char *empty = tmp("empty-export.db");
+    const char *empty = tst_path("empty-export.db");
     TST_CHECK(db_open(empty, DB_OPEN_CREATE, &d) == UTIL_OK, "empty db");
     db_close(&d);
     o.db = empty;
     o.what = "amounts";
-    o.out = tmp("none.json");
+    o.out = tst_path("none.json");
     text = db_export_run(&o) == UTIL_OK ? tst_read_text(o.out) : NULL;
     TST_CHECK(text && strcmp(text, "[]\n") == 0, "empty JSON array");
     free(text);
     o.format = "csv";
-    o.out = tmp("none.csv");
+    o.out = tst_path("none.csv");
     text = db_export_run(&o) == UTIL_OK ? tst_read_text(o.out) : NULL;
     TST_CHECK(text && strcmp(text, "file,page,field,amount,cents,confidence,status\r\n") == 0,
               "empty CSV: the header");
@@ -1220,19 +1204,19 @@ static void test_export(void)
     o.format = "xml";
     TST_CHECK(db_export_run(&o) == UTIL_EINVAL, "unknown format");
     o.format = "csv";
-    o.db = tmp("missing.db");
-    o.out = tmp("never.csv");
+    o.db = tst_path("missing.db");
+    o.out = tst_path("never.csv");
     util_clear_error();
     TST_CHECK(db_export_run(&o) == UTIL_EIO && !tst_file_exists(o.db) && !tst_file_exists(o.out) &&
                   strstr(util_last_error(), "missing.db"),
               "a missing database: error, not created, no output: %s", util_last_error());
 
     /* ---- the command line */
-    snprintf(cmd, sizeof cmd, "%s export amounts --db %s -o %s", tst_bin(), path, tmp("cli.csv"));
+    snprintf(cmd, sizeof cmd, "%s export amounts --db %s -o %s", tst_bin(), path, tst_path("cli.csv"));
     rc = tst_run(cmd, g_out, sizeof g_out);
     TST_CHECK(rc == 0 && g_out[0] == '\0', "CLI -o: exit %d, quiet: %s", rc, g_out);
     {
-        char *x = tst_read_text(tmp("cli.csv")), *y = tst_read_text(tmp("amounts.csv"));
+        char *x = tst_read_text(tst_path("cli.csv")), *y = tst_read_text(tst_path("amounts.csv"));
         TST_CHECK(x && y && strcmp(x, y) == 0, "the CLI writes what the API wrote");
         free(x);
         free(y);
@@ -1244,14 +1228,14 @@ static void test_export(void)
     snprintf(cmd, sizeof cmd, "%s export fields --db %s -o -", tst_bin(), path);
     rc = tst_run(cmd, g_out, sizeof g_out);
     TST_CHECK(rc == 0 && csv_parse(g_out) == 7, "CLI -o - is standard output");
-    snprintf(cmd, sizeof cmd, "%s export amounts --db %s -o %s", tst_bin(), tmp("nope.db"),
-             tmp("nope.csv"));
+    snprintf(cmd, sizeof cmd, "%s export amounts --db %s -o %s", tst_bin(), tst_path("nope.db"),
+             tst_path("nope.csv"));
     rc = tst_run(cmd, g_out, sizeof g_out);
     TST_CHECK(rc == 1 && strstr(g_out, "nope.db") && strstr(g_out, "no such database") &&
-                  !tst_file_exists(tmp("nope.db")) && !tst_file_exists(tmp("nope.csv")),
+                  !tst_file_exists(tst_path("nope.db")) && !tst_file_exists(tst_path("nope.csv")),
               "CLI missing database: exit %d, %s", rc, g_out);
     snprintf(cmd, sizeof cmd, "%s export amounts --db %s -o %s", tst_bin(), path,
-             tmp("no-such-dir/out.csv"));
+             tst_path("no-such-dir/out.csv"));
     rc = tst_run(cmd, g_out, sizeof g_out);
     TST_CHECK(rc == 1 && strstr(g_out, "no-such-dir"), "CLI unwritable output: exit %d, %s", rc, g_out);
     snprintf(cmd, sizeof cmd, "%s export amounts --db %s --format xml", tst_bin(), path);
@@ -1273,7 +1257,7 @@ static void test_export(void)
     snprintf(cmd, sizeof cmd, "cd %s && %s export amounts", tst_tmpdir(), tst_bin());
     if (tst_bin()[0] == '/') {
         rc = tst_run(cmd, g_out, sizeof g_out);
-        TST_CHECK(rc == 1 && strstr(g_out, "docpipe.db") && !tst_file_exists(tmp("docpipe.db")),
+        TST_CHECK(rc == 1 && strstr(g_out, "docpipe.db") && !tst_file_exists(tst_path("docpipe.db")),
                   "the default database is ./docpipe.db, not created: %s", g_out);
     }
     tdoc_free(&a);

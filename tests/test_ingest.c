@@ -32,34 +32,6 @@ static char g_out[OUT_CAP];
 static char g_set[600];
 static int g_set_files;
 
-static const char *tmp(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *tmp(const char *fmt, ...)
-{
-    static char paths[8][600];
-    static int slot;
-    char name[300];
-    char *p = paths[slot++ % 8];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    snprintf(p, 600, "%s/%s", tst_tmpdir(), name);
-    return p;
-}
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-    char cmd[4000];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return tst_run(cmd, g_out, sizeof g_out);
-}
-
 static const char *q_text(sqlite3 *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static const char *q_text(sqlite3 *h, const char *fmt, ...)
 {
@@ -95,9 +67,9 @@ static long long half_documents(sqlite3 *h)
 
 static int make_set(void)
 {
-    int rc = run("%s samples --out %s --pages 6 --seed 4 --dpi 200 2>&1", tst_bin(), tmp("set"));
+    int rc = tst_runf(g_out, sizeof g_out, "%s samples --out %s --pages 6 --seed 4 --dpi 200 2>&1", tst_bin(), tst_path("set"));
     TST_CHECK(rc == 0, "docpipe samples: %s", g_out);
-    snprintf(g_set, sizeof g_set, "%s", tmp("set"));
+    snprintf(g_set, sizeof g_set, "%s", tst_path("set"));
     g_set_files = tst_count_in_dir(g_set, ".") - 2 /* . and .. */ - 2 /* the CSVs */;
     return rc == 0 && g_set_files > 0;
 }
@@ -127,14 +99,14 @@ static void put_be32(uint8_t *p, uint32_t v)
 
 static void test_bad_files(void)
 {
-    const char *dir = tmp("bad"), *db = tmp("bad.db");
+    const char *dir = tst_path("bad"), *db = tst_path("bad.db");
     uint8_t png_bomb[8 + 25 + 12 + 12];
     size_t len;
     uint8_t *b;
     sqlite3 *h;
     int rc, root = geteuid() == 0;
 
-    run("cp -r %s %s", g_set, dir);
+    tst_runf(g_out, sizeof g_out, "cp -r %s %s", g_set, dir);
     tst_write_file("bad/zero.tif", "", 0);
     tst_write_file("bad/text.tif", "this is not a scan\n", 19);
     tst_write_file("bad/notes.txt", "left alone\n", 11);
@@ -168,15 +140,15 @@ static void test_bad_files(void)
     tst_write_file("bad/bomb.png", png_bomb, sizeof png_bomb);
     if (!root) {
         tst_write_file("bad/locked.png", "\x89PNG\r\n\x1a\n", 8);
-        chmod(tmp("bad/locked.png"), 0);
-        mkdir(tmp("bad/locked-dir"), 0777);
+        chmod(tst_path("bad/locked.png"), 0);
+        mkdir(tst_path("bad/locked-dir"), 0777);
         tst_write_file("bad/locked-dir/x.png", "\x89PNG\r\n\x1a\n", 8);
-        chmod(tmp("bad/locked-dir"), 0);
+        chmod(tst_path("bad/locked-dir"), 0);
     } else {
         tst_skip("unreadable file and folder (chmod 000): running as root, which reads them anyway");
     }
 
-    rc = run("%s ingest --db %s --threads 2 %s %s 2>&1", tst_bin(), db, dir, tmp("bad/missing.tif"));
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s --threads 2 %s %s 2>&1", tst_bin(), db, dir, tst_path("bad/missing.tif"));
     TST_CHECK(rc == 3, "some documents failed: exit 3 (got %d): %s", rc, g_out);
     TST_CHECK(strstr(g_out, "failed: ") && strstr(g_out, "zero.tif"), "failures named on stderr");
     h = tst_sql_open(db);
@@ -212,8 +184,8 @@ static void test_bad_files(void)
         TST_CHECK(strstr(q_text(h, "SELECT error FROM documents WHERE path LIKE '%%locked-dir'"),
                          "ermission"),
                   "unreadable folder: %s", q_text(h, "SELECT error FROM documents WHERE path LIKE '%%locked-dir'"));
-        chmod(tmp("bad/locked.png"), 0644);
-        chmod(tmp("bad/locked-dir"), 0755);
+        chmod(tst_path("bad/locked.png"), 0644);
+        chmod(tst_path("bad/locked-dir"), 0755);
     }
     TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents WHERE status = 'failed' AND "
                        "(error IS NULL OR error = '' OR page_count <> 0)") == 0,
@@ -225,7 +197,7 @@ static void test_bad_files(void)
 
 static void test_kill(int sig)
 {
-    const char *db = tmp(sig == SIGKILL ? "kill.db" : "int.db");
+    const char *db = tst_path(sig == SIGKILL ? "kill.db" : "int.db");
     char cmd[2000];
     sqlite3 *h;
     pid_t pid;
@@ -277,7 +249,7 @@ static void test_kill(int sig)
                   "the interrupted run is marked so, with its count");
     sqlite3_close(h);
 
-    int rc = run("%s ingest --quiet --db %s %s 2>&1", tst_bin(), db, g_set);
+    int rc = tst_runf(g_out, sizeof g_out, "%s ingest --quiet --db %s %s 2>&1", tst_bin(), db, g_set);
     h = tst_sql_open(db);
     TST_CHECK(rc == 0, "the same ingest again: exit 0: %s", g_out);
     TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM documents") == g_set_files &&
@@ -292,11 +264,11 @@ static void test_kill(int sig)
 
 static void test_concurrent(void)
 {
-    const char *db = tmp("two.db");
+    const char *db = tst_path("two.db");
     sqlite3 *h;
     int rc;
 
-    rc = run("(%s ingest --quiet --db %s --threads 1 %s & p1=$!; "
+    rc = tst_runf(g_out, sizeof g_out, "(%s ingest --quiet --db %s --threads 1 %s & p1=$!; "
              "%s ingest --quiet --db %s --threads 1 %s & p2=$!; "
              "wait $p1; a=$?; wait $p2; b=$?; echo \"exits $a $b\") 2>&1",
              tst_bin(), db, g_set, tst_bin(), db, g_set);
@@ -316,15 +288,15 @@ static void test_concurrent(void)
 
 static void test_refused_databases(void)
 {
-    const char *newer = tmp("newer.db"), *foreign = tmp("foreign.db"), *text = tmp("text.db");
+    const char *newer = tst_path("newer.db"), *foreign = tst_path("foreign.db"), *text = tst_path("text.db");
     sqlite3 *h;
     int rc;
 
-    rc = run("%s ingest --quiet --db %s %s/doc0001.* 2>&1", tst_bin(), newer, g_set);
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --quiet --db %s %s/doc0001.* 2>&1", tst_bin(), newer, g_set);
     h = tst_sql_open(newer);
     sqlite3_exec(h, "PRAGMA user_version = 7", NULL, NULL, NULL);
     sqlite3_close(h);
-    rc = run("%s ingest --db %s %s 2>&1", tst_bin(), newer, g_set);
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s %s 2>&1", tst_bin(), newer, g_set);
     TST_CHECK(rc == 1 && strstr(g_out, "newer") && strstr(g_out, "newer.db"),
               "a newer database: exit 1 naming it: %s", g_out);
     h = tst_sql_open(newer);
@@ -337,7 +309,7 @@ static void test_refused_databases(void)
     sqlite3_exec(h, "CREATE TABLE customers(id, name); INSERT INTO customers VALUES (1, 'x')", NULL,
                  NULL, NULL);
     sqlite3_close(h);
-    rc = run("%s ingest --db %s %s 2>&1", tst_bin(), foreign, g_set);
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s %s 2>&1", tst_bin(), foreign, g_set);
     TST_CHECK(rc == 1 && strstr(g_out, "not a docpipe database") && strstr(g_out, "foreign.db"),
               "a foreign database: exit 1: %s", g_out);
     h = tst_sql_open(foreign);
@@ -345,7 +317,7 @@ static void test_refused_databases(void)
     sqlite3_close(h);
 
     tst_write_file("text.db", "hello, not sqlite at all, just some text here.\n", 48);
-    rc = run("%s ingest --db %s %s 2>&1", tst_bin(), text, g_set);
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s %s 2>&1", tst_bin(), text, g_set);
     TST_CHECK(rc == 1 && strstr(g_out, "text.db"), "a text file as database: exit 1: %s", g_out);
 }
 

@@ -384,17 +384,6 @@ static void test_refusals(void)
     }
 }
 
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-    char cmd[4000];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return tst_run(cmd, g_out, sizeof g_out);
-}
-
 /* Real pages: two --shard ingests merged = one ingest. */
 static void test_cli(void)
 {
@@ -402,27 +391,27 @@ static void test_cli(void)
     char *x, *y;
     int rc;
 
-    rc = run("%s merge --db %s/c.db", b, dir);
+    rc = tst_runf(g_out, sizeof g_out, "%s merge --db %s/c.db", b, dir);
     TST_CHECK(rc == 2 && strstr(g_out, "usage:"), "merge without shards: exit %d", rc);
-    rc = run("%s merge --db %s/c.db %s/newer.db", b, dir, dir);
+    rc = tst_runf(g_out, sizeof g_out, "%s merge --db %s/c.db %s/newer.db", b, dir, dir);
     TST_CHECK(rc == 1 && strstr(g_out, "schema version 2 is newer") && strstr(g_out, "not merged"),
               "merge of a newer shard: exit %d: %s", rc, g_out);
-    rc = run("%s merge --db %s/c.db %s/foreign.db", b, dir, dir);
+    rc = tst_runf(g_out, sizeof g_out, "%s merge --db %s/c.db %s/foreign.db", b, dir, dir);
     TST_CHECK(rc == 1 && strstr(g_out, "not a docpipe database") && strstr(g_out, "not merged"),
               "merge of another program's database: exit %d: %s", rc, g_out);
-    rc = run("%s samples --out %s/pages --pages 3 --seed 5 --dpi 200", b, dir);
+    rc = tst_runf(g_out, sizeof g_out, "%s samples --out %s/pages --pages 3 --seed 5 --dpi 200", b, dir);
     TST_CHECK(rc == 0, "samples: %s", g_out);
     if (rc)
         return;
     tst_write_file("pages/broken.tif", "II*\0garbage", 11);
-    rc = run("%s ingest --quiet --threads 1 --db %s/plain.db %s/pages", b, dir, dir);
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --quiet --threads 1 --db %s/plain.db %s/pages", b, dir, dir);
     TST_CHECK(rc == 3, "plain ingest (one broken file): exit %d: %s", rc, g_out);
     for (int k = 1; k <= 2; k++) {
-        rc = run("%s ingest --threads 1 --shard %d/2 --db %s/s%d.db %s/pages", b, k, dir, k, dir);
+        rc = tst_runf(g_out, sizeof g_out, "%s ingest --threads 1 --shard %d/2 --db %s/s%d.db %s/pages", b, k, dir, k, dir);
         TST_CHECK((rc == 0 || rc == 3) && strstr(g_out, "shard"), "ingest --shard %d/2: exit %d: %s",
                   k, rc, g_out);
     }
-    rc = run("%s merge --db %s/m.db %s/s1.db %s/s2.db", b, dir, dir, dir);
+    rc = tst_runf(g_out, sizeof g_out, "%s merge --db %s/m.db %s/s1.db %s/s2.db", b, dir, dir, dir);
     TST_CHECK(rc == 0 && strstr(g_out, "2 of 2 shards merged"), "merge: exit %d: %s", rc, g_out);
     x = dump(tmp("plain.db"), CONTENT);
     y = dump(tmp("m.db"), CONTENT);

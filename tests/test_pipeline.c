@@ -29,34 +29,6 @@
 #define OUT_CAP (1 << 20)
 static char g_out[OUT_CAP];
 
-static const char *tmp(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *tmp(const char *fmt, ...)
-{
-    static char paths[8][600];
-    static int slot;
-    char name[300];
-    char *p = paths[slot++ % 8];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(name, sizeof name, fmt, ap);
-    va_end(ap);
-    snprintf(p, 600, "%s/%s", tst_tmpdir(), name);
-    return p;
-}
-
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-    char cmd[4000];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return tst_run(cmd, g_out, sizeof g_out);
-}
-
 /* ------------------------------------------------------------ units */
 
 static void test_sniff(void)
@@ -87,16 +59,16 @@ static void test_sniff(void)
 static void test_walk(void)
 {
     pipe_walk *w = NULL;
-    const char *root = tmp("walk");
+    const char *root = tst_path("walk");
     static const uint8_t png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 1, 2, 3};
     char buf[700];
     const char *paths[3];
     int rc;
 
     mkdir(root, 0777);
-    mkdir(tmp("walk/sub"), 0777);
-    mkdir(tmp("walk/sub/deeper"), 0777);
-    mkdir(tmp("walk/.hidden"), 0777);
+    mkdir(tst_path("walk/sub"), 0777);
+    mkdir(tst_path("walk/sub/deeper"), 0777);
+    mkdir(tst_path("walk/.hidden"), 0777);
     tst_write_file("walk/b.png", png, sizeof png);
     tst_write_file("walk/a-image.dat", png, sizeof png);      /* an image by content */
     tst_write_file("walk/README", "hello\n", 6);              /* left alone */
@@ -109,8 +81,8 @@ static void test_walk(void)
     TST_CHECK(symlink(root, buf) == 0, "a link back up makes a loop");
 
     paths[0] = root;
-    paths[1] = tmp("walk/b.png");                  /* given twice: listed twice */
-    paths[2] = tmp("walk/nothing-here");
+    paths[1] = tst_path("walk/b.png");                  /* given twice: listed twice */
+    paths[2] = tst_path("walk/nothing-here");
     rc = pipe_walk_paths(paths, 3, &w);
     TST_CHECK(rc == UTIL_OK && w, "walk");
     if (!w)
@@ -344,12 +316,12 @@ static void test_measures(void)
         char real[4096];
         char *r;
         TST_CHECK(realpath(tst_tmpdir(), real) != NULL, "realpath of the temp dir");
-        mkdir(tmp("rel"), 0777);
+        mkdir(tst_path("rel"), 0777);
         tst_write_file("rel/x.png", "x", 1);
-        r = pipe_rel_path(real, tmp("rel/../rel/x.png"));
+        r = pipe_rel_path(real, tst_path("rel/../rel/x.png"));
         TST_CHECK(r && strcmp(r, "rel/x.png") == 0, "relative path through ..: %s", r ? r : "NULL");
         free(r);
-        r = pipe_rel_path(tmp("rel"), "/etc/hostname");
+        r = pipe_rel_path(tst_path("rel"), "/etc/hostname");
         TST_CHECK(r == NULL, "outside the folder: NULL");
         free(r);
     }
@@ -361,8 +333,8 @@ static char g_set[600];   /* the generated sample folder */
 
 static int make_set(void)
 {
-    const char *dir = tmp("set");
-    int rc = run("%s samples --out %s --pages 5 --seed 5 --dpi 200 2>&1", tst_bin(), dir);
+    const char *dir = tst_path("set");
+    int rc = tst_runf(g_out, sizeof g_out, "%s samples --out %s --pages 5 --seed 5 --dpi 200 2>&1", tst_bin(), dir);
     TST_CHECK(rc == 0, "docpipe samples: %s", g_out);
     snprintf(g_set, sizeof g_set, "%s", dir);
     return rc == 0;
@@ -403,13 +375,13 @@ static double json_num(const char *text, const char *key)
 
 static void test_end_to_end(void)
 {
-    const char *db = tmp("e2e.db");
+    const char *db = tst_path("e2e.db");
     sqlite3 *h;
     int rc, n_docs, n_amounts = truth_count("amount"), n_zips = truth_count("postcode");
     double exact, digits, rr;
     long long ids_before;
 
-    rc = run("%s ingest --db %s --threads 2 --batch 64 %s 2>&1", tst_bin(), db, g_set);
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s --threads 2 --batch 64 %s 2>&1", tst_bin(), db, g_set);
     TST_CHECK(rc == 0, "ingest exits 0: %s", g_out);
     TST_CHECK(strstr(g_out, "stored") && strstr(g_out, "pages/s") && strstr(g_out, "2 other files"),
               "summary (truth.csv and pages.csv left alone): %s", g_out);
@@ -444,7 +416,7 @@ static void test_end_to_end(void)
     ids_before = tst_sql_int(h, "SELECT max(id) FROM documents");
 
     /* eval-ingest: figures in range, consistent with the text and json forms */
-    rc = run("%s eval-ingest --db %s --truth %s/truth.csv --json 2>&1", tst_bin(), db, g_set);
+    rc = tst_runf(g_out, sizeof g_out, "%s eval-ingest --db %s --truth %s/truth.csv --json 2>&1", tst_bin(), db, g_set);
     TST_CHECK(rc == 0 && tst_json_valid(g_out), "eval-ingest --json: valid JSON: %s", g_out);
     exact = json_num(g_out, "exact");
     digits = json_num(g_out, "digit_accuracy");
@@ -490,20 +462,20 @@ static void test_end_to_end(void)
         TST_CHECK(n_truth > 0 && fabs((double)n_ok / (double)n_truth - exact) < 1e-6,
                   "eval-ingest's exact rate %.4f = SQL's %lld/%lld", exact, n_ok, n_truth);
     }
-    rc = run("%s eval-ingest --db %s --truth %s/truth.csv 2>&1", tst_bin(), db, g_set);
+    rc = tst_runf(g_out, sizeof g_out, "%s eval-ingest --db %s --truth %s/truth.csv 2>&1", tst_bin(), db, g_set);
     TST_CHECK(rc == 0 && strstr(g_out, "field exact match") && strstr(g_out, "reliability") &&
                   strstr(g_out, "read rate at <= 1 % field error"),
               "the text report: %s", g_out);
 
     /* the same ingest again: everything skipped by SHA-256 */
-    rc = run("%s ingest --db %s %s 2>&1", tst_bin(), db, g_set);
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s %s 2>&1", tst_bin(), db, g_set);
     TST_CHECK(rc == 0 && tst_sql_int(h, "SELECT count(*) FROM documents") == n_docs &&
                   tst_sql_int(h, "SELECT max(id) FROM documents") == ids_before,
               "re-ingest stores nothing new: %s", g_out);
     TST_CHECK(tst_sql_int(h, "SELECT skipped FROM runs ORDER BY id DESC LIMIT 1") == n_docs,
               "the second run skipped them all");
     /* --force: replaced, new ids, same counts */
-    rc = run("%s ingest --db %s --force --threads 1 %s 2>&1", tst_bin(), db, g_set);
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s --force --threads 1 %s 2>&1", tst_bin(), db, g_set);
     TST_CHECK(rc == 0 && tst_sql_int(h, "SELECT count(*) FROM documents") == n_docs &&
                   tst_sql_int(h, "SELECT min(id) FROM documents") > ids_before &&
                   tst_sql_int(h, "SELECT count(*) FROM pages") == 5,
@@ -512,8 +484,8 @@ static void test_end_to_end(void)
               "the run counts the replacements");
     {
         /* one thread and batch 64 read the same as two threads and batch 1 */
-        const char *db2 = tmp("e2e-b1.db");
-        run("%s ingest --db %s --threads 2 --batch 1 --quiet %s 2>&1", tst_bin(), db2, g_set);
+        const char *db2 = tst_path("e2e-b1.db");
+        tst_runf(g_out, sizeof g_out, "%s ingest --db %s --threads 2 --batch 1 --quiet %s 2>&1", tst_bin(), db2, g_set);
         char q[1500];
         snprintf(q, sizeof q, "ATTACH '%s' AS o", db2);
         sqlite3_exec(h, q, NULL, NULL, NULL);
@@ -532,7 +504,7 @@ static void test_end_to_end(void)
     {
         char bin[4096];
         TST_CHECK(realpath(tst_bin(), bin) != NULL, "binary path");
-        rc = run("cd / && %s eval-ingest --db %s --truth %s/truth.csv --json 2>&1", bin, db, g_set);
+        rc = tst_runf(g_out, sizeof g_out, "cd / && %s eval-ingest --db %s --truth %s/truth.csv --json 2>&1", bin, db, g_set);
     }
     TST_CHECK(rc == 0 && fabs(json_num(g_out, "exact") - exact) < 1e-9,
               "the same figures from another folder (%.4f)", json_num(g_out, "exact"));
@@ -541,19 +513,19 @@ static void test_end_to_end(void)
                  NULL, NULL, NULL);
     sqlite3_exec(h, "DELETE FROM fields WHERE id = (SELECT max(id) FROM fields WHERE type = 'amount')",
                  NULL, NULL, NULL);
-    rc = run("%s eval-ingest --db %s --truth %s/truth.csv --json 2>&1", tst_bin(), db, g_set);
+    rc = tst_runf(g_out, sizeof g_out, "%s eval-ingest --db %s --truth %s/truth.csv --json 2>&1", tst_bin(), db, g_set);
     TST_CHECK(rc == 0 && json_num(g_out, "exact") < exact - 0.02 &&
                   json_num(g_out, "found") < json_num(g_out, "fields"),
               "a corrupted database scores lower: %.4f < %.4f", json_num(g_out, "exact"), exact);
     sqlite3_close(h);
 
     /* errors */
-    rc = run("%s eval-ingest --db %s --truth %s/nothing.csv 2>&1", tst_bin(), db, g_set);
+    rc = tst_runf(g_out, sizeof g_out, "%s eval-ingest --db %s --truth %s/nothing.csv 2>&1", tst_bin(), db, g_set);
     TST_CHECK(rc == 1 && strstr(g_out, "nothing.csv"), "a missing truth file: exit 1 naming it");
-    rc = run("%s eval-ingest --db %s --truth %s/truth.csv 2>&1", tst_bin(), tmp("none.db"), g_set);
-    TST_CHECK(rc == 1 && !tst_file_exists(tmp("none.db")), "a missing database: exit 1, not created");
+    rc = tst_runf(g_out, sizeof g_out, "%s eval-ingest --db %s --truth %s/truth.csv 2>&1", tst_bin(), tst_path("none.db"), g_set);
+    TST_CHECK(rc == 1 && !tst_file_exists(tst_path("none.db")), "a missing database: exit 1, not created");
     tst_write_file("other-truth.csv", "file,page,field,type,text\nzzz.tif,1,amount,amount,1.00\n", 55);
-    rc = run("%s eval-ingest --db %s --truth %s 2>&1", tst_bin(), db, tmp("other-truth.csv"));
+    rc = tst_runf(g_out, sizeof g_out, "%s eval-ingest --db %s --truth %s 2>&1", tst_bin(), db, tst_path("other-truth.csv"));
     TST_CHECK(rc == 1 && strstr(g_out, "none of its"), "a truth matching nothing: %s", g_out);
 }
 
@@ -561,40 +533,40 @@ static void test_cli(void)
 {
     int rc;
 
-    rc = run("%s ingest 2>&1", tst_bin());
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest 2>&1", tst_bin());
     TST_CHECK(rc == 2 && strstr(g_out, "usage: docpipe ingest"), "no paths: usage, exit 2");
-    rc = run("%s ingest --threads x %s 2>&1", tst_bin(), tst_tmpdir());
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --threads x %s 2>&1", tst_bin(), tst_tmpdir());
     TST_CHECK(rc == 2, "bad --threads: exit 2");
-    rc = run("%s ingest --review-below 1.5 %s 2>&1", tst_bin(), tst_tmpdir());
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --review-below 1.5 %s 2>&1", tst_bin(), tst_tmpdir());
     TST_CHECK(rc == 2, "--review-below outside 0..1: exit 2");
-    rc = run("%s ingest --help", tst_bin());
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --help", tst_bin());
     TST_CHECK(rc == 0 && strstr(g_out, "Exit: 0") && strstr(g_out, "3 some failed"),
               "help documents the exit codes");
-    rc = run("%s eval-ingest --db x.db 2>&1", tst_bin());
+    rc = tst_runf(g_out, sizeof g_out, "%s eval-ingest --db x.db 2>&1", tst_bin());
     TST_CHECK(rc == 2 && strstr(g_out, "--truth"), "eval-ingest without --truth: exit 2");
-    rc = run("%s ingest --db %s --model %s %s 2>&1", tst_bin(), tmp("m.db"), tmp("no.model"), g_set);
-    TST_CHECK(rc == 1 && strstr(g_out, "no.model") && !tst_file_exists(tmp("m.db")),
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s --model %s %s 2>&1", tst_bin(), tst_path("m.db"), tst_path("no.model"), g_set);
+    TST_CHECK(rc == 1 && strstr(g_out, "no.model") && !tst_file_exists(tst_path("m.db")),
               "a missing model: exit 1 naming it, no database made: %s", g_out);
-    rc = run("%s ingest --db %s --form nosuch %s 2>&1", tst_bin(), tmp("f.db"), g_set);
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s --form nosuch %s 2>&1", tst_bin(), tst_path("f.db"), g_set);
     TST_CHECK(rc == 1 && strstr(g_out, "nosuch"), "an unknown form: exit 1");
     /* from another folder: the model and forms are found beside the binary
      * (an install folder made here: the binary with models/ and forms/) */
     {
         char cwd[4096];
         TST_CHECK(getcwd(cwd, sizeof cwd) != NULL, "cwd");
-        rc = run("mkdir -p %s && cp %s %s/docpipe && ln -s %s/models %s/models && "
+        rc = tst_runf(g_out, sizeof g_out, "mkdir -p %s && cp %s %s/docpipe && ln -s %s/models %s/models && "
                  "ln -s %s/forms %s/forms 2>&1",
-                 tmp("inst"), tst_bin(), tmp("inst"), cwd, tmp("inst"), cwd, tmp("inst"));
+                 tst_path("inst"), tst_bin(), tst_path("inst"), cwd, tst_path("inst"), cwd, tst_path("inst"));
         TST_CHECK(rc == 0, "install folder: %s", g_out);
-        rc = run("cd %s && env -u DOCPIPE_MODEL -u DOCPIPE_FORMS inst/docpipe ingest --quiet "
+        rc = tst_runf(g_out, sizeof g_out, "cd %s && env -u DOCPIPE_MODEL -u DOCPIPE_FORMS inst/docpipe ingest --quiet "
                  "--db here.db set/doc0001.* 2>&1", tst_tmpdir());
-        TST_CHECK(rc == 0 && tst_file_exists(tmp("here.db")),
+        TST_CHECK(rc == 0 && tst_file_exists(tst_path("here.db")),
                   "works from any folder (model and forms beside the binary): %s", g_out);
     }
     /* --form auto reads fields without a template */
-    rc = run("%s ingest --quiet --form auto --db %s %s 2>&1", tst_bin(), tmp("auto.db"), g_set);
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --quiet --form auto --db %s %s 2>&1", tst_bin(), tst_path("auto.db"), g_set);
     {
-        sqlite3 *h = tst_sql_open(tmp("auto.db"));
+        sqlite3 *h = tst_sql_open(tst_path("auto.db"));
         TST_CHECK(rc == 0 && tst_sql_int(h, "SELECT count(*) FROM fields WHERE form = 'auto'") > 0 &&
                       tst_sql_int(h, "SELECT count(*) FROM fields WHERE form <> 'auto'") == 0,
                   "--form auto: auto fields only (exit %d): %s", rc, g_out);

@@ -40,18 +40,6 @@ static const char *tmp(const char *name)
     return p;
 }
 
-static int dp(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int dp(const char *fmt, ...)
-{
-    char args[3000], cmd[3500];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s %s", tst_bin(), args);
-    return tst_run(cmd, g_out, sizeof g_out);
-}
-
 static int has(const char *frag) { return strstr(g_out, frag) != NULL; }
 
 /* ------------------------------------------------------------- CSV */
@@ -604,32 +592,32 @@ static void test_refusals(const char *small)
               "missing label: rc %d \"%s\"", rc, util_last_error());
 
     /* Through the CLI. */
-    rc = dp("samples --out %s --pages 1 --seed 1 --dpi 200 --digits %s", tmp("cli"), small);
+    rc = tst_run_bin(g_out, sizeof g_out, "samples --out %s --pages 1 --seed 1 --dpi 200 --digits %s", tmp("cli"), small);
     TST_CHECK(rc == 0 && tst_file_exists(tmp("cli/truth.csv")), "cli run: rc %d %.300s", rc,
               g_out);
-    rc = dp("samples --out %s --pages 0", tmp("x"));
+    rc = tst_run_bin(g_out, sizeof g_out, "samples --out %s --pages 0", tmp("x"));
     TST_CHECK(rc == 2 && has("--pages") && has("usage: docpipe samples"), "--pages 0: rc %d %.200s",
               rc, g_out);
-    rc = dp("samples --out %s --pages 2 --kind x", tmp("x"));
+    rc = tst_run_bin(g_out, sizeof g_out, "samples --out %s --pages 2 --kind x", tmp("x"));
     TST_CHECK(rc == 2 && has("--kind") && has("\"x\""), "--kind x: rc %d %.200s", rc, g_out);
-    rc = dp("samples --out %s --pages 2 --dpi 150", tmp("x"));
+    rc = tst_run_bin(g_out, sizeof g_out, "samples --out %s --pages 2 --dpi 150", tmp("x"));
     TST_CHECK(rc == 2 && has("--dpi"), "--dpi 150: rc %d %.200s", rc, g_out);
-    rc = dp("samples --pages 2");
+    rc = tst_run_bin(g_out, sizeof g_out, "samples --pages 2");
     TST_CHECK(rc == 2 && has("--out"), "no --out: rc %d %.200s", rc, g_out);
-    rc = dp("samples --out %s --pages 2 --bogus", tmp("x"));
+    rc = tst_run_bin(g_out, sizeof g_out, "samples --out %s --pages 2 --bogus", tmp("x"));
     TST_CHECK(rc == 2 && has("--bogus"), "unknown option: rc %d", rc);
     TST_CHECK(!tst_file_exists(tmp("x")), "usage errors write nothing");
     tst_write_file("plain", "x", 1);
-    rc = dp("samples --out %s --pages 1 --dpi 200 --digits %s", tmp("plain/sub"), small);
+    rc = tst_run_bin(g_out, sizeof g_out, "samples --out %s --pages 1 --dpi 200 --digits %s", tmp("plain/sub"), small);
     TST_CHECK(rc == 1 && has("plain/sub") && has("cannot create"),
               "unwritable --out: rc %d %.200s", rc, g_out);
-    rc = dp("samples --out %s --pages 1 --dpi 200 --digits %s", tmp("plain"), small);
+    rc = tst_run_bin(g_out, sizeof g_out, "samples --out %s --pages 1 --dpi 200 --digits %s", tmp("plain"), small);
     TST_CHECK(rc == 1 && has("not a folder"), "--out a file: rc %d %.200s", rc, g_out);
-    rc = dp("samples --out %s --pages 1 --dpi 200 --digits %s", tmp("cli2"), tmp("bad.csv"));
+    rc = tst_run_bin(g_out, sizeof g_out, "samples --out %s --pages 1 --dpi 200 --digits %s", tmp("cli2"), tmp("bad.csv"));
     TST_CHECK(rc == 1 && has("bad.csv:5"), "cli bad digits: rc %d %.200s", rc, g_out);
-    rc = dp("samples --out %s --pages 1 --digits %s", tmp("cli3"), tmp("missing.csv"));
+    rc = tst_run_bin(g_out, sizeof g_out, "samples --out %s --pages 1 --digits %s", tmp("cli3"), tmp("missing.csv"));
     TST_CHECK(rc == 1 && has("missing.csv"), "cli missing digits: rc %d %.200s", rc, g_out);
-    rc = dp("samples --out %s --pages 1 --kind check --digits %s --forms %s", tmp("cli4"), small,
+    rc = tst_run_bin(g_out, sizeof g_out, "samples --out %s --pages 1 --kind check --digits %s --forms %s", tmp("cli4"), small,
             tmp("blank"));
     TST_CHECK(rc == 1 && has(tmp("blank")), "forms folder without templates: rc %d %.200s", rc,
               g_out);

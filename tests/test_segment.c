@@ -27,18 +27,6 @@
 
 static char g_out[1 << 16];
 
-static int dp(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int dp(const char *fmt, ...)
-{
-    char args[3000], cmd[3500];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s %s", tst_bin(), args);
-    return tst_run(cmd, g_out, sizeof g_out);
-}
-
 typedef struct figures {
     long fields, counted, digits, agree, pages, form_ok;
     double skew_err_max;
@@ -167,7 +155,7 @@ static void test_digits_on_pages(void)
         figures fg;
         int rc;
         snprintf(dir, sizeof dir, "%s/s%d", tst_tmpdir(), sets[i].dpi);
-        rc = dp("samples --out %s --pages %d --seed %d --dpi %d --kind mixed", dir, sets[i].pages,
+        rc = tst_run_bin(g_out, sizeof g_out, "samples --out %s --pages %d --seed %d --dpi %d --kind mixed", dir, sets[i].pages,
                 sets[i].seed, sets[i].dpi);
         TST_CHECK(rc == 0, "samples at %d dpi: %s", sets[i].dpi, g_out);
         if (rc)
@@ -282,7 +270,7 @@ static void test_cli(void)
         tst_skip("samples/scans missing");
         return;
     }
-    rc = dp("segment %s", good);
+    rc = tst_run_bin(g_out, sizeof g_out, "segment %s", good);
     TST_CHECK(rc == 0 && strstr(g_out, "page 1/1") && strstr(g_out, "form postal") &&
                   strstr(g_out, "zip_old") && strstr(g_out, "account"),
               "a good page: exit 0, its form and fields (%d: %.300s)", rc, g_out);
@@ -314,7 +302,7 @@ static void test_cli(void)
     for (int i = 0; i < 9; i++)
         snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", paths[i]);
     snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", good);
-    rc = dp("%s", cmd);
+    rc = tst_run_bin(g_out, sizeof g_out, "%s", cmd);
     TST_CHECK(rc == 1, "broken files in the batch: exit 1 (%d)", rc);
     TST_CHECK(strstr(g_out, "form postal") != NULL, "the good file after the broken ones is still read");
     {
@@ -335,20 +323,20 @@ static void test_cli(void)
               "no crash");
 
     /* --form: a named template, auto, and an unknown name. */
-    rc = dp("segment --form us-check samples/scans/doc0001.tif");
+    rc = tst_run_bin(g_out, sizeof g_out, "segment --form us-check samples/scans/doc0001.tif");
     TST_CHECK(rc == 0 && strstr(g_out, "form us-check") && strstr(g_out, "amount"), "--form us-check");
-    rc = dp("segment --form us-check %s", good);
+    rc = tst_run_bin(g_out, sizeof g_out, "segment --form us-check %s", good);
     TST_CHECK(rc == 0 && strstr(g_out, "form us-check not found"), "--form us-check on a postal page: not found");
-    rc = dp("segment --form auto %s", good);
+    rc = tst_run_bin(g_out, sizeof g_out, "segment --form auto %s", good);
     TST_CHECK(rc == 0 && strstr(g_out, "form auto") && strstr(g_out, "auto1"), "--form auto finds fields");
-    rc = dp("segment --form nope %s", good);
+    rc = tst_run_bin(g_out, sizeof g_out, "segment --form nope %s", good);
     TST_CHECK(rc == 1 && strstr(g_out, "no form template named 'nope'"), "--form with an unknown name");
-    rc = dp("segment");
+    rc = tst_run_bin(g_out, sizeof g_out, "segment");
     TST_CHECK(rc == 2 && strstr(g_out, "usage"), "no file: usage, exit 2");
 
     /* --dump: an overlay and the crops, valid PNGs. */
     snprintf(dump, sizeof dump, "%s/dump", tst_tmpdir());
-    rc = dp("segment --dump %s %s samples/scans/doc0001.tif", dump, good);
+    rc = tst_run_bin(g_out, sizeof g_out, "segment --dump %s %s samples/scans/doc0001.tif", dump, good);
     TST_CHECK(rc == 0 && tst_count_in_dir(dump, ".png") == 4, "--dump writes 2 PNGs per page (%d)",
               tst_count_in_dir(dump, ".png"));
     snprintf(cmd, sizeof cmd, "%s/doc0003.jpg-p1.png", dump);

@@ -326,3 +326,40 @@ long long tst_sql_int(struct sqlite3 *h, const char *fmt, ...)
     sqlite3_finalize(st);
     return v;
 }
+
+int tst_runf(char *out, size_t cap, const char *fmt, ...)
+{
+    char cmd[8000];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return tst_run(cmd, out, cap);
+}
+
+int tst_run_bin(char *out, size_t cap, const char *fmt, ...)
+{
+    char args[8000];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    return tst_runf(out, cap, "%s %s", tst_bin(), args);
+}
+
+const char *tst_path(const char *fmt, ...)
+{
+    static char paths[8][600];
+    static int slot;
+    char name[300];
+    char *p = paths[slot++ % 8];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    snprintf(p, 600, "%s/%s", tst_tmpdir(), name);
+    return p;
+}

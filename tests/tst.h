@@ -38,6 +38,17 @@ const char *tst_bin(void);
  * NUL terminated) into out; returns the exit status (128+signal if killed). */
 int tst_run(const char *cmd, char *out, size_t cap);
 
+/* tst_runf - tst_run of the command the printf format makes (up to 8000 bytes). */
+int tst_runf(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* tst_run_bin - tst_runf of "BIN ARGS": the docpipe binary under test
+ * (tst_bin()) followed by the arguments the format makes. */
+int tst_run_bin(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* tst_path - tst_tmpdir()/NAME, NAME made by the printf format, in a static
+ * buffer rotating over 8 slots (the ninth call reuses the first). */
+const char *tst_path(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* tst_file_exists - 1 when stat() succeeds on path (any kind of file). */
 int tst_file_exists(const char *path);
 
