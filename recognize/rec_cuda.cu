@@ -17,9 +17,13 @@
  * and sync() wait.  Kernels that mirror simple CPU arithmetic (images_load,
  * RMSProp, dropout, ReLU, pooling) use round-to-nearest intrinsics so nvcc
  * cannot contract them into FMAs: their results equal the CPU engine's bit
- * for bit.  Reductions (biases, batch-norm) are two-pass with a fixed order,
- * and backward convolution algorithms are chosen deterministic when cuDNN
- * has one, so a training run repeats exactly on the same GPU.
+ * for bit.  Reductions (biases, batch-norm) are two-pass with a fixed order.
+ * Convolution algorithms are cuDNN's fastest by default, as in PyTorch; some
+ * of them sum with atomics, so two training runs on the GPU may differ in
+ * the last bits.  DOCPIPE_CUDA_DETERMINISTIC=1 asks for deterministic ones
+ * (where cuDNN has one) and a run then repeats exactly on the same GPU
+ * (measured on an H100: kaggle trains about 14 % slower at batch 1024,
+ * lenet5 about 2.8 times slower).
  *
  * Only the table (and nothing else) is visible to C: extern "C" below.
  */
@@ -45,7 +49,7 @@ extern "C" {
 #define COUNT_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 struct rec_engine {
-    int dev, tf32, search;
+    int dev, tf32, search, det;
     char desc[400];
     cudaStream_t st;
     cudnnHandle_t dnn;
@@ -63,7 +67,108 @@ struct rec_engine {
     cudaEvent_t ev[2];
     int ev_live[2];
     rec_algo_cache cache;
+    int prof;                 /* DOCPIPE_CUDA_PROFILE=1: GPU time per operation */
+    cudaEvent_t prof_ev[2];
+    double prof_ms[32];
+    long prof_calls[32], prof_seen[32];
+    struct {
+        int dir, n, c, oc, h, k, algo;
+        double ms;
+        long calls;
+    } prof_conv[24];
+    int prof_nconv;
+    cudnnTensorDescriptor_t bd;     /* convolution bias, 1 x oc x 1 x 1 */
+    cudnnActivationDescriptor_t ad; /* ReLU, for the fused convolution */
+    int nofuse;                     /* the fused convolution was refused once */
 };
+
+/* --------------------------------------------------------- profiling */
+
+/*
+ * With DOCPIPE_CUDA_PROFILE=1 every operation below is bracketed by two
+ * events and waited for, and the engine prints the GPU milliseconds per
+ * operation (and per convolution shape) when it is destroyed.  The first
+ * PROF_WARM calls of each operation are left out: they hold the lazy
+ * loading of kernels and the first allocations.  The waits serialize host
+ * and GPU, so the totals are for finding the expensive operation, not a
+ * throughput.
+ */
+#define PROF_WARM 12
+enum {
+    P_CONV_FWD, P_CONV_BWD_DATA, P_CONV_BWD_FILTER, P_POOL_FWD, P_POOL_BWD, P_RELU_FWD,
+    P_RELU_BWD, P_DENSE_FWD, P_DENSE_BWD, P_BN_FWD, P_BN_BWD, P_DROP_FWD, P_DROP_BWD,
+    P_XENT, P_SOFTMAX, P_RMSPROP, P_IMAGES, P_UPLOAD, P_DOWNLOAD, P_COUNT
+};
+static const char *const prof_names[P_COUNT] = {
+    "conv forward", "conv backward data", "conv backward filter", "pool forward",
+    "pool backward", "relu forward", "relu backward", "dense forward", "dense backward",
+    "batchnorm forward", "batchnorm backward", "dropout forward", "dropout backward",
+    "softmax cross-entropy", "softmax", "rmsprop", "images load", "upload", "download"};
+
+struct ProfScope {
+    rec_engine *e;
+    int k;
+    const rec_conv_shape *cs;
+    int algo;
+    ProfScope(rec_engine *eng, int kind, const rec_conv_shape *shape = NULL)
+        : e(eng), k(kind), cs(shape), algo(-1)
+    {
+        if (e->prof)
+            cudaEventRecord(e->prof_ev[0], e->st);
+    }
+    ~ProfScope()
+    {
+        float ms = 0.0f;
+        if (!e->prof || ++e->prof_seen[k] <= PROF_WARM)
+            return;
+        cudaEventRecord(e->prof_ev[1], e->st);
+        if (cudaEventSynchronize(e->prof_ev[1]) != cudaSuccess ||
+            cudaEventElapsedTime(&ms, e->prof_ev[0], e->prof_ev[1]) != cudaSuccess)
+            return;
+        e->prof_ms[k] += ms;
+        e->prof_calls[k]++;
+        if (!cs)
+            return;
+        int j = 0;
+        while (j < e->prof_nconv &&
+               !(e->prof_conv[j].dir == k && e->prof_conv[j].n == cs->n &&
+                 e->prof_conv[j].c == cs->c && e->prof_conv[j].oc == cs->oc &&
+                 e->prof_conv[j].h == cs->h && e->prof_conv[j].k == cs->k))
+            j++;
+        if (j == e->prof_nconv) {
+            if (j == COUNT_OF(e->prof_conv))
+                return;
+            e->prof_nconv++;
+            e->prof_conv[j].dir = k, e->prof_conv[j].n = cs->n, e->prof_conv[j].c = cs->c;
+            e->prof_conv[j].oc = cs->oc, e->prof_conv[j].h = cs->h, e->prof_conv[j].k = cs->k;
+            e->prof_conv[j].ms = 0.0, e->prof_conv[j].calls = 0;
+        }
+        e->prof_conv[j].algo = algo;
+        e->prof_conv[j].ms += ms;
+        e->prof_conv[j].calls++;
+    }
+};
+#define PROFILE(kind) ProfScope prof_scope_(e, kind)
+#define PROFILE_CONV(kind, shape) ProfScope prof_scope_(e, kind, shape)
+
+static void prof_report(const rec_engine *e)
+{
+    double total = 0.0;
+    for (int k = 0; k < P_COUNT; k++)
+        total += e->prof_ms[k];
+    util_log(UTIL_LOG_INFO, "CUDA profile: %.1f ms of GPU time in all", total);
+    for (int k = 0; k < P_COUNT; k++)
+        if (e->prof_calls[k])
+            util_log(UTIL_LOG_INFO, "CUDA profile: %-22s %9.2f ms %5.1f %% %7ld calls %8.1f us/call",
+                     prof_names[k], e->prof_ms[k], total > 0 ? 100.0 * e->prof_ms[k] / total : 0.0,
+                     e->prof_calls[k], 1000.0 * e->prof_ms[k] / (double)e->prof_calls[k]);
+    for (int j = 0; j < e->prof_nconv; j++)
+        util_log(UTIL_LOG_INFO, "CUDA profile:   %-20s n %5d c %3d -> %3d, %2dx%-2d k%d, algo %d: "
+                 "%8.1f us/call",
+                 prof_names[e->prof_conv[j].dir], e->prof_conv[j].n, e->prof_conv[j].c,
+                 e->prof_conv[j].oc, e->prof_conv[j].h, e->prof_conv[j].h, e->prof_conv[j].k,
+                 e->prof_conv[j].algo, 1000.0 * e->prof_conv[j].ms / (double)e->prof_conv[j].calls);
+}
 
 /* ------------------------------------------------------------- errors */
 
@@ -135,6 +240,11 @@ static void cuda_destroy(rec_engine **pe)
     e = *pe;
     if (e->st)
         cudaStreamSynchronize(e->st);
+    if (e->prof)
+        prof_report(e);
+    for (int i = 0; i < 2; i++)
+        if (e->prof_ev[i])
+            cudaEventDestroy(e->prof_ev[i]);
     cudaFree(e->ws);
     cudaFree(e->scratch);
     if (e->pin)
@@ -150,6 +260,10 @@ static void cuda_destroy(rec_engine **pe)
         cudnnDestroyFilterDescriptor(e->wd);
     if (e->cd)
         cudnnDestroyConvolutionDescriptor(e->cd);
+    if (e->bd)
+        cudnnDestroyTensorDescriptor(e->bd);
+    if (e->ad)
+        cudnnDestroyActivationDescriptor(e->ad);
     if (e->dnn)
         cudnnDestroy(e->dnn);
     if (e->blas)
@@ -185,14 +299,27 @@ static int create_on(rec_engine *e)
     DK(cudnnCreateTensorDescriptor(&e->yd), "descriptor");
     DK(cudnnCreateFilterDescriptor(&e->wd), "descriptor");
     DK(cudnnCreateConvolutionDescriptor(&e->cd), "descriptor");
+    DK(cudnnCreateTensorDescriptor(&e->bd), "descriptor");
+    DK(cudnnCreateActivationDescriptor(&e->ad), "descriptor");
+    DK(cudnnSetActivationDescriptor(e->ad, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0),
+       "ReLU descriptor");
     e->tf32 = !(env && strcmp(env, "0") == 0);
     env = getenv("DOCPIPE_CUDA_SEARCH");
     e->search = env && strcmp(env, "1") == 0;
+    env = getenv("DOCPIPE_CUDA_DETERMINISTIC");
+    e->det = env && strcmp(env, "1") == 0;
+    env = getenv("DOCPIPE_CUDA_PROFILE");
+    if (env && strcmp(env, "1") == 0) {
+        for (int i = 0; i < 2; i++)
+            CK(cudaEventCreate(&e->prof_ev[i]), "creating a profiling event");
+        e->prof = 1;
+    }
     cudaMemGetInfo(&fr, &tot);
     snprintf(e->desc, sizeof e->desc,
-             "cuda, %s (sm_%d%d, %zu GiB), cuDNN %zu, %s convolutions%s", prop.name, prop.major,
-             prop.minor, (tot + (1u << 29)) >> 30, cudnnGetVersion(), e->tf32 ? "TF32" : "FP32",
-             e->search ? ", measured algorithm search" : "");
+             "cuda, %s (sm_%d%d, %zu GiB), cuDNN %zu, %s convolutions%s%s", prop.name,
+             prop.major, prop.minor, (tot + (1u << 29)) >> 30, cudnnGetVersion(),
+             e->tf32 ? "TF32" : "FP32", e->search ? ", measured algorithm search" : "",
+             e->det ? ", deterministic" : "");
     return UTIL_OK;
 }
 
@@ -265,6 +392,7 @@ static void cuda_free(rec_engine *e, void *ptr)
 
 static int cuda_upload(rec_engine *e, void *dst, const void *src, size_t bytes)
 {
+    PROFILE(P_UPLOAD);
     char *p;
 
     if (!bytes)
@@ -298,6 +426,7 @@ static int cuda_upload(rec_engine *e, void *dst, const void *src, size_t bytes)
 
 static int cuda_download(rec_engine *e, void *dst, const void *src, size_t bytes)
 {
+    PROFILE(P_DOWNLOAD);
     if (!bytes)
         return UTIL_OK;
     CK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, e->st), "download");
@@ -466,19 +595,21 @@ static int pick(const Perf *perf, int got, int want_det)
  * Sets the descriptors for s and direction dir, choosing the algorithm the
  * first time this shape is seen, and makes the workspace large enough.
  * The choice comes from cuDNN's heuristics (as PyTorch's default,
- * cudnn.benchmark off): the same on every run, so training repeats bit for
- * bit; DOCPIPE_CUDA_SEARCH=1 asks cuDNN to time the candidates instead
- * (faster for some shapes, but the pick may change from run to run).
+ * cudnn.benchmark off), the fastest candidate or, with
+ * DOCPIPE_CUDA_DETERMINISTIC=1, the fastest deterministic one;
+ * DOCPIPE_CUDA_SEARCH=1 asks cuDNN to time the candidates instead (on an
+ * H100 it picked the same algorithms for the presets and cost time at
+ * the start; the pick may change from run to run).
  */
 #define CHOOSE(PerfT, COUNT, FIND, GET, DET, WHAT)                                         \
     do {                                                                                   \
         PerfT perf[COUNT];                                                                 \
         int got = 0, i = -1;                                                               \
         if (e->search && FIND == CUDNN_STATUS_SUCCESS)                                     \
-            i = pick(perf, got, DET);                                                      \
+            i = pick(perf, got, (DET) && e->det);                                          \
         if (i < 0) {                                                                       \
             DK(GET, WHAT);                                                                 \
-            i = pick(perf, got, DET);                                                      \
+            i = pick(perf, got, (DET) && e->det);                                          \
         }                                                                                  \
         if (i < 0)                                                                         \
             return dnn_fail(CUDNN_STATUS_NOT_SUPPORTED, WHAT);                             \
@@ -533,12 +664,29 @@ static int conv_prepare(rec_engine *e, const rec_conv_shape *s, int dir, int *pa
 static int cuda_conv_forward(rec_engine *e, float *y, const float *x, const float *w,
                              const float *b, int act, const rec_conv_shape *s)
 {
+    PROFILE_CONV(P_CONV_FWD, s);
     const float one = 1.0f, zero = 0.0f;
     size_t ws, count = (size_t)s->n * s->oh * s->ow * s->oc;
     int algo, rc;
 
     if ((rc = conv_prepare(e, s, REC_CONV_FWD, &algo, &ws)))
         return rc;
+    prof_scope_.algo = algo;
+    /* Convolution, bias and ReLU in one call where cuDNN takes it (one pass
+     * over y less); else the convolution and our bias kernel. */
+    if (act == REC_ACT_RELU && !e->nofuse) {
+        cudnnStatus_t st;
+        DK(cudnnSetTensor4dDescriptor(e->bd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, s->oc, 1, 1),
+           "bias descriptor");
+        st = cudnnConvolutionBiasActivationForward(e->dnn, &one, e->xd, x, e->wd, w, e->cd,
+                                                   (cudnnConvolutionFwdAlgo_t)algo, e->ws, ws,
+                                                   &zero, e->yd, y, e->bd, b, e->ad, e->yd, y);
+        if (st == CUDNN_STATUS_SUCCESS)
+            return UTIL_OK;
+        if (st != CUDNN_STATUS_NOT_SUPPORTED)
+            return dnn_fail(st, "convolution forward with bias and ReLU");
+        e->nofuse = 1;
+    }
     DK(cudnnConvolutionForward(e->dnn, &one, e->xd, x, e->wd, w, e->cd,
                                (cudnnConvolutionFwdAlgo_t)algo, e->ws, ws, &zero, e->yd, y),
        "convolution forward");
@@ -550,12 +698,14 @@ static int cuda_conv_forward(rec_engine *e, float *y, const float *x, const floa
 static int cuda_conv_backward_data(rec_engine *e, float *dx, const float *dy, const float *w,
                                    const rec_conv_shape *s)
 {
+    PROFILE_CONV(P_CONV_BWD_DATA, s);
     const float one = 1.0f, zero = 0.0f;
     size_t ws;
     int algo, rc;
 
     if ((rc = conv_prepare(e, s, REC_CONV_BWD_DATA, &algo, &ws)))
         return rc;
+    prof_scope_.algo = algo;
     DK(cudnnConvolutionBackwardData(e->dnn, &one, e->wd, w, e->yd, dy, e->cd,
                                     (cudnnConvolutionBwdDataAlgo_t)algo, e->ws, ws, &zero, e->xd,
                                     dx),
@@ -566,12 +716,14 @@ static int cuda_conv_backward_data(rec_engine *e, float *dx, const float *dy, co
 static int cuda_conv_backward_filter(rec_engine *e, float *dw, float *db, const float *dy,
                                      const float *x, const rec_conv_shape *s)
 {
+    PROFILE_CONV(P_CONV_BWD_FILTER, s);
     const float one = 1.0f, zero = 0.0f;
     size_t ws;
     int algo, rc;
 
     if ((rc = conv_prepare(e, s, REC_CONV_BWD_FILTER, &algo, &ws)))
         return rc;
+    prof_scope_.algo = algo;
     DK(cudnnConvolutionBackwardFilter(e->dnn, &one, e->xd, x, e->yd, dy, e->cd,
                                       (cudnnConvolutionBwdFilterAlgo_t)algo, e->ws, ws, &zero,
                                       e->wd, dw),
@@ -633,8 +785,34 @@ __global__ void k_pool_bwd(float *dx, const float *dy, const float *x, const flo
     dx[i] = acc;
 }
 
+/* Windows that do not overlap (stride == k): one thread per window and
+ * channel writes the window's part of dx, dy at its first maximum (row by
+ * row, as the CPU looks) and 0 elsewhere; each input is read once. */
+__global__ void k_pool_bwd_tiled(float *dx, const float *dy, const float *x, const float *y,
+                                 rec_pool_shape s, size_t count)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= count)
+        return;
+    int c = (int)(i % s.c);
+    size_t r = i / s.c;
+    int ox = (int)(r % s.ow), oy = (int)(r / s.ow % s.oh), n = (int)(r / s.ow / s.oh);
+    size_t first = (((size_t)n * s.h + (size_t)oy * s.k) * s.w + (size_t)ox * s.k) * s.c + c;
+    float m = y[i], g = dy[i];
+    int found = 0;
+
+    for (int ky = 0; ky < s.k; ky++)
+        for (int kx = 0; kx < s.k; kx++) {
+            size_t at = first + ((size_t)ky * s.w + kx) * s.c;
+            int hit = !found && x[at] == m;
+            dx[at] = hit ? g : 0.0f;
+            found |= hit;
+        }
+}
+
 static int cuda_pool_forward(rec_engine *e, float *y, const float *x, const rec_pool_shape *s)
 {
+    PROFILE(P_POOL_FWD);
     size_t count = (size_t)s->n * s->oh * s->ow * s->c;
     k_pool_fwd<<<blocks(count), THREADS, 0, e->st>>>(y, x, *s, count);
     LAUNCHED("pool forward");
@@ -644,7 +822,16 @@ static int cuda_pool_forward(rec_engine *e, float *y, const float *x, const rec_
 static int cuda_pool_backward(rec_engine *e, float *dx, const float *dy, const float *x,
                               const float *y, const rec_pool_shape *s)
 {
+    PROFILE(P_POOL_BWD);
     size_t count = (size_t)s->n * s->h * s->w * s->c;
+    if (s->stride == s->k) {
+        size_t windows = (size_t)s->n * s->oh * s->ow * s->c;
+        if (s->oh * s->k != s->h || s->ow * s->k != s->w) /* rows or columns no window holds */
+            CK(cudaMemsetAsync(dx, 0, count * sizeof(float), e->st), "pool backward");
+        k_pool_bwd_tiled<<<blocks(windows), THREADS, 0, e->st>>>(dx, dy, x, y, *s, windows);
+        LAUNCHED("pool backward");
+        return UTIL_OK;
+    }
     k_pool_bwd<<<blocks(count), THREADS, 0, e->st>>>(dx, dy, x, y, *s, count);
     LAUNCHED("pool backward");
     return UTIL_OK;
@@ -668,6 +855,7 @@ __global__ void k_relu_bwd(float *dx, const float *dy, const float *y, size_t co
 
 static int cuda_relu_forward(rec_engine *e, float *y, const float *x, size_t count)
 {
+    PROFILE(P_RELU_FWD);
     if (!count)
         return UTIL_OK;
     k_relu_fwd<<<blocks(count), THREADS, 0, e->st>>>(y, x, count);
@@ -678,6 +866,7 @@ static int cuda_relu_forward(rec_engine *e, float *y, const float *x, size_t cou
 static int cuda_relu_backward(rec_engine *e, float *dx, const float *dy, const float *y,
                               size_t count)
 {
+    PROFILE(P_RELU_BWD);
     if (!count)
         return UTIL_OK;
     k_relu_bwd<<<blocks(count), THREADS, 0, e->st>>>(dx, dy, y, count);
@@ -692,6 +881,7 @@ static int cuda_relu_backward(rec_engine *e, float *dx, const float *dy, const f
 static int cuda_dense_forward(rec_engine *e, float *y, const float *x, const float *w,
                               const float *b, int act, int n, int in, int out)
 {
+    PROFILE(P_DENSE_FWD);
     const float one = 1.0f, zero = 0.0f;
     size_t count = (size_t)n * out;
 
@@ -705,6 +895,7 @@ static int cuda_dense_forward(rec_engine *e, float *y, const float *x, const flo
 static int cuda_dense_backward(rec_engine *e, float *dx, float *dw, float *db, const float *dy,
                                const float *x, const float *w, int n, int in, int out)
 {
+    PROFILE(P_DENSE_BWD);
     const float one = 1.0f, zero = 0.0f;
 
     /* dw[out,in] = dy^T x: column-major (in x out) = x (in x n) . dy^T (n x out) */
@@ -778,6 +969,7 @@ static int cuda_bn_forward(rec_engine *e, float *y, float *save_mean, float *sav
                            const float *beta, int act, int train, float momentum, float eps,
                            int rows, int c)
 {
+    PROFILE(P_BN_FWD);
     size_t count = (size_t)rows * c, keep = 4 * (size_t)c;
     float *sum, *sq, *scale, *shift;
     int rc;
@@ -832,6 +1024,7 @@ static int cuda_bn_backward(rec_engine *e, float *dx, float *dgamma, float *dbet
                             const float *dy, const float *x, const float *gamma,
                             const float *save_mean, const float *save_invstd, int rows, int c)
 {
+    PROFILE(P_BN_BWD);
     size_t count = (size_t)rows * c, keep = 4 * (size_t)c;
     float *k1, *k2, *k3;
     int rc;
@@ -874,6 +1067,7 @@ __global__ void k_dropout_bwd(float *dx, const float *dy, const uint8_t *mask, s
 static int cuda_dropout_forward(rec_engine *e, float *y, uint8_t *mask, const float *x,
                                 size_t count, float rate, uint64_t key)
 {
+    PROFILE(P_DROP_FWD);
     if (!count)
         return UTIL_OK;
     k_dropout_fwd<<<blocks(count), THREADS, 0, e->st>>>(y, mask, x, count, rate,
@@ -885,6 +1079,7 @@ static int cuda_dropout_forward(rec_engine *e, float *y, uint8_t *mask, const fl
 static int cuda_dropout_backward(rec_engine *e, float *dx, const float *dy, const uint8_t *mask,
                                  size_t count, float rate)
 {
+    PROFILE(P_DROP_BWD);
     if (!count)
         return UTIL_OK;
     k_dropout_bwd<<<blocks(count), THREADS, 0, e->st>>>(dx, dy, mask, count,
@@ -944,6 +1139,7 @@ __global__ void k_xent_sum(float *stats, const float *part, int n)
 static int cuda_softmax_xent(rec_engine *e, float *dlogits, float *stats, const float *logits,
                              const int32_t *labels, int n, int classes)
 {
+    PROFILE(P_XENT);
     int rc;
 
     if (n < 1)
@@ -980,6 +1176,7 @@ __global__ void k_softmax(float *probs, const float *logits, int n, int classes,
 static int cuda_softmax(rec_engine *e, float *probs, const float *logits, int n, int classes,
                         float temperature)
 {
+    PROFILE(P_SOFTMAX);
     if (n < 1)
         return UTIL_OK;
     k_softmax<<<blocks((size_t)n), THREADS, 0, e->st>>>(probs, logits, n, classes, temperature);
@@ -1005,6 +1202,7 @@ __global__ void k_rmsprop(float *p, float *ms, const float *g, size_t count, flo
 static int cuda_rmsprop_step(rec_engine *e, float *p, float *ms, const float *g, size_t count,
                              float lr, float rho, float eps)
 {
+    PROFILE(P_RMSPROP);
     if (!count)
         return UTIL_OK;
     k_rmsprop<<<blocks(count), THREADS, 0, e->st>>>(p, ms, g, count, lr, rho, eps);
@@ -1051,6 +1249,7 @@ __global__ void k_images_load(float *dst, const uint8_t *src, const int32_t *idx
 static int cuda_images_load(rec_engine *e, float *dst, const uint8_t *src, const int32_t *idx,
                             const float *affine, int n, int h, int w)
 {
+    PROFILE(P_IMAGES);
     size_t count = (size_t)n * h * w;
     if (!count)
         return UTIL_OK;
