@@ -228,7 +228,9 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
         for (int i = 0; i < bl->n; i++) {
             seg_blob *b = &v[i];
             double cx = b->x + 0.5 * b->w, cy = b->y + 0.5 * b->h;
-            if (fabs(cx - dx) < 0.3 * cw && b->h <= 0.35 * dh && b->w <= 0.6 * cw &&
+            /* (in an empty comb the dash is the tallest ink: dh says nothing) */
+            if (fabs(cx - dx) < 0.3 * cw && (b->h <= 0.35 * dh || b->h <= 0.15 * ih) &&
+                b->w <= 0.6 * cw &&
                 cy > iy + 0.2 * ih && cy < iy + 0.8 * ih)
                 b->kind = SEG_BLOB_MARK;
         }

@@ -667,6 +667,22 @@ static void test_edges(void)
               "name, box and frame copied");
     seg_field_clear(&f);
     seg_field_clear(&f);
+    {
+        /* An empty ZIP+4 comb: its printed dash, the only ink left, is no
+         * digit (it is the tallest ink there, so no digit height exists). */
+        PIX *zp = pixCreate(1200, 300, 1);
+        BOX *za = boxCreate(100, 100, 950, 135);
+        seg_form_field zf = {.name = "zip", .type = SEG_FT_POSTCODE, .frame = SEG_FRAME_COMB,
+                             .cells = 9, .dash = 5, .min_digits = 9, .max_digits = 9};
+        int zrc;
+        draw_frame(zp, SEG_FRAME_COMB, 9, 5, 100, 100, 950, 135, 4);
+        zrc = seg_field_read(zp, 300, za, &zf, &f);
+        TST_CHECK(zrc == UTIL_OK && f.n_splits == 1 && f.splits[0].n == 0,
+                  "empty ZIP+4 comb: no glyph (%d)", f.n_splits ? f.splits[0].n : -1);
+        seg_field_clear(&f);
+        pixDestroy(&zp);
+        boxDestroy(&za);
+    }
     util_log_set_level(-1);
     TST_CHECK(seg_field_read(g8, 300, area, &ff, &f) == UTIL_EINVAL && f.n_splits == 0,
               "8-bpp page refused");
