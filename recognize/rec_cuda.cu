@@ -80,6 +80,12 @@ struct rec_engine {
     cudnnTensorDescriptor_t bd;     /* convolution bias, 1 x oc x 1 x 1 */
     cudnnActivationDescriptor_t ad; /* ReLU, for the fused convolution */
     int nofuse;                     /* the fused convolution was refused once */
+    int wgrad_mode;                 /* DOCPIPE_CUDA_WGRAD: 0 auto, 1 nhwc, 2 nchw */
+    cudnnTensorDescriptor_t tn[2];  /* NCHW copies and layout transforms */
+    cudnnFilterDescriptor_t wn;     /* the filter in NCHW (KCRS) */
+    cudaEvent_t tev[2];             /* timing the two filter-gradient paths */
+    float *tbuf;                    /* NCHW x, dy and dw */
+    size_t tbuf_cap;
 };
 
 /* --------------------------------------------------------- profiling */
@@ -262,6 +268,15 @@ static void cuda_destroy(rec_engine **pe)
         cudnnDestroyConvolutionDescriptor(e->cd);
     if (e->bd)
         cudnnDestroyTensorDescriptor(e->bd);
+    for (int i = 0; i < 2; i++) {
+        if (e->tn[i])
+            cudnnDestroyTensorDescriptor(e->tn[i]);
+        if (e->tev[i])
+            cudaEventDestroy(e->tev[i]);
+    }
+    if (e->wn)
+        cudnnDestroyFilterDescriptor(e->wn);
+    cudaFree(e->tbuf);
     if (e->ad)
         cudnnDestroyActivationDescriptor(e->ad);
     if (e->dnn)
@@ -300,12 +315,19 @@ static int create_on(rec_engine *e)
     DK(cudnnCreateFilterDescriptor(&e->wd), "descriptor");
     DK(cudnnCreateConvolutionDescriptor(&e->cd), "descriptor");
     DK(cudnnCreateTensorDescriptor(&e->bd), "descriptor");
+    DK(cudnnCreateTensorDescriptor(&e->tn[0]), "descriptor");
+    DK(cudnnCreateTensorDescriptor(&e->tn[1]), "descriptor");
+    DK(cudnnCreateFilterDescriptor(&e->wn), "descriptor");
+    for (int i = 0; i < 2; i++)
+        CK(cudaEventCreate(&e->tev[i]), "creating a timing event");
     DK(cudnnCreateActivationDescriptor(&e->ad), "descriptor");
     DK(cudnnSetActivationDescriptor(e->ad, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0),
        "ReLU descriptor");
     e->tf32 = !(env && strcmp(env, "0") == 0);
     env = getenv("DOCPIPE_CUDA_SEARCH");
     e->search = env && strcmp(env, "1") == 0;
+    env = getenv("DOCPIPE_CUDA_WGRAD");
+    e->wgrad_mode = env && strcmp(env, "nhwc") == 0 ? 1 : env && strcmp(env, "nchw") == 0 ? 2 : 0;
     env = getenv("DOCPIPE_CUDA_DETERMINISTIC");
     e->det = env && strcmp(env, "1") == 0;
     env = getenv("DOCPIPE_CUDA_PROFILE");
@@ -713,21 +735,155 @@ static int cuda_conv_backward_data(rec_engine *e, float *dx, const float *dy, co
     return UTIL_OK;
 }
 
-static int cuda_conv_backward_filter(rec_engine *e, float *dw, float *db, const float *dy,
-                                     const float *x, const rec_conv_shape *s)
+/* From layout `from` to layout `to`, an n x c x h x w float tensor. */
+static int relayout(rec_engine *e, float *dst, cudnnTensorFormat_t to, const float *src,
+                    cudnnTensorFormat_t from, int n, int c, int h, int w)
 {
-    PROFILE_CONV(P_CONV_BWD_FILTER, s);
+    const float one = 1.0f, zero = 0.0f;
+    DK(cudnnSetTensor4dDescriptor(e->tn[0], from, CUDNN_DATA_FLOAT, n, c, h, w), "layout");
+    DK(cudnnSetTensor4dDescriptor(e->tn[1], to, CUDNN_DATA_FLOAT, n, c, h, w), "layout");
+    DK(cudnnTransformTensor(e->dnn, &one, e->tn[0], src, &zero, e->tn[1], dst), "layout change");
+    return UTIL_OK;
+}
+
+/*
+ * The filter gradient through NCHW: x and dy copied to NCHW, cuDNN's
+ * fastest NCHW algorithm (measured once per shape: FFT and Winograd exist
+ * only there), the KCRS result copied back to our KRSC.  Returns
+ * UTIL_EUNSUP (logging nothing) when cuDNN has no algorithm for it.
+ */
+static int wgrad_nchw(rec_engine *e, float *dw, const float *dy, const float *x,
+                      const rec_conv_shape *s, rec_algo_entry *en)
+{
+    const float one = 1.0f, zero = 0.0f;
+    size_t nx = (size_t)s->n * s->c * s->h * s->w, ny = (size_t)s->n * s->oc * s->oh * s->ow;
+    size_t nw = (size_t)s->oc * s->c * s->k * s->k, need = nx + ny + nw;
+    int rc;
+
+    if (e->tbuf_cap < need) {
+        cudaFree(e->tbuf);
+        e->tbuf = NULL;
+        e->tbuf_cap = 0;
+        CK(cudaMalloc((void **)&e->tbuf, need * sizeof(float)), "NCHW copies");
+        e->tbuf_cap = need;
+    }
+    float *xn = e->tbuf, *dyn = xn + nx, *dwn = dyn + ny;
+    if ((rc = relayout(e, xn, CUDNN_TENSOR_NCHW, x, CUDNN_TENSOR_NHWC, s->n, s->c, s->h, s->w)) ||
+        (rc = relayout(e, dyn, CUDNN_TENSOR_NCHW, dy, CUDNN_TENSOR_NHWC, s->n, s->oc, s->oh,
+                       s->ow)))
+        return rc;
+    /* relayout left tn[1] describing dy in NCHW; tn[0] now x in NCHW. */
+    DK(cudnnSetTensor4dDescriptor(e->tn[0], CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, s->n, s->c, s->h,
+                                  s->w), "NCHW input");
+    DK(cudnnSetFilter4dDescriptor(e->wn, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, s->oc, s->c, s->k,
+                                  s->k), "NCHW filter");
+    if (!en->nchw_found) {
+        cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+        int got = 0, i;
+        DK(cudnnSetConvolutionMathType(e->cd, e->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH),
+           "math type");
+        DK(cudnnFindConvolutionBackwardFilterAlgorithm(e->dnn, e->tn[0], e->tn[1], e->cd, e->wn,
+                                                       COUNT_OF(perf), &got, perf),
+           "NCHW backward filter algorithm");
+        i = pick(perf, got, e->det);
+        en->nchw_found = 1;
+        en->nchw_algo = i < 0 ? -1 : perf[i].algo;
+        en->nchw_math = i < 0 ? 0 : e->tf32 ? perf[i].mathType : CUDNN_FMA_MATH;
+        en->nchw_workspace = i < 0 ? 0 : perf[i].memory;
+    }
+    if (en->nchw_algo < 0)
+        return UTIL_EUNSUP;
+    DK(cudnnSetConvolutionMathType(e->cd, (cudnnMathType_t)en->nchw_math), "math type");
+    if ((rc = workspace(e, en->nchw_workspace)))
+        return rc;
+    DK(cudnnConvolutionBackwardFilter(e->dnn, &one, e->tn[0], xn, e->tn[1], dyn, e->cd,
+                                      (cudnnConvolutionBwdFilterAlgo_t)en->nchw_algo, e->ws,
+                                      en->nchw_workspace, &zero, e->wn, dwn),
+       "convolution backward filter (NCHW)");
+    return relayout(e, dw, CUDNN_TENSOR_NHWC, dwn, CUDNN_TENSOR_NCHW, s->oc, s->c, s->k, s->k);
+}
+
+static int wgrad_nhwc(rec_engine *e, float *dw, const float *dy, const float *x,
+                      const rec_conv_shape *s, int *palgo)
+{
     const float one = 1.0f, zero = 0.0f;
     size_t ws;
     int algo, rc;
 
     if ((rc = conv_prepare(e, s, REC_CONV_BWD_FILTER, &algo, &ws)))
         return rc;
-    prof_scope_.algo = algo;
+    *palgo = algo;
     DK(cudnnConvolutionBackwardFilter(e->dnn, &one, e->xd, x, e->yd, dy, e->cd,
                                       (cudnnConvolutionBwdFilterAlgo_t)algo, e->ws, ws, &zero,
                                       e->wd, dw),
        "convolution backward filter");
+    return UTIL_OK;
+}
+
+/* GPU milliseconds of the work queued between the two timing events. */
+static float timed_ms(rec_engine *e)
+{
+    float ms = 1e30f;
+    if (cudaEventSynchronize(e->tev[1]) != cudaSuccess ||
+        cudaEventElapsedTime(&ms, e->tev[0], e->tev[1]) != cudaSuccess)
+        ms = 1e30f;
+    return ms;
+}
+
+/*
+ * The filter gradient in NHWC, or through NCHW copies where that is
+ * faster: decided once per shape by timing one run of each (the second
+ * run of each, the first holds the algorithm search), unless
+ * DOCPIPE_CUDA_WGRAD says nhwc or nchw.  Deterministic mode stays in
+ * NHWC (a timing must not decide what a repeatable run computes).
+ */
+static int cuda_conv_backward_filter(rec_engine *e, float *dw, float *db, const float *dy,
+                                     const float *x, const rec_conv_shape *s)
+{
+    PROFILE_CONV(P_CONV_BWD_FILTER, s);
+    rec_algo_entry *en = rec_algo_cache_slot(&e->cache, s);
+    int algo = -1, rc;
+
+    if (!en->wgrad_path) {
+        int mode = e->wgrad_mode ? e->wgrad_mode : e->det ? 1 : 0;
+        if (mode == 0) {
+            float t_nhwc, t_nchw = 1e30f;
+            for (int rep = 0; rep < 2; rep++) {
+                CK(cudaEventRecord(e->tev[0], e->st), "timing");
+                if ((rc = wgrad_nhwc(e, dw, dy, x, s, &algo)))
+                    return rc;
+                CK(cudaEventRecord(e->tev[1], e->st), "timing");
+                t_nhwc = timed_ms(e);
+            }
+            for (int rep = 0; rep < 2; rep++) {
+                CK(cudaEventRecord(e->tev[0], e->st), "timing");
+                rc = wgrad_nchw(e, dw, dy, x, s, en);
+                if (rc == UTIL_EUNSUP)
+                    break;
+                if (rc)
+                    return rc;
+                CK(cudaEventRecord(e->tev[1], e->st), "timing");
+                t_nchw = timed_ms(e);
+            }
+            mode = t_nchw < t_nhwc ? 2 : 1;
+        }
+        en = rec_algo_cache_slot(&e->cache, s); /* the same entry; conv_prepare may have looked */
+        en->wgrad_path = mode;
+    }
+    if (en->wgrad_path == 2) {
+        rc = wgrad_nchw(e, dw, dy, x, s, en);
+        if (rc == UTIL_EUNSUP) {
+            en->wgrad_path = 1;
+            rc = wgrad_nhwc(e, dw, dy, x, s, &algo);
+        } else {
+            algo = 100 + en->nchw_algo; /* the profile's mark of the NCHW path */
+        }
+    } else {
+        rc = wgrad_nhwc(e, dw, dy, x, s, &algo);
+    }
+    if (rc)
+        return rc;
+    prof_scope_.algo = algo;
     return colsum(e, db, dy, NULL, NULL, s->n * s->oh * s->ow, s->oc, SUM_X, 0);
 }
 

@@ -28,6 +28,12 @@ typedef struct rec_algo_entry {
     int algo[3];          /* the cuDNN algorithm enum value per direction */
     int math[3];          /* the cuDNN math type it runs with */
     size_t workspace[3];  /* bytes of workspace it needs */
+    /* The filter gradient may instead run on NCHW copies of x and dy
+     * (cuDNN has FFT and Winograd algorithms only there): wgrad_path is
+     * 0 (not decided yet), 1 (NHWC, as above) or 2 (NCHW, below). */
+    int wgrad_path;
+    int nchw_found, nchw_algo, nchw_math;
+    size_t nchw_workspace;
     unsigned long long used; /* the cache's clock at the last lookup */
     int valid;
 } rec_algo_entry;

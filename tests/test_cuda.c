@@ -255,7 +255,8 @@ static double cmp(const pair *p, int exact, size_t *pdiff)
 static void gpu_conv(void)
 {
     const rec_conv_shape shapes[] = {shape(3, 9, 7, 3, 3, 1, 5), shape(2, 28, 28, 1, 5, 0, 6),
-                                     shape(4, 14, 14, 32, 3, 1, 64), shape(5, 28, 28, 1, 3, 1, 32)};
+                                     shape(4, 14, 14, 32, 3, 1, 64), shape(5, 28, 28, 1, 3, 1, 32),
+                                     shape(3, 28, 28, 32, 5, 2, 32)};
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
         const rec_conv_shape *s = &shapes[t];
         size_t nx = (size_t)s->n * s->h * s->w * s->c, ny = (size_t)s->n * s->oh * s->ow * s->oc,
@@ -677,6 +678,17 @@ int main(void)
     gpu_model_predictions();
     TST_CHECK(G->sync(ge) == UTIL_OK, "no pending CUDA error at the end");
     G->destroy(&ge);
+    /* The filter gradient through NCHW copies (taken where it is faster):
+     * forced, the convolutions again. */
+    setenv("DOCPIPE_CUDA_WGRAD", "nchw", 1);
+    if (G->create(&ge, &eo) == UTIL_OK) {
+        gpu_conv();
+        TST_CHECK(G->sync(ge) == UTIL_OK, "no pending CUDA error after the NCHW filter gradients");
+        G->destroy(&ge);
+    } else {
+        TST_CHECK(0, "the engine starts again with DOCPIPE_CUDA_WGRAD=nchw");
+    }
+    unsetenv("DOCPIPE_CUDA_WGRAD");
     C->destroy(&ce);
     return tst_done();
 }
