@@ -768,6 +768,9 @@ static int wgrad_nchw(rec_engine *e, float *dw, const float *dy, const float *x,
         e->tbuf_cap = need;
     }
     float *xn = e->tbuf, *dyn = xn + nx, *dwn = dyn + ny;
+    /* e->cd holds whichever convolution was described last: this one's. */
+    DK(cudnnSetConvolution2dDescriptor(e->cd, s->pad, s->pad, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION,
+                                       CUDNN_DATA_FLOAT), "convolution descriptor");
     if ((rc = relayout(e, xn, CUDNN_TENSOR_NCHW, x, CUDNN_TENSOR_NHWC, s->n, s->c, s->h, s->w)) ||
         (rc = relayout(e, dyn, CUDNN_TENSOR_NCHW, dy, CUDNN_TENSOR_NHWC, s->n, s->oc, s->oh,
                        s->ow)))
@@ -865,6 +868,8 @@ static int cuda_conv_backward_filter(rec_engine *e, float *dw, float *db, const 
                 CK(cudaEventRecord(e->tev[1], e->st), "timing");
                 t_nchw = timed_ms(e);
             }
+            if (t_nchw >= t_nhwc && (rc = wgrad_nhwc(e, dw, dy, x, s, &algo)))
+                return rc; /* dw from the path that stays */
             mode = t_nchw < t_nhwc ? 2 : 1;
         }
         en = rec_algo_cache_slot(&e->cache, s); /* the same entry; conv_prepare may have looked */

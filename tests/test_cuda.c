@@ -683,6 +683,7 @@ int main(void)
     setenv("DOCPIPE_CUDA_WGRAD", "nchw", 1);
     if (G->create(&ge, &eo) == UTIL_OK) {
         gpu_conv();
+        gpu_training_steps(); /* convolutions of two paddings in turn */
         TST_CHECK(G->sync(ge) == UTIL_OK, "no pending CUDA error after the NCHW filter gradients");
         G->destroy(&ge);
     } else {
