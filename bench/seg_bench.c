@@ -28,6 +28,7 @@
 #include "recognize/rec_cpu.h"
 #include "segment/seg_image.h"
 #include "segment/segment.h"
+#include "train/trn_crops.h"
 #include "util/util.h"
 #include "util/util_csv.h"
 
@@ -108,23 +109,6 @@ static int load_truth(const char *dir, truth_field **pf, int *pnf, truth_page **
 cleanup:
     util_csv_close(&c);
     return rc;
-}
-
-/* The digits of a truth text ("1234.56" -> "123456", n_int 4). */
-static int truth_digits(const char *text, char *digits, int *pn_int)
-{
-    int n = 0;
-    *pn_int = -1;
-    for (const char *s = text; *s; s++) {
-        if (*s >= '0' && *s <= '9')
-            digits[n++] = *s;
-        else if (*s == '.')
-            *pn_int = n;
-    }
-    digits[n] = '\0';
-    if (*pn_int < 0)
-        *pn_int = n;
-    return n;
 }
 
 /* The field's part of the binary page (twice its size) with splits[0]'s
@@ -264,7 +248,7 @@ int main(int argc, char **argv)
             int n_int, nd;
             if (tf[j].page != tp[i].page || strcmp(tf[j].file, tp[i].file) != 0)
                 continue;
-            nd = truth_digits(tf[j].text, digits, &n_int);
+            nd = trn_truth_digits(tf[j].text, digits, sizeof digits, &n_int);
             for (int k = 0; k < pg->n_fields; k++)
                 if (strcmp(pg->fields[k].name, tf[j].field) == 0)
                     f = &pg->fields[k];
@@ -338,11 +322,13 @@ int main(int argc, char **argv)
                 cents_ok.ok += f->splits[0].n_int == n_int;
                 cents_bad = f->splits[0].n_int != n_int;
             }
-            if (nd > 0 && nd <= 64) {
+            const uint8_t *crops[64];
+            int labels[64];
+            if (trn_crops_align(f, tf[j].text, crops, labels, 64) == nd) {
                 uint8_t px[64 * SEG_CROP_PIXELS];
                 float probs[64 * 10];
                 for (int k = 0; k < nd; k++)
-                    memcpy(px + k * SEG_CROP_PIXELS, f->splits[0].glyphs[k].crop, SEG_CROP_PIXELS);
+                    memcpy(px + k * SEG_CROP_PIXELS, crops[k], SEG_CROP_PIXELS);
                 if (rec_classifier_run(cls, probs, px, nd) == UTIL_OK)
                     for (int k = 0; k < nd; k++) {
                         int best = 0;
@@ -350,9 +336,9 @@ int main(int argc, char **argv)
                             if (probs[k * 10 + c] > probs[k * 10 + best])
                                 best = c;
                         agree.n++;
-                        agree.ok += best == digits[k] - '0';
-                        agree_all.ok += best == digits[k] - '0';
-                        wrong += best != digits[k] - '0';
+                        agree.ok += best == labels[k];
+                        agree_all.ok += best == labels[k];
+                        wrong += best != labels[k];
                         read[k] = (char)('0' + best);
                         read[k + 1] = '\0';
                     }

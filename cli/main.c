@@ -20,6 +20,7 @@
 #include "samples/smp_gen.h"
 #include "segment/seg_cmd.h"
 #include "train/trn_bench.h"
+#include "train/trn_crops.h"
 #include "train/trn_data.h"
 #include "train/trn_train.h"
 #include "train/trn_use.h"
@@ -61,6 +62,7 @@ static const cmd CMDS[] = {
      "  --out FILE         the model written at the end (trained.model)\n"
      "  --checkpoint FILE  checkpoint written after every epoch (OUT.ckpt)\n"
      "  --resume CKPT      continue a run from its checkpoint\n"
+     "  --init MODEL       start from MODEL's network and weights (fine-tuning; no --arch)\n"
      "  --report DIR       write DIR/report.html (curves, confusion matrix, errors)\n"
      "  --log FILE.csv     per-epoch log\n"
      "  --no-augment       no rotation/zoom/shift augmentation\n"
@@ -116,6 +118,16 @@ static const cmd CMDS[] = {
      "  --dpi D            200 or 300 (300)\n"
      "  --digits FILE.csv  labeled Kaggle CSV of the digits (data/test_labeled.csv)\n"
      "  --forms DIR        form templates (default: forms/ beside the binary)\n"},
+    {"crops",
+     "usage: docpipe crops --out CROPS.csv [--truth TRUTH.csv] [--forms DIR] DIR\n"
+     "Cuts labeled digit crops from a docpipe samples set: every page is segmented\n"
+     "as ingest does it, and each field whose digit count came out right gives its\n"
+     "28x28 crops paired with the digits written there, as a Kaggle CSV\n"
+     "(label,pixel0..pixel783) for docpipe train and docpipe eval.  Pages drawn\n"
+     "with --digits data/train.csv make training crops; test-digit pages measure.\n"
+     "  --out FILE         the CSV written (atomically)\n"
+     "  --truth FILE       the truth (DIR/truth.csv); its files are relative to DIR\n"
+     "  --forms DIR        the templates (default: forms/ beside the binary)\n"},
     {"segment",
      "usage: docpipe segment [--form NAME|auto] [--forms DIR] [--dump DIR] FILES...\n"
      "Runs the segmentation stage alone and prints, per page, the skew, the form\n"
@@ -142,7 +154,7 @@ static const cmd CMDS[] = {
      "  --threads N        segmentation threads (0: every core)\n"
      "  --device D         auto (default: the GPU when one is usable), cpu or cuda\n"
      "  --batch N          digit crops per classifier batch, across pages (512)\n"
-     "  --review-below X   fields under this confidence get status review (0.97)\n"
+     "  --review-below X   fields under this confidence get status review (0.95)\n"
      "  --force            read documents already stored again, replacing them\n"
      "  --quiet            no progress, no summary\n"
      "  --shard K/N        read only shard K of N (1-based: 1/4 .. 4/4), chosen by a hash\n"
@@ -196,6 +208,7 @@ static void usage_all(FILE *fp)
             "  bench          training and inference speed (images/s)\n"
             "  samples        draw scanned sample pages with known truth\n"
             "  segment        find the form, fields and digits on scanned pages\n"
+            "  crops          labeled digit crops from a samples set, as a CSV\n"
             "  ingest         read folders of scans into the SQLite database\n"
             "  eval-ingest    score the database against a samples truth file\n"
             "  merge          merge the databases of a sharded ingest into one\n"
@@ -358,13 +371,19 @@ static int cmd_train(const cmd *c, int argc, char **argv)
         {"--rotate", O_DBL, &o.rotate_deg, 0.0, 45.0}, {"--zoom", O_DBL, &o.zoom, 0.0, 0.5},
         {"--shift", O_DBL, &o.shift, 0.0, 0.3},
         {"--average-from", O_INT, &o.average_from, 0, 1000},
-        {"--device", O_STR, &o.device, 0, 0},
+        {"--device", O_STR, &o.device, 0, 0},      {"--init", O_STR, &o.init, 0, 0},
     };
+    o.arch = NULL;
     rc = parse(c, argc, argv, opts, N_OF(opts), pos, 1, &np);
     if (rc)
         return rc < 0 ? 0 : rc;
     if (np != 1)
         return usage_error(c, "needs the training CSV%s%s", "", "");
+    if (o.init && (o.arch || o.resume))
+        return usage_error(c, "--init takes its network from the model: not with %s%s",
+                           o.arch ? "--arch" : "--resume", "");
+    if (!o.arch)
+        o.arch = "default";
     if (o.stop_at > 0 && !o.test)
         return usage_error(c, "--stop-at needs --test%s%s", "", "");
     if (!rec_device_valid(o.device))
@@ -462,6 +481,33 @@ static int cmd_samples(const cmd *c, int argc, char **argv)
     if (o.dpi != 200 && o.dpi != 300)
         return usage_error(c, "option --dpi: must be 200 or 300%s%s", "", "");
     return exit_code(smp_run(&o));
+}
+
+static int cmd_crops(const cmd *c, int argc, char **argv)
+{
+    trn_crops_opts o = {0};
+    trn_crops_stats st;
+    const char *pos[1];
+    int np = 0, rc;
+
+    const opt opts[] = {
+        {"--out", O_STR, &o.out, 0, 0},
+        {"--truth", O_STR, &o.truth, 0, 0},
+        {"--forms", O_STR, &o.forms, 0, 0},
+    };
+    rc = parse(c, argc, argv, opts, N_OF(opts), pos, 1, &np);
+    if (rc)
+        return rc < 0 ? 0 : rc;
+    if (np != 1)
+        return usage_error(c, "needs the samples folder%s%s", "", "");
+    if (!o.out)
+        return usage_error(c, "needs --out CROPS.csv%s%s", "", "");
+    o.dir = pos[0];
+    rc = trn_crops_run(&o, &st);
+    if (rc == UTIL_OK)
+        printf("%ld crops from %ld of %ld fields with digits (%ld pages) into %s\n", st.crops,
+               st.fields_used, st.fields, st.pages, o.out);
+    return exit_code(rc);
 }
 
 static int cmd_segment(const cmd *c, int argc, char **argv)
@@ -679,5 +725,7 @@ int main(int argc, char **argv)
         return cmd_eval_ingest(c, argc, argv);
     if (strcmp(c->name, "segment") == 0)
         return cmd_segment(c, argc, argv);
+    if (strcmp(c->name, "crops") == 0)
+        return cmd_crops(c, argc, argv);
     return exit_code(UTIL_EUNSUP);
 }

@@ -4,7 +4,8 @@
  * whole training runs on a small synthetic set: same seed and threads give
  * bit-identical weights, a run resumed from a checkpoint (at an epoch
  * boundary, or after Ctrl-C mid-epoch) ends with the same weights as one
- * that was never stopped, and bad resumes are refused.
+ * that was never stopped, bad resumes are refused, and --init starts from
+ * a model's network and weights.
  */
 #include <math.h>
 #include <stdio.h>
@@ -282,6 +283,67 @@ static void test_runs(void)
     opts_for(&o, tmp("missing.csv"), tmp("x.model"), 1);
     TST_CHECK(trn_train_run(&o) == UTIL_EIO && strstr(util_last_error(), "missing.csv"),
               "missing data named: %s", util_last_error());
+
+    /* --init: the run starts from a model's network and weights.  With a
+     * learning rate too small to move them, the result is that model (its
+     * arch, whatever o.arch says, and its accuracy); from fresh weights the
+     * same run has learnt nothing. */
+    util_log_set_level(UTIL_LOG_ERROR);
+    opts_for(&o, set, tmp("i.model"), 1);
+    o.init = tmp("a.model");
+    o.arch = "lenet5";
+    o.lr = 1e-12;
+    o.min_lr = 0;
+    rc = trn_train_run(&o);
+    TST_CHECK(rc == UTIL_OK, "run from --init (rc %d: %s)", rc, util_last_error());
+    {
+        rec_model *a = NULL, *i = NULL;
+        double va = 0, vi = 0, d = 1;
+        char init[600] = "";
+        if (rec_model_load(&a, tmp("a.model"), REC_MODEL_KIND_MODEL) == UTIL_OK &&
+            rec_model_load(&i, tmp("i.model"), REC_MODEL_KIND_MODEL) == UTIL_OK &&
+            a->n_params == i->n_params) {
+            d = 0;
+            for (size_t k = 0; k < a->n_params; k++)
+                d = fmax(d, fabs((double)a->params[k] - (double)i->params[k]));
+            rec_model_meta_double(a, "val_accuracy", 0, 1, 0, &va);
+            rec_model_meta_double(i, "val_accuracy", 0, 1, 0, &vi);
+            rec_model_meta_get(i, "init", init, sizeof init);
+        }
+        TST_CHECK(d < 1e-6, "--init: the starting model's network and weights (max change %g)", d);
+        TST_CHECK(va > 0.9 && fabs(va - vi) < 1e-9,
+                  "--init: the starting model's val accuracy (%.4f, started from %.4f)", vi, va);
+        TST_CHECK(strcmp(init, tmp("a.model")) == 0, "the model records where it started: %s",
+                  init);
+        rec_model_destroy(&a);
+        rec_model_destroy(&i);
+    }
+    opts_for(&o, set, tmp("f.model"), 1);
+    o.lr = 1e-12;
+    o.min_lr = 0;
+    TST_CHECK(trn_train_run(&o) == UTIL_OK && rec_model_load(&m, tmp("f.model"), 1) == UTIL_OK &&
+                  rec_model_meta_double(m, "val_accuracy", 0, 1, 0, &v) == UTIL_OK && v < 0.5,
+              "the same run from fresh weights learns nothing (val accuracy %.3f)", v);
+    rec_model_destroy(&m);
+    opts_for(&o, set, tmp("i2.model"), 1);
+    o.init = tmp("a.model");
+    TST_CHECK(trn_train_run(&o) == UTIL_OK && rec_model_load(&m, tmp("i2.model"), 1) == UTIL_OK &&
+                  rec_model_meta_double(m, "val_accuracy", 0, 1, 0, &v) == UTIL_OK && v > 0.9,
+              "fine-tuning one more epoch keeps what was learnt (val accuracy %.3f)", v);
+    rec_model_destroy(&m);
+    util_log_set_level(-1);
+    opts_for(&o, set, tmp("x.model"), 1);
+    o.init = tmp("a.model.ckpt");
+    TST_CHECK(trn_train_run(&o) == UTIL_EFORMAT && strstr(util_last_error(), "a.model.ckpt"),
+              "--init from a checkpoint refused: %s", util_last_error());
+    o.init = tmp("missing.model");
+    TST_CHECK(trn_train_run(&o) == UTIL_EIO && strstr(util_last_error(), "missing.model"),
+              "--init from a missing file refused: %s", util_last_error());
+    o.init = tmp("a.model");
+    o.resume = tmp("r1.model.ckpt");
+    TST_CHECK(trn_train_run(&o) == UTIL_EINVAL, "--init with --resume refused: %s",
+              util_last_error());
+    TST_CHECK(access(tmp("x.model"), F_OK) != 0, "no model written by refused --init runs");
 
     /* No validation set: trains, schedules on training accuracy. */
     util_log_set_level(UTIL_LOG_ERROR);

@@ -257,6 +257,8 @@ static int meta_recipe(rec_model *m, const run *r)
     rc |= meta_setf(m, "data_crc32", "%08x", (unsigned)r->data_crc);
     rc |= meta_setf(m, "threads", "%d", r->eff.threads);
     rc |= meta_setf(m, "engine", "%s", r->ops->describe(r->eng));
+    if (r->o->init)
+        rc |= meta_setf(m, "init", "%s", r->o->init);
     if (r->o->command)
         rc |= meta_setf(m, "command", "%s", r->o->command);
     return rc ? UTIL_EINVAL : UTIL_OK;
@@ -968,7 +970,7 @@ static int train_epochs(run *r)
 int trn_train_run(const trn_opts *o)
 {
     run *r = NULL;
-    rec_model *ck = NULL;
+    rec_model *ck = NULL, *init = NULL;
     int rc;
 
     g_stop = 0;
@@ -979,10 +981,19 @@ int trn_train_run(const trn_opts *o)
     }
     r->o = o;
     r->eff = *o;
-    if (o->resume) {
+    if (o->resume && o->init) {
+        util_log(UTIL_LOG_ERROR, "a run resumes from a checkpoint or starts from a model, not both");
+        rc = UTIL_EINVAL;
+    } else if (o->resume) {
         rc = rec_model_load(&ck, o->resume, REC_MODEL_KIND_CHECKPOINT);
         if (!rc)
             rc = load_recipe(r, ck, o->resume);
+    } else if (o->init) {
+        /* Fine-tuning: the model's network and weights (batch-norm running
+         * statistics included); the optimizer state starts at zero. */
+        rc = rec_model_load(&init, o->init, REC_MODEL_KIND_MODEL);
+        if (!rc)
+            r->arch = init->arch;
     } else {
         rc = rec_arch_resolve(&r->arch, o->arch);
     }
@@ -1004,6 +1015,12 @@ int trn_train_run(const trn_opts *o)
         rec_model_destroy(&ck);
         util_log(UTIL_LOG_INFO, "resuming from %s: %d epochs done, batch %d of the next",
                  o->resume, r->epoch_done, r->batch_next);
+    } else if (init) {
+        rc = rec_net_set_params(r->net, init->params);
+        if (rc)
+            goto cleanup;
+        rec_model_destroy(&init);
+        util_log(UTIL_LOG_INFO, "starting from the weights of %s", o->init);
     } else {
         rc = rec_net_init_params(r->net, r->eff.seed);
         if (rc)
@@ -1023,6 +1040,7 @@ int trn_train_run(const trn_opts *o)
     rc = finish(r);
 cleanup:
     rec_model_destroy(&ck);
+    rec_model_destroy(&init);
     teardown(r);
     free(r);
     return rc;

@@ -47,6 +47,8 @@ typedef struct trn_opts {
     const char *out;        /* the model file written at the end */
     const char *checkpoint; /* NULL: out + ".ckpt" */
     const char *resume;     /* checkpoint to continue from, or NULL */
+    const char *init;       /* model whose network and weights the run starts from (fine-tuning;
+                             * arch is then not used), or NULL: fresh weights from seed */
     const char *report;     /* folder for report.html, or NULL */
     const char *log;        /* per-epoch CSV log, or NULL */
     const char *test;       /* labeled CSV scored after every epoch (time-to-accuracy), or NULL */
