@@ -5,8 +5,10 @@
  * underline under raised cents removed, connected components cleaned and
  * merged into glyphs, touching digits split with alternatives (one or two
  * digits decided by the blob's best cut in two), splits the template rules
- * out put behind, the decimal point or raised cents of an amount found,
- * and every glyph
+ * out put behind, the decimal point or raised cents of an amount found
+ * (the point among the blobs, raised cents among each split's glyphs, so
+ * that cents cut out of one blob count; a blob that may hold two cents
+ * keeps its reading as two), and every glyph
  * MNIST-normalized (seg_mnist.h).  Each step is its own function.
  *
  * All images are 1 bpp with ink 1.  "dpi" scales every size threshold;
