@@ -16,6 +16,9 @@
 #include "util/util.h"
 
 #define MAX_CANDS 4 /* readings kept per blob */
+#define STUB_PARTS 3     /* a column of stubs: pieces, */
+#define STUB_W 0.5      /* width in digit heights, */
+#define STUB_COVER 0.6   /* share of rows with ink under this */
 #define RAISED_MISSING 0.1f /* prior kept by an amount's split without the raised cents
                              * another of its splits has */
 
@@ -162,6 +165,32 @@ static int blob_merge(seg_blob *a, seg_blob *b)
     return UTIL_OK;
 }
 
+/* The share of the rows of b holding ink. */
+static double row_cover(const seg_blob *b)
+{
+    l_uint32 *data = pixGetData(b->pix);
+    int wpl = pixGetWpl(b->pix), rows = 0;
+
+    for (int y = 0; y < b->h; y++) {
+        const l_uint32 *line = data + y * wpl;
+        for (int k = 0; k < wpl; k++)
+            if (line[k]) {
+                rows++;
+                break;
+            }
+    }
+    return b->h > 0 ? (double)rows / b->h : 0.0;
+}
+
+/* A column of stubs: at least 3 pieces merged for their overlap in x into a
+ * narrow blob with ink on under 70 % of its rows -- the bits of a security
+ * background's hatching restored across a removed vertical frame line, not
+ * a digit (whose broken pieces leave few rows without ink). */
+static int stub_column(const seg_blob *b, int dh)
+{
+    return b->parts >= STUB_PARTS && b->w < STUB_W * dh && row_cover(b) < STUB_COVER;
+}
+
 /* A small compact mark low in the digits' band: a decimal point or comma. */
 static int point_like(const seg_blob *b, int dh, int base)
 {
@@ -282,7 +311,10 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
             int flat = b->h <= 0.3 * dh && b->w >= 1.5 * b->h;
             if (b->kind == SEG_BLOB_MARK)
                 ; /* the dash */
-            else if (amount && seen_digit && point_like(b, dh, base) &&
+            else if (stub_column(b, dh)) {
+                pixDestroy(&b->pix);
+                continue;
+            } else if (amount && seen_digit && point_like(b, dh, base) &&
                      (!flat || (b->w <= 0.3 * dh && 3 * b->h >= b->w)))
                 /* (a point can come out flat where the frame's removal took
                  * its lower half) */

@@ -115,7 +115,10 @@ typedef struct seg_blobs {
  * broken pieces of one digit merged (strong overlap in x, a small piece
  * above or below a digit, the same comb cell), small low marks between
  * digits of an amount kept as points, dashes and flat underlines as marks,
- * other small isolated pieces dropped.  Left to right.  An empty field
+ * other small isolated pieces dropped, and so are columns of stubs (3 or
+ * more pieces merged into a blob under half a digit height wide with ink
+ * on under 60 % of its rows: a security background's hatching restored
+ * across a removed vertical frame line).  Left to right.  An empty field
  * gives n 0.  Free with seg_blobs_destroy.
  */
 int seg_blobs_find(PIX *clean1, int dpi, const BOX *inner, const seg_form_field *ff,
