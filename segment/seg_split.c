@@ -16,6 +16,7 @@
 #include "util/util.h"
 
 #define MAX_CANDS 4 /* readings kept per blob */
+#define FLAG_GAP 0.05 /* a digit's separate top bar: at most this far (digit heights) */
 #define STUB_PARTS 3     /* a column of stubs: pieces, */
 #define STUB_W 0.5      /* width in digit heights, */
 #define STUB_COVER 0.6   /* share of rows with ink under this */
@@ -191,6 +192,16 @@ static int stub_column(const seg_blob *b, int dh)
     return b->parts >= STUB_PARTS && b->w < STUB_W * dh && row_cover(b) < STUB_COVER;
 }
 
+/* Whether the small piece p is the separate top bar of digit d (a 5's
+ * flag, a 7's bar): in the upper half of the digits' band, level with d's
+ * top, touching or nearly touching d's box from the side. */
+static int flag_of(const seg_blob *p, const seg_blob *d, int dh, int base)
+{
+    int gap = imax(p->x, d->x) - imin(p->x + p->w, d->x + d->w); /* < 0: overlap */
+    return d->h >= 0.6 * dh && p->y + p->h <= base - 0.5 * dh && gap <= FLAG_GAP * dh &&
+           p->y + p->h >= d->y - 0.05 * dh && p->y <= d->y + 0.25 * dh;
+}
+
 /* A small compact mark low in the digits' band: a decimal point or comma. */
 static int point_like(const seg_blob *b, int dh, int base)
 {
@@ -290,7 +301,8 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
                     /* a point merges only when it lies within a digit's columns */
                     merge = ov >= 0.9 * (pa ? a->w : b->w) && ov > 0;
                 } else {
-                    merge = ov >= 0.5 * mw || ((sa || sb) && ov >= 0.2 * mw && ov > 0);
+                    merge = ov >= 0.5 * mw || ((sa || sb) && ov >= 0.2 * mw && ov > 0) ||
+                            (sa != sb && flag_of(sa ? a : b, sa ? b : a, dh, base));
                 }
                 if (merge) {
                     if (blob_merge(a, b))

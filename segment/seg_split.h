@@ -113,7 +113,9 @@ typedef struct seg_blobs {
  * as blobs: 8-connected components, specks dropped (under 0.015 inch),
  * components whose center lies outside inner (plus 0.03 inch) dropped,
  * broken pieces of one digit merged (strong overlap in x, a small piece
- * above or below a digit, the same comb cell), small low marks between
+ * above or below a digit, a small piece in the band's upper half level
+ * with a digit's top at most 0.05 digit heights beside it -- a 5's flag
+ * --, the same comb cell), small low marks between
  * digits of an amount kept as points, dashes and flat underlines as marks,
  * other small isolated pieces dropped, and so are columns of stubs (3 or
  * more pieces merged into a blob under half a digit height wide with ink

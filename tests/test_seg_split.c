@@ -698,6 +698,31 @@ static void test_stub_column(void)
     TST_CHECK(ok >= 9, "stub columns dropped: count exact in %d of %d fields", ok, total);
 }
 
+/* A digit's top bar drawn apart from its body (a 5's flag) joins the
+ * digit's glyph: bodies 36 x 66 in a box at 300 dpi, the middle one with a
+ * 30 x 8 bar level with its top, 2 pixels right of it. */
+static void test_flag(void)
+{
+    PIX *page = pixCreate(900, 300, 1);
+    BOX *area = boxCreate(100, 80, 500, 110);
+    seg_form_field ff = {.name = "flag", .type = SEG_FT_NUMBER, .frame = SEG_FRAME_BOX,
+                         .min_digits = 1, .max_digits = 6};
+    seg_field f;
+    draw_frame(page, SEG_FRAME_BOX, 0, 0, 100, 80, 500, 110, 4);
+    for (int k = 0; k < 3; k++)
+        fill(page, 180 + 120 * k, 102, 36, 66);
+    fill(page, 300 + 36 + 2, 102, 30, 8);
+    if (TST_CHECK(seg_field_read(page, 300, area, &ff, &f) == UTIL_OK && f.splits[0].n == 3,
+                  "three digits (%d)", f.n_splits ? f.splits[0].n : -1)) {
+        const seg_glyph *g = &f.splits[0].glyphs[1];
+        TST_CHECK(g->x == 300 && g->w == 36 + 2 + 30, "the bar joins the middle digit (x %d w %d)",
+                  g->x, g->w);
+    }
+    seg_field_clear(&f);
+    boxDestroy(&area);
+    pixDestroy(&page);
+}
+
 /* Empty field, broken input. */
 static void test_edges(void)
 {
@@ -779,6 +804,7 @@ int main(void)
     test_blobs();
     test_cut();
     test_stub_column();
+    test_flag();
     test_edges();
     test_fields();
 done:
