@@ -16,6 +16,12 @@
 #include "util/util.h"
 
 #define MAX_CANDS 4 /* readings kept per blob */
+#define FLAG_GAP 0.05 /* a digit's separate top bar: at most this far (digit heights) */
+#define STUB_PARTS 3     /* a column of stubs: pieces, */
+#define STUB_W 0.5      /* width in digit heights, */
+#define STUB_COVER 0.6   /* share of rows with ink under this */
+#define RAISED_MISSING 0.1f /* prior kept by an amount's split without the raised cents
+                             * another of its splits has */
 
 static int imax(int a, int b) { return a > b ? a : b; }
 static int imin(int a, int b) { return a < b ? a : b; }
@@ -160,6 +166,42 @@ static int blob_merge(seg_blob *a, seg_blob *b)
     return UTIL_OK;
 }
 
+/* The share of the rows of b holding ink. */
+static double row_cover(const seg_blob *b)
+{
+    l_uint32 *data = pixGetData(b->pix);
+    int wpl = pixGetWpl(b->pix), rows = 0;
+
+    for (int y = 0; y < b->h; y++) {
+        const l_uint32 *line = data + y * wpl;
+        for (int k = 0; k < wpl; k++)
+            if (line[k]) {
+                rows++;
+                break;
+            }
+    }
+    return b->h > 0 ? (double)rows / b->h : 0.0;
+}
+
+/* A column of stubs: at least 3 pieces merged for their overlap in x into a
+ * narrow blob with ink on under 70 % of its rows -- the bits of a security
+ * background's hatching restored across a removed vertical frame line, not
+ * a digit (whose broken pieces leave few rows without ink). */
+static int stub_column(const seg_blob *b, int dh)
+{
+    return b->parts >= STUB_PARTS && b->w < STUB_W * dh && row_cover(b) < STUB_COVER;
+}
+
+/* Whether the small piece p is the separate top bar of digit d (a 5's
+ * flag, a 7's bar): in the upper half of the digits' band, level with d's
+ * top, touching or nearly touching d's box from the side. */
+static int flag_of(const seg_blob *p, const seg_blob *d, int dh, int base)
+{
+    int gap = imax(p->x, d->x) - imin(p->x + p->w, d->x + d->w); /* < 0: overlap */
+    return d->h >= 0.6 * dh && p->y + p->h <= base - 0.5 * dh && gap <= FLAG_GAP * dh &&
+           p->y + p->h >= d->y - 0.05 * dh && p->y <= d->y + 0.25 * dh;
+}
+
 /* A small compact mark low in the digits' band: a decimal point or comma. */
 static int point_like(const seg_blob *b, int dh, int base)
 {
@@ -259,7 +301,8 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
                     /* a point merges only when it lies within a digit's columns */
                     merge = ov >= 0.9 * (pa ? a->w : b->w) && ov > 0;
                 } else {
-                    merge = ov >= 0.5 * mw || ((sa || sb) && ov >= 0.2 * mw && ov > 0);
+                    merge = ov >= 0.5 * mw || ((sa || sb) && ov >= 0.2 * mw && ov > 0) ||
+                            (sa != sb && flag_of(sa ? a : b, sa ? b : a, dh, base));
                 }
                 if (merge) {
                     if (blob_merge(a, b))
@@ -280,7 +323,10 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
             int flat = b->h <= 0.3 * dh && b->w >= 1.5 * b->h;
             if (b->kind == SEG_BLOB_MARK)
                 ; /* the dash */
-            else if (amount && seen_digit && point_like(b, dh, base) &&
+            else if (stub_column(b, dh)) {
+                pixDestroy(&b->pix);
+                continue;
+            } else if (amount && seen_digit && point_like(b, dh, base) &&
                      (!flat || (b->w <= 0.3 * dh && 3 * b->h >= b->w)))
                 /* (a point can come out flat where the frame's removal took
                  * its lower half) */
@@ -539,7 +585,8 @@ typedef struct cand {
 typedef struct slot {
     int nc;
     cand c[MAX_CANDS];
-    float cx; /* the blob's center, crop pixels */
+    float cx;  /* the blob's center, crop pixels */
+    int cents; /* the blob may hold cents digits merged: its alternatives first */
 } slot;
 
 /* Appends the glyph held by sub (an image the size of blob b) to c. */
@@ -695,9 +742,12 @@ static float pair_belief(const seg_blob *b, int dh, const pcut *pc, double medw)
     return (float)(1.0 / (1.0 + exp(-z)));
 }
 
-/* The readings of one digit blob: whole, or cut into k digits. */
-static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_count, int ox,
-                     int oy, double medw, float *pdoubt)
+/* The readings of one digit blob: whole, or cut into k digits.  cents: the
+ * amount has fewer cents digit blobs than it should and this blob may hold
+ * two of them (or the last integer digit and a cent), so its reading as two
+ * is kept with a belief of at least 0.3. */
+static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_count, int cents,
+                     int ox, int oy, double medw, float *pdoubt)
 {
     int rc = UTIL_OK, kk[3], nk = 0, bad, cutx = 0;
     float pk[3];
@@ -735,6 +785,9 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
         p2 = pair_belief(b, dh, &pc, medw);
         if (short_count && p2 < 0.5f)
             p2 = fminf(0.5f, 2.0f * p2);
+        if (cents && p2 < 0.3f)
+            p2 = 0.3f;
+        s->cents = cents;
         cutx = pc.x;
         if (p2 >= 0.5f) {
             kk[nk] = 2, pk[nk++] = p2;
@@ -801,11 +854,36 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
     return rc;
 }
 
+/* Whether the last `cents` glyphs of sp are raised, smaller cents: all of
+ * them under 0.8 of the median height of the glyphs before them, and
+ * their bottoms at least 0.15 of that height above the median bottom of
+ * those. */
+static int split_raised(const seg_split *sp, int cents)
+{
+    int hint[64], bint[64], ni = sp->n - cents, hmax = 0, bmax = 0;
+
+    if (cents < 1 || ni < 1 || ni > 64)
+        return 0;
+    for (int j = 0; j < ni; j++) {
+        hint[j] = sp->glyphs[j].h;
+        bint[j] = sp->glyphs[j].y + sp->glyphs[j].h;
+    }
+    qsort(hint, (size_t)ni, sizeof *hint, cmp_int);
+    qsort(bint, (size_t)ni, sizeof *bint, cmp_int);
+    for (int j = ni; j < sp->n; j++) {
+        hmax = imax(hmax, sp->glyphs[j].h);
+        bmax = imax(bmax, sp->glyphs[j].y + sp->glyphs[j].h);
+    }
+    return hmax < 0.8 * hint[ni / 2] && bmax < bint[ni / 2] - 0.15 * hint[ni / 2];
+}
+
 /* Builds the field's splits from the slots: splits[0] every slot's first
- * reading, then each other reading of the least sure slots.  bx is the x
- * (crop pixels) left of which glyphs count as the integer part, or a huge
- * value. */
-static int build_splits(seg_field *dst, slot *sl, int ns, double bx, int ox)
+ * reading, then each other reading of the slots that may hold merged cents
+ * and of the least sure slots.  bx is the x (crop pixels) left of which
+ * glyphs count as the integer part, or a huge value: then, with cents > 0,
+ * a split whose last `cents` glyphs are raised cents (split_raised) has
+ * those after its point. */
+static int build_splits(seg_field *dst, slot *sl, int ns, double bx, int ox, int cents)
 {
     int order[64], no = 0;
     dst->splits = calloc(SEG_MAX_SPLITS, sizeof *dst->splits);
@@ -817,9 +895,12 @@ static int build_splits(seg_field *dst, slot *sl, int ns, double bx, int ox)
     for (int i = 0; i < ns && no < 64; i++)
         if (sl[i].nc > 1)
             order[no++] = i;
-    /* least sure first */
+    /* cents slots first, then the least sure */
     for (int i = 1; i < no; i++)
-        for (int j = i; j > 0 && sl[order[j]].c[0].p < sl[order[j - 1]].c[0].p; j--) {
+        for (int j = i; j > 0 && (sl[order[j]].cents > sl[order[j - 1]].cents ||
+                                  (sl[order[j]].cents == sl[order[j - 1]].cents &&
+                                   sl[order[j]].c[0].p < sl[order[j - 1]].c[0].p));
+             j--) {
             int t = order[j];
             order[j] = order[j - 1];
             order[j - 1] = t;
@@ -850,22 +931,30 @@ static int build_splits(seg_field *dst, slot *sl, int ns, double bx, int ox)
                 sp->n++;
             }
         }
+        if (bx == HUGE_VAL && cents > 0 && split_raised(sp, cents))
+            sp->n_int = sp->n - cents;
     }
     return UTIL_OK;
 }
 
 /* Splits the template rules out (a digit count outside min..max; an
  * amount whose decimal point was found with other than `cents` digits
- * after it) lose most of their prior; the splits are then put in order of
- * prior, the best first. */
+ * after it) lose most of their prior, and so, less, do an amount's splits
+ * without raised cents where another split of it has them; the splits are
+ * then put in order of prior, the best first. */
 static void rank_splits(seg_field *dst, const seg_form_field *ff, int point_found)
 {
+    int any_raised = 0;
+    for (int k = 0; k < dst->n_splits; k++)
+        any_raised |= !point_found && ff->cents > 0 && dst->splits[k].n_int < dst->splits[k].n;
     for (int k = 0; k < dst->n_splits; k++) {
         seg_split *sp = &dst->splits[k];
         if (sp->n > 0 && (sp->n < ff->min_digits || (ff->max_digits > 0 && sp->n > ff->max_digits)))
             sp->prior *= 0.05f;
         if (point_found && ff->cents > 0 && sp->n - sp->n_int != ff->cents)
             sp->prior *= 0.1f;
+        if (any_raised && sp->n_int == sp->n)
+            sp->prior *= RAISED_MISSING;
     }
     for (int i = 1; i < dst->n_splits; i++)
         for (int j = i; j > 0 && dst->splits[j].prior > dst->splits[j - 1].prior; j--) {
@@ -875,46 +964,66 @@ static void rank_splits(seg_field *dst, const seg_form_field *ff, int point_foun
         }
 }
 
-/* Step e: the x (crop pixels) where an amount's cents begin, or HUGE_VAL. */
-static double amount_boundary(const seg_blobs *bl, const seg_form_field *ff, int *pfound)
+/* Step e: the x (crop pixels) of an amount's decimal point, the rightmost
+ * point blob with 1..cents digit blobs after it, or HUGE_VAL; *pafter how
+ * many digit blobs follow it (0 when none is found). */
+static double amount_point(const seg_blobs *bl, int cents, int *pafter)
 {
-    int cents = ff->cents > 0 ? ff->cents : 2, nd = 0, idx[64];
-    *pfound = 0;
-    for (int i = 0; i < bl->n && nd < 64; i++)
-        if (bl->v[i].kind == SEG_BLOB_DIGIT)
-            idx[nd++] = i;
-    /* The rightmost point with 1..cents digit blobs after it. */
+    *pafter = 0;
     for (int i = bl->n - 1; i >= 0; i--) {
         const seg_blob *p = &bl->v[i];
         int after = 0;
         if (p->kind != SEG_BLOB_POINT)
             continue;
-        for (int j = 0; j < nd; j++)
-            after += bl->v[idx[j]].x + 0.5 * bl->v[idx[j]].w > p->x + 0.5 * p->w;
+        for (int j = 0; j < bl->n; j++)
+            after += bl->v[j].kind == SEG_BLOB_DIGIT &&
+                     bl->v[j].x + 0.5 * bl->v[j].w > p->x + 0.5 * p->w;
         if (after >= 1 && after <= cents) {
-            *pfound = 1;
+            *pafter = after;
             return p->x + 0.5 * p->w;
         }
     }
-    /* Raised, smaller cents: the last `cents` digit blobs. */
-    if (ff->cents > 0 && nd > cents) {
-        int hmax = 0, bmax = 0, hint[64], bint[64], ni = nd - cents;
-        for (int j = 0; j < ni; j++) {
-            hint[j] = bl->v[idx[j]].h;
-            bint[j] = bl->v[idx[j]].y + bl->v[idx[j]].h;
-        }
-        qsort(hint, (size_t)ni, sizeof *hint, cmp_int);
-        qsort(bint, (size_t)ni, sizeof *bint, cmp_int);
-        for (int j = ni; j < nd; j++) {
-            hmax = imax(hmax, bl->v[idx[j]].h);
-            bmax = imax(bmax, bl->v[idx[j]].y + bl->v[idx[j]].h);
-        }
-        if (hmax < 0.8 * hint[ni / 2] && bmax < bint[ni / 2] - 0.15 * hint[ni / 2]) {
-            *pfound = 1;
-            return bl->v[idx[ni]].x;
-        }
-    }
     return HUGE_VAL;
+}
+
+/* Whether digit blob b is raised and smaller than the digits: under 0.8
+ * digit heights, its bottom 0.15 digit heights above the base line. */
+static int blob_raised(const seg_blob *b, int dh, int base)
+{
+    return b->h < 0.8 * dh && b->y + b->h < base - 0.15 * dh;
+}
+
+/* Which digit blobs of an amount may hold two of its cents digits (or its
+ * last integer digit and a cent) merged: with a point found, those after
+ * it when fewer than `cents` follow it; without, when the last digit blobs
+ * are raised but fewer than `cents`, those and the blob before them.
+ * flag[i] set for blob i. */
+static void cents_suspects(const seg_blobs *bl, int cents, double px, int after, int *flag)
+{
+    int last = -1, nr = 0;
+    for (int i = 0; i < bl->n; i++)
+        flag[i] = 0;
+    if (cents < 2)
+        return;
+    if (px != HUGE_VAL) {
+        if (after < cents)
+            for (int i = 0; i < bl->n; i++)
+                flag[i] = bl->v[i].kind == SEG_BLOB_DIGIT && bl->v[i].x + 0.5 * bl->v[i].w > px;
+        return;
+    }
+    for (int i = bl->n - 1; i >= 0; i--) {
+        if (bl->v[i].kind != SEG_BLOB_DIGIT)
+            continue;
+        if (!blob_raised(&bl->v[i], bl->digit_h, bl->base_y)) {
+            last = i;
+            break;
+        }
+        nr++;
+    }
+    if (nr < 1 || nr >= cents)
+        return;
+    for (int i = bl->n - 1; i >= 0 && i >= last; i--)
+        flag[i] = bl->v[i].kind == SEG_BLOB_DIGIT;
 }
 
 static void set_doubt(seg_field *dst, float d, const char *note)
@@ -1065,7 +1174,7 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
     BOX *inner = NULL;
     seg_blobs *bl = NULL;
     slot *sl = NULL;
-    int ox, oy, ns = 0, nd = 0, rc, found = 0;
+    int ox, oy, ns = 0, nd = 0, rc, after = 0, *suspect = NULL;
     l_int32 ax, ay, aw, ah;
     double bx = HUGE_VAL, cw = 0.0;
 
@@ -1086,14 +1195,19 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
     cw = seg_comb_cell(ff, aw, 0, NULL, NULL);
     for (int i = 0; i < bl->n; i++)
         nd += bl->v[i].kind == SEG_BLOB_DIGIT;
-    if (!(sl = calloc((size_t)imax(nd, 1), sizeof *sl)))
+    if (!(sl = calloc((size_t)imax(nd, 1), sizeof *sl)) ||
+        !(suspect = calloc((size_t)imax(bl->n, 1), sizeof *suspect)))
         goto nomem;
+    if (ff->type == SEG_FT_AMOUNT && ff->cents > 0) {
+        bx = amount_point(bl, ff->cents, &after);
+        cents_suspects(bl, ff->cents, bx, after, suspect);
+    }
     for (int i = 0; i < bl->n; i++) {
         float d = 0.0f;
         if (bl->v[i].kind != SEG_BLOB_DIGIT)
             continue;
-        rc = slot_fill(&sl[ns], &bl->v[i], bl->digit_h, cw, nd < ff->min_digits, ox, oy,
-                       other_width(bl, i), &d);
+        rc = slot_fill(&sl[ns], &bl->v[i], bl->digit_h, cw, nd < ff->min_digits, suspect[i], ox,
+                       oy, other_width(bl, i), &d);
         if (rc)
             goto done;
         if (sl[ns].nc == 0)
@@ -1105,14 +1219,12 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
             set_doubt(dst, 0.15f, "pieces merged");
         ns++;
     }
-    if (ff->type == SEG_FT_AMOUNT && ns > 0) {
-        bx = amount_boundary(bl, ff, &found);
-        if (!found && ff->cents > 0 && nd > ff->cents)
-            set_doubt(dst, 0.2f, "no decimal point or cents found");
-    }
-    if ((rc = build_splits(dst, sl, ns, bx, ox)))
+    if ((rc = build_splits(dst, sl, ns, bx, ox, ff->type == SEG_FT_AMOUNT ? ff->cents : 0)))
         goto nomem;
-    rank_splits(dst, ff, found);
+    rank_splits(dst, ff, bx != HUGE_VAL);
+    if (ff->type == SEG_FT_AMOUNT && ff->cents > 0 && dst->n_splits > 0 &&
+        dst->splits[0].n > ff->cents && dst->splits[0].n_int == dst->splits[0].n)
+        set_doubt(dst, 0.2f, "no decimal point or cents found");
     if (dst->n_splits == 0 || dst->splits[0].n < ff->min_digits ||
         (ff->max_digits > 0 && dst->splits[0].n > ff->max_digits)) {
         char note[64];
@@ -1128,6 +1240,7 @@ done:
     for (int i = 0; i < ns; i++)
         slot_clear(&sl[i]);
     free(sl);
+    free(suspect);
     seg_blobs_destroy(&bl);
     boxDestroy(&inner);
     pixDestroy(&crop);

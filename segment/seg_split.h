@@ -5,8 +5,10 @@
  * underline under raised cents removed, connected components cleaned and
  * merged into glyphs, touching digits split with alternatives (one or two
  * digits decided by the blob's best cut in two), splits the template rules
- * out put behind, the decimal point or raised cents of an amount found,
- * and every glyph
+ * out put behind, the decimal point or raised cents of an amount found
+ * (the point among the blobs, raised cents among each split's glyphs, so
+ * that cents cut out of one blob count; a blob that may hold two cents
+ * keeps its reading as two), and every glyph
  * MNIST-normalized (seg_mnist.h).  Each step is its own function.
  *
  * All images are 1 bpp with ink 1.  "dpi" scales every size threshold;
@@ -111,9 +113,14 @@ typedef struct seg_blobs {
  * as blobs: 8-connected components, specks dropped (under 0.015 inch),
  * components whose center lies outside inner (plus 0.03 inch) dropped,
  * broken pieces of one digit merged (strong overlap in x, a small piece
- * above or below a digit, the same comb cell), small low marks between
+ * above or below a digit, a small piece in the band's upper half level
+ * with a digit's top at most 0.05 digit heights beside it -- a 5's flag
+ * --, the same comb cell), small low marks between
  * digits of an amount kept as points, dashes and flat underlines as marks,
- * other small isolated pieces dropped.  Left to right.  An empty field
+ * other small isolated pieces dropped, and so are columns of stubs (3 or
+ * more pieces merged into a blob under half a digit height wide with ink
+ * on under 60 % of its rows: a security background's hatching restored
+ * across a removed vertical frame line).  Left to right.  An empty field
  * gives n 0.  Free with seg_blobs_destroy.
  */
 int seg_blobs_find(PIX *clean1, int dpi, const BOX *inner, const seg_form_field *ff,
