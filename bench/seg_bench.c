@@ -155,8 +155,59 @@ static void dump_field(const char *ddir, const char *file, int page, const seg_f
     boxDestroy(&b);
 }
 
+/* One line per split of field f for -s: what the split choice sees (the
+ * segmenter's prior, the glyphs' log top probabilities, the lowest top
+ * probability, the template's rules) and whether the split is right. */
+static void dump_splits(FILE *o, const truth_field *t, int nd, const seg_field *f,
+                        const float *const *gprobs, const pipe_rules *r, int chosen)
+{
+    int base = 0;
+
+    for (int s = 0; s < f->n_splits; s++) {
+        const seg_split *sp = &f->splits[s];
+        double lp = 0, minp = 1, maxwh = 0;
+        int labels[64];
+        char text[PIPE_TEXT_MAX] = "";
+        for (int k = 0; k < sp->n; k++) {
+            const float *p = gprobs[base + k];
+            int a = 0;
+            for (int c = 1; c < 10; c++)
+                if (p[c] > p[a])
+                    a = c;
+            if (k < 64)
+                labels[k] = a;
+            lp += log(p[a] > 1e-12f ? (double)p[a] : 1e-12);
+            minp = p[a] < minp ? p[a] : minp;
+            if (sp->glyphs[k].h > 0 && (double)sp->glyphs[k].w / sp->glyphs[k].h > maxwh)
+                maxwh = (double)sp->glyphs[k].w / sp->glyphs[k].h;
+        }
+        if (sp->n <= 64) {
+            int64_t cents;
+            if (f->type == SEG_FT_AMOUNT) {
+                int n_int = sp->n_int;
+                if (n_int >= sp->n && r->known && r->cents > 0 && sp->n > r->cents)
+                    n_int = sp->n - r->cents;
+                pipe_amount_text(labels, sp->n, n_int, text, sizeof text, &cents);
+            } else if (f->type == SEG_FT_POSTCODE) {
+                pipe_postcode_text(labels, sp->n, text, sizeof text);
+            } else {
+                for (int k = 0; k < sp->n; k++)
+                    text[k] = (char)('0' + labels[k]);
+                text[sp->n] = '\0';
+            }
+        }
+        fprintf(o, "%s,%d,%s,%s,%d,%d,%d,%d,%d,%d,%d,%.6g,%.6g,%.6g,%.4f,%d,%d,%d,%d,%d,%.3f\n",
+                t->file, t->page, t->field, seg_field_type_name(t->type), nd, f->n_splits, s,
+                sp->n, sp->n_int, r->known ? r->min_digits : -1, r->known ? r->max_digits : -1,
+                (double)sp->prior, lp, minp, maxwh, r->known ? r->cents : -1, s == chosen,
+                sp->n == nd, strcmp(text, t->text) == 0, f->cells, (double)f->doubt);
+        base += sp->n;
+    }
+}
+
 int main(int argc, char **argv)
 {
+    FILE *sfile = NULL;
     const char *dir = NULL, *ddir = NULL;
     int verbose = 0, argi = 1;
     char model_path[4096], forms_dir[4096], path[4400];
@@ -181,6 +232,14 @@ int main(int argc, char **argv)
             verbose = 1;
         else if (strcmp(argv[argi], "-d") == 0 && argi + 1 < argc)
             ddir = argv[++argi], verbose = 1;
+        else if (strcmp(argv[argi], "-s") == 0 && argi + 1 < argc) {
+            if (!(sfile = fopen(argv[++argi], "w"))) {
+                fprintf(stderr, "seg_bench: cannot write %s\n", argv[argi]);
+                return 2;
+            }
+            fprintf(sfile, "file,page,field,type,nd,n_splits,k,n,n_int,min,max,prior,logp,"
+                           "minp,maxwh,cents,chosen,count_ok,text_ok,cells,doubt\n");
+        }
         else
             break;
     }
@@ -295,6 +354,8 @@ int main(int argc, char **argv)
                     pipe_assemble_field(f, gprobs, &rules, 0.97, &rd, dd);
                     chosen_count.ok += rd.n == nd;
                     chosen_text.ok += strcmp(rd.text, tf[j].text) == 0;
+                    if (sfile)
+                        dump_splits(sfile, &tf[j], nd, f, gprobs, &rules, rd.split);
                 }
                 free(gpx);
                 free(gp);
@@ -384,6 +445,8 @@ int main(int argc, char **argv)
            pages_done ? ms_sum[SEG_T_REGISTER] / pages_done : 0.0,
            pages_done ? ms_sum[SEG_T_FIELDS] / pages_done : 0.0,
            pages_done ? read_ms / pages_done : 0.0);
+    if (sfile)
+        fclose(sfile);
     rec_classifier_destroy(&cls);
     ops->destroy(&eng);
     rec_model_destroy(&m);
