@@ -122,7 +122,7 @@ typedef struct pipe_read {
  * split's n) receives each digit's label, probability, runner-up, box and
  * crop.  The confidence is the product of the chosen digits' top
  * probabilities, times the chosen split's share of exp(score) over the
- * splits, times a factor for the segmenter's doubt and one for a digit
+ * splits (the scores without the glyph bonus), times a factor for the segmenter's doubt and one for a digit
  * count outside rules; status is review when the confidence is under
  * review_below or the text does not parse.  Pure: no I/O, no errors.
  */

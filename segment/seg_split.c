@@ -1182,8 +1182,12 @@ static double other_width(const seg_blobs *bl, int i)
  * empty cell is counted row by row; where a run of rows at least half a
  * digit high holds more of it than the printed line alone (the 20th
  * percentile of the rows), that ink is offered as the missing digit: a new
- * split, splits[0] with the glyph added, with half the prior the other
- * splits leave (splits short of the template's count keep little).
+ * split, splits[0] with the glyph added.  The glyph is a guess from part of
+ * a digit's ink (a 7 or a 4 against the line reads as a 1 too: 3 of 15 on
+ * the tuning seeds), so the split gets a tenth of splits[0]'s prior (which
+ * already lost most of its own to the template's count): the choice in
+ * pipeline/ takes it when the glyph reads fairly surely, with a share that
+ * sends the field to review.
  */
 static int comb_stroke(PIX *crop, PIX *clean, const BOX *inner, const seg_form_field *ff,
                        const seg_blobs *bl, int dpi, int ox, int oy, seg_field *dst)
@@ -1191,7 +1195,7 @@ static int comb_stroke(PIX *crop, PIX *clean, const BOX *inner, const seg_form_f
     l_int32 ix, iy, iw, ih, cwid, chei;
     int used[64] = {0}, k_empty = -1, n_empty = 0, rc = UTIL_OK, *r = NULL;
     int best_len = 0, best_y0 = 0, best_xa = 0, best_xb = 0;
-    double x0, x1, cw, sum = 0;
+    double x0, x1, cw;
     PIX *gone = NULL, *sub = NULL, *tight = NULL;
     BOX *b = NULL, *tb = NULL;
     seg_split *sp;
@@ -1275,8 +1279,6 @@ static int comb_stroke(PIX *crop, PIX *clean, const BOX *inner, const seg_form_f
         memset(&dst->splits[SEG_MAX_SPLITS - 1], 0, sizeof dst->splits[0]);
         dst->n_splits--;
     }
-    for (int k = 0; k < dst->n_splits; k++)
-        sum += dst->splits[k].prior;
     sp = &dst->splits[dst->n_splits];
     if (!(sp->glyphs = calloc((size_t)ff->cells, sizeof *sp->glyphs)))
         goto nomem;
@@ -1291,7 +1293,7 @@ static int comb_stroke(PIX *crop, PIX *clean, const BOX *inner, const seg_form_f
         }
     }
     sp->n_int = sp->n;
-    sp->prior = (float)(0.5 * (sum < 1.0 ? 1.0 - sum : 0.0));
+    sp->prior = 0.1f * dst->splits[0].prior;
     dst->n_splits++;
     sort_splits(dst);
     set_doubt(dst, 0.3f, "a stroke along a comb line taken as a digit");

@@ -34,7 +34,7 @@
  * an amount) read one digit short with one cell empty gets a split more:
  * the ink removed with a separator of that cell where it is wider than the
  * line over half a digit's height (a 1 drawn against the line) as the
- * missing digit.  dst->doubt (0..1) and dst->note say what was uncertain:
+ * missing digit, with a tenth of splits[0]'s prior.  dst->doubt (0..1) and dst->note say what was uncertain:
  * touching digits split, pieces merged, a digit count outside
  * ff->min_digits..max_digits, an amount without a decimal point, a stroke
  * along a comb line taken as a digit.  dst is
