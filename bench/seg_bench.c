@@ -5,14 +5,20 @@
  * with the digits written (under the shipped model), and milliseconds per
  * page on one core.  `make bench-segment` runs it; README shows its figures.
  *
- *   seg_bench [-v] [-d DUMPDIR] SAMPLES_DIR [MODEL]
+ *   seg_bench [-v] [-d DUMPDIR] [-s SPLITS.csv] SAMPLES_DIR [MODEL]
  *
  * -v lists each field whose digit count is wrong (file, page, field, truth
  * text, count found, the segmenter's note) and each field counted right
  * whose crops disagree with the truth or whose cents were missed (what the
  * model read, n_int).  -d DUMPDIR also writes, for each field listed, the
  * field's part of the deskewed binary page with the glyph boxes of
- * splits[0] drawn (PNG, named after the file, page and field).
+ * splits[0] drawn (PNG, named after the file, page and field).  -s
+ * SPLITS.csv writes one line per split of every field found: what the
+ * split choice sees (prior, sum of the glyphs' log top probabilities, the
+ * lowest top probability, the widest glyph's width / height, the
+ * template's range and cents), which split pipeline/ chose, and whether
+ * the split has the right count and the right text (for fitting the
+ * choice offline).
  *
  * SAMPLES_DIR holds truth.csv (file,page,field,type,text) and pages.csv
  * (file,page,form,dpi,skew_deg,...) as `docpipe samples` writes them.
@@ -245,7 +251,7 @@ int main(int argc, char **argv)
     }
     dir = argi < argc ? argv[argi] : NULL;
     if (!dir || (argi + 1 < argc && argv[argi + 1][0] == '-')) {
-        fprintf(stderr, "usage: seg_bench [-v] [-d DUMPDIR] SAMPLES_DIR [MODEL]\n");
+        fprintf(stderr, "usage: seg_bench [-v] [-d DUMPDIR] [-s SPLITS.csv] SAMPLES_DIR [MODEL]\n");
         return 2;
     }
     if (argi + 1 < argc)
