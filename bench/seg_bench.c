@@ -5,14 +5,20 @@
  * with the digits written (under the shipped model), and milliseconds per
  * page on one core.  `make bench-segment` runs it; README shows its figures.
  *
- *   seg_bench [-v] [-d DUMPDIR] SAMPLES_DIR [MODEL]
+ *   seg_bench [-v] [-d DUMPDIR] [-s SPLITS.csv] SAMPLES_DIR [MODEL]
  *
  * -v lists each field whose digit count is wrong (file, page, field, truth
  * text, count found, the segmenter's note) and each field counted right
  * whose crops disagree with the truth or whose cents were missed (what the
  * model read, n_int).  -d DUMPDIR also writes, for each field listed, the
  * field's part of the deskewed binary page with the glyph boxes of
- * splits[0] drawn (PNG, named after the file, page and field).
+ * splits[0] drawn (PNG, named after the file, page and field).  -s
+ * SPLITS.csv writes one line per split of every field found: what the
+ * split choice sees (prior, sum of the glyphs' log top probabilities, the
+ * lowest top probability, the widest glyph's width / height, the
+ * template's range and cents), which split pipeline/ chose, and whether
+ * the split has the right count and the right text (for fitting the
+ * choice offline).
  *
  * SAMPLES_DIR holds truth.csv (file,page,field,type,text) and pages.csv
  * (file,page,form,dpi,skew_deg,...) as `docpipe samples` writes them.
@@ -155,8 +161,59 @@ static void dump_field(const char *ddir, const char *file, int page, const seg_f
     boxDestroy(&b);
 }
 
+/* One line per split of field f for -s: what the split choice sees (the
+ * segmenter's prior, the glyphs' log top probabilities, the lowest top
+ * probability, the template's rules) and whether the split is right. */
+static void dump_splits(FILE *o, const truth_field *t, int nd, const seg_field *f,
+                        const float *const *gprobs, const pipe_rules *r, int chosen)
+{
+    int base = 0;
+
+    for (int s = 0; s < f->n_splits; s++) {
+        const seg_split *sp = &f->splits[s];
+        double lp = 0, minp = 1, maxwh = 0;
+        int labels[64];
+        char text[PIPE_TEXT_MAX] = "";
+        for (int k = 0; k < sp->n; k++) {
+            const float *p = gprobs[base + k];
+            int a = 0;
+            for (int c = 1; c < 10; c++)
+                if (p[c] > p[a])
+                    a = c;
+            if (k < 64)
+                labels[k] = a;
+            lp += log(p[a] > 1e-12f ? (double)p[a] : 1e-12);
+            minp = p[a] < minp ? p[a] : minp;
+            if (sp->glyphs[k].h > 0 && (double)sp->glyphs[k].w / sp->glyphs[k].h > maxwh)
+                maxwh = (double)sp->glyphs[k].w / sp->glyphs[k].h;
+        }
+        if (sp->n <= 64) {
+            int64_t cents;
+            if (f->type == SEG_FT_AMOUNT) {
+                int n_int = sp->n_int;
+                if (n_int >= sp->n && r->known && r->cents > 0 && sp->n > r->cents)
+                    n_int = sp->n - r->cents;
+                pipe_amount_text(labels, sp->n, n_int, text, sizeof text, &cents);
+            } else if (f->type == SEG_FT_POSTCODE) {
+                pipe_postcode_text(labels, sp->n, text, sizeof text);
+            } else {
+                for (int k = 0; k < sp->n; k++)
+                    text[k] = (char)('0' + labels[k]);
+                text[sp->n] = '\0';
+            }
+        }
+        fprintf(o, "%s,%d,%s,%s,%d,%d,%d,%d,%d,%d,%d,%.6g,%.6g,%.6g,%.4f,%d,%d,%d,%d,%d,%.3f\n",
+                t->file, t->page, t->field, seg_field_type_name(t->type), nd, f->n_splits, s,
+                sp->n, sp->n_int, r->known ? r->min_digits : -1, r->known ? r->max_digits : -1,
+                (double)sp->prior, lp, minp, maxwh, r->known ? r->cents : -1, s == chosen,
+                sp->n == nd, strcmp(text, t->text) == 0, f->cells, (double)f->doubt);
+        base += sp->n;
+    }
+}
+
 int main(int argc, char **argv)
 {
+    FILE *sfile = NULL;
     const char *dir = NULL, *ddir = NULL;
     int verbose = 0, argi = 1;
     char model_path[4096], forms_dir[4096], path[4400];
@@ -181,12 +238,20 @@ int main(int argc, char **argv)
             verbose = 1;
         else if (strcmp(argv[argi], "-d") == 0 && argi + 1 < argc)
             ddir = argv[++argi], verbose = 1;
+        else if (strcmp(argv[argi], "-s") == 0 && argi + 1 < argc) {
+            if (!(sfile = fopen(argv[++argi], "w"))) {
+                fprintf(stderr, "seg_bench: cannot write %s\n", argv[argi]);
+                return 2;
+            }
+            fprintf(sfile, "file,page,field,type,nd,n_splits,k,n,n_int,min,max,prior,logp,"
+                           "minp,maxwh,cents,chosen,count_ok,text_ok,cells,doubt\n");
+        }
         else
             break;
     }
     dir = argi < argc ? argv[argi] : NULL;
     if (!dir || (argi + 1 < argc && argv[argi + 1][0] == '-')) {
-        fprintf(stderr, "usage: seg_bench [-v] [-d DUMPDIR] SAMPLES_DIR [MODEL]\n");
+        fprintf(stderr, "usage: seg_bench [-v] [-d DUMPDIR] [-s SPLITS.csv] SAMPLES_DIR [MODEL]\n");
         return 2;
     }
     if (argi + 1 < argc)
@@ -295,6 +360,8 @@ int main(int argc, char **argv)
                     pipe_assemble_field(f, gprobs, &rules, 0.97, &rd, dd);
                     chosen_count.ok += rd.n == nd;
                     chosen_text.ok += strcmp(rd.text, tf[j].text) == 0;
+                    if (sfile)
+                        dump_splits(sfile, &tf[j], nd, f, gprobs, &rules, rd.split);
                 }
                 free(gpx);
                 free(gp);
@@ -384,6 +451,8 @@ int main(int argc, char **argv)
            pages_done ? ms_sum[SEG_T_REGISTER] / pages_done : 0.0,
            pages_done ? ms_sum[SEG_T_FIELDS] / pages_done : 0.0,
            pages_done ? read_ms / pages_done : 0.0);
+    if (sfile)
+        fclose(sfile);
     rec_classifier_destroy(&cls);
     ops->destroy(&eng);
     rec_model_destroy(&m);

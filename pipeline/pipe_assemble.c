@@ -15,6 +15,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Score added per glyph of a split.  The classifier's top probability is a
+ * digit's class given that the crop is one digit, not the likelihood that it
+ * is one: summed over glyphs it charges every extra glyph a little even when
+ * each reads surely, so a blob of two touching digits read as one (often
+ * surely) beat the split that separates them.  Fitted on seeds 3/5/9/13
+ * (count exact after the choice 3489 -> 3504 of 3593 fields, text exact
+ * 3202 -> 3209; the same 0.5 is best leaving out any one seed and gains on
+ * the seed left out).  The bonus decides; the chosen split's share S that
+ * goes into the confidence is taken from the scores without it (the form
+ * the confidence constants were fitted on; with the bonus in S the read
+ * rate at <= 1 % error fell on three of the four seeds), so a choice the
+ * bonus turned gets a low share.
+ */
+#define SPLIT_GLYPH_BONUS 0.5
 /* Score added to a split whose digit count the template does not allow. */
 #define RANGE_LOG_PENALTY (-3.0)
 /* Rule factors, taken into the split's share: a count outside the template's
@@ -157,7 +172,7 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
     out->status = DB_FIELD_OK;
     for (int k = 0; k < ns; k++) {
         const seg_split *sp = &f->splits[k];
-        double sc = log(sp->prior > 1e-6f ? (double)sp->prior : 1e-6);
+        double sc = log(sp->prior > 1e-6f ? (double)sp->prior : 1e-6) + SPLIT_GLYPH_BONUS * sp->n;
         for (int i = 0; i < sp->n; i++) {
             const float *p = gprobs[base + i];
             int a, b;
@@ -184,8 +199,9 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
         snprintf(out->why, sizeof out->why, "no reading");
         return;
     }
-    for (int k = 0; k < ns; k++)
-        total += exp(scores[k] - best);
+    for (int k = 0; k < ns; k++) /* S from the scores without the glyph bonus */
+        total += exp((scores[k] - SPLIT_GLYPH_BONUS * f->splits[k].n) -
+                     (best - SPLIT_GLYPH_BONUS * f->splits[best_k].n));
     s = &f->splits[best_k];
     out->split = best_k;
     out->n = s->n < PIPE_TEXT_MAX - 8 ? s->n : PIPE_TEXT_MAX - 8;

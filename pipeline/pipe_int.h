@@ -114,14 +114,17 @@ typedef struct pipe_read {
  * pipe_assemble_field - reads field f from its glyphs' probabilities:
  * gprobs[j] points to the 10 calibrated class probabilities of glyph j,
  * the glyphs numbered split after split (splits[0]'s glyphs first).  Each
- * split is scored log(prior) + sum of log(top probability) of its glyphs,
- * and the best is read.  digits (room for the chosen split's n) receives
- * each digit's label, probability, runner-up, box and crop.  The
- * confidence is the product of the chosen digits' top probabilities, times
- * the chosen split's share of the splits' total likelihood, times a factor
- * for the segmenter's doubt and one for a digit count outside rules; status
- * is review when the confidence is under review_below or the text does not
- * parse.  Pure: no I/O, no errors.
+ * split is scored log(prior) + the sum of log(top probability) of its
+ * glyphs + 0.5 per glyph (a top probability says which digit a crop is,
+ * not whether it is one digit: without the bonus every extra glyph costs),
+ * less 3 for a count outside rules and 3 for an amount's cents of another
+ * length than rules->cents; the best is read.  digits (room for the chosen
+ * split's n) receives each digit's label, probability, runner-up, box and
+ * crop.  The confidence is the product of the chosen digits' top
+ * probabilities, times the chosen split's share of exp(score) over the
+ * splits (the scores without the glyph bonus), times a factor for the segmenter's doubt and one for a digit
+ * count outside rules; status is review when the confidence is under
+ * review_below or the text does not parse.  Pure: no I/O, no errors.
  */
 void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const pipe_rules *rules,
                          double review_below, pipe_read *out, db_digit *digits);

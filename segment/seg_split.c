@@ -937,6 +937,17 @@ static int build_splits(seg_field *dst, slot *sl, int ns, double bx, int ox, int
     return UTIL_OK;
 }
 
+/* The splits in order of prior, the best first. */
+static void sort_splits(seg_field *dst)
+{
+    for (int i = 1; i < dst->n_splits; i++)
+        for (int j = i; j > 0 && dst->splits[j].prior > dst->splits[j - 1].prior; j--) {
+            seg_split t = dst->splits[j];
+            dst->splits[j] = dst->splits[j - 1];
+            dst->splits[j - 1] = t;
+        }
+}
+
 /* Splits the template rules out (a digit count outside min..max; an
  * amount whose decimal point was found with other than `cents` digits
  * after it) lose most of their prior, and so, less, do an amount's splits
@@ -956,12 +967,7 @@ static void rank_splits(seg_field *dst, const seg_form_field *ff, int point_foun
         if (any_raised && sp->n_int == sp->n)
             sp->prior *= RAISED_MISSING;
     }
-    for (int i = 1; i < dst->n_splits; i++)
-        for (int j = i; j > 0 && dst->splits[j].prior > dst->splits[j - 1].prior; j--) {
-            seg_split t = dst->splits[j];
-            dst->splits[j] = dst->splits[j - 1];
-            dst->splits[j - 1] = t;
-        }
+    sort_splits(dst);
 }
 
 /* Step e: the x (crop pixels) of an amount's decimal point, the rightmost
@@ -1167,6 +1173,144 @@ static double other_width(const seg_blobs *bl, int i)
     return n % 2 ? ws[n / 2] : 0.5 * (ws[n / 2 - 1] + ws[n / 2]);
 }
 
+/*
+ * A comb that must be full (the template's minimum is its cell count, not
+ * an amount) read one digit short with one cell empty: a stroke drawn
+ * against one of that cell's printed separators (a 1 mostly) went with the
+ * line, seg_lines_remove taking the ink that touches a vertical line for
+ * the line.  The ink removed within 0.3 cell widths of each side of the
+ * empty cell is counted row by row; where a run of rows at least half a
+ * digit high holds more of it than the printed line alone (the 20th
+ * percentile of the rows), that ink is offered as the missing digit: a new
+ * split, splits[0] with the glyph added.  The glyph is a guess from part of
+ * a digit's ink (a 7 or a 4 against the line reads as a 1 too: 3 of 15 on
+ * the tuning seeds), so the split gets a tenth of splits[0]'s prior (which
+ * already lost most of its own to the template's count): the choice in
+ * pipeline/ takes it when the glyph reads fairly surely, with a share that
+ * sends the field to review.
+ */
+static int comb_stroke(PIX *crop, PIX *clean, const BOX *inner, const seg_form_field *ff,
+                       const seg_blobs *bl, int dpi, int ox, int oy, seg_field *dst)
+{
+    l_int32 ix, iy, iw, ih, cwid, chei;
+    int used[64] = {0}, k_empty = -1, n_empty = 0, rc = UTIL_OK, *r = NULL;
+    int best_len = 0, best_y0 = 0, best_xa = 0, best_xb = 0;
+    double x0, x1, cw;
+    PIX *gone = NULL, *sub = NULL, *tight = NULL;
+    BOX *b = NULL, *tb = NULL;
+    seg_split *sp;
+    seg_glyph g;
+
+    if (ff->frame != SEG_FRAME_COMB || ff->type == SEG_FT_AMOUNT || ff->cells < 2 ||
+        ff->cells > 64 || ff->min_digits != ff->cells || dst->n_splits < 1 ||
+        dst->splits[0].n != ff->cells - 1 || bl->digit_h <= 0)
+        return UTIL_OK;
+    boxGetGeometry((BOX *)inner, &ix, &iy, &iw, &ih);
+    for (int i = 0; i < dst->splits[0].n; i++) {
+        const seg_glyph *q = &dst->splits[0].glyphs[i];
+        used[seg_comb_cell_at(ff, iw, q->x - ox + 0.5 * q->w - ix)] = 1;
+    }
+    for (int k = 0; k < ff->cells; k++)
+        if (!used[k])
+            k_empty = k, n_empty++;
+    if (n_empty != 1 || (cw = seg_comb_cell(ff, iw, k_empty, &x0, &x1)) <= 0)
+        return UTIL_OK;
+    if (!(gone = pixSubtract(NULL, crop, clean)) || !(r = calloc((size_t)imax(ih, 1), sizeof *r)))
+        goto nomem;
+    pixGetDimensions(gone, &cwid, &chei, NULL);
+    for (int side = 0; side < 2; side++) {
+        int xa = imax(0, (int)(ix + (side ? x1 : x0) - 0.3 * cw));
+        int xb = imin(cwid, (int)(ix + (side ? x1 : x0) + 0.3 * cw));
+        int ya = imax(0, iy + ih / 10), yb = imin(chei, iy + ih - ih / 10), nr = 0, t;
+        int need = imax(2, (int)(0.01 * dpi + 0.5)), run = 0, gap = 0, y0 = 0;
+        int *sorted;
+        if (xb - xa < 2 || yb - ya < 4)
+            continue;
+        for (int y = ya; y < yb; y++, nr++) {
+            int c = 0;
+            for (int x = xa; x < xb; x++) {
+                l_uint32 v;
+                pixGetPixel(gone, x, y, &v);
+                c += v != 0;
+            }
+            r[nr] = c;
+        }
+        if (!(sorted = malloc((size_t)nr * sizeof *sorted)))
+            goto nomem;
+        memcpy(sorted, r, (size_t)nr * sizeof *sorted);
+        qsort(sorted, (size_t)nr, sizeof *sorted, cmp_int);
+        t = sorted[nr / 5];
+        free(sorted);
+        /* the longest run of rows with more than the line, gaps of 2 rows bridged */
+        for (int i = 0; i <= nr; i++) {
+            int wide = i < nr && r[i] >= t + need;
+            if (wide) {
+                if (run == 0)
+                    y0 = i;
+                run = i - y0 + 1;
+                gap = 0;
+            } else if (run > 0 && ++gap > 2) {
+                if (run > best_len)
+                    best_len = run, best_y0 = ya + y0, best_xa = xa, best_xb = xb;
+                run = 0;
+                gap = 0;
+            }
+        }
+    }
+    if (best_len < 0.5 * bl->digit_h)
+        goto done;
+    if (!(b = boxCreate(best_xa, best_y0, best_xb - best_xa, best_len)) ||
+        !(sub = pixClipRectangle(gone, b, NULL)))
+        goto nomem;
+    if (pixClipToForeground(sub, &tight, &tb) || !tight)
+        goto done;
+    {
+        l_int32 tx, ty, tw, th;
+        boxGetGeometry(tb, &tx, &ty, &tw, &th);
+        g.x = ox + best_xa + tx;
+        g.y = oy + best_y0 + ty;
+        g.w = tw;
+        g.h = th;
+    }
+    if ((rc = seg_mnist_normalize(tight, g.crop)))
+        goto done;
+    if (dst->n_splits == SEG_MAX_SPLITS) { /* the least likely goes */
+        free(dst->splits[SEG_MAX_SPLITS - 1].glyphs);
+        memset(&dst->splits[SEG_MAX_SPLITS - 1], 0, sizeof dst->splits[0]);
+        dst->n_splits--;
+    }
+    sp = &dst->splits[dst->n_splits];
+    if (!(sp->glyphs = calloc((size_t)ff->cells, sizeof *sp->glyphs)))
+        goto nomem;
+    for (int i = 0, placed = 0; i < ff->cells - 1 || !placed;) {
+        const seg_glyph *q = i < ff->cells - 1 ? &dst->splits[0].glyphs[i] : NULL;
+        if (!placed && (!q || g.x + 0.5 * g.w < q->x + 0.5 * q->w)) {
+            sp->glyphs[sp->n++] = g;
+            placed = 1;
+        } else {
+            sp->glyphs[sp->n++] = *q;
+            i++;
+        }
+    }
+    sp->n_int = sp->n;
+    sp->prior = 0.1f * dst->splits[0].prior;
+    dst->n_splits++;
+    sort_splits(dst);
+    set_doubt(dst, 0.3f, "a stroke along a comb line taken as a digit");
+    goto done;
+nomem:
+    util_log(UTIL_LOG_ERROR, "field %s: out of memory", ff->name);
+    rc = UTIL_ENOMEM;
+done:
+    free(r);
+    pixDestroy(&gone);
+    pixDestroy(&sub);
+    pixDestroy(&tight);
+    boxDestroy(&b);
+    boxDestroy(&tb);
+    return rc;
+}
+
 static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_field *ff,
                            seg_field *dst)
 {
@@ -1222,6 +1366,8 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
     if ((rc = build_splits(dst, sl, ns, bx, ox, ff->type == SEG_FT_AMOUNT ? ff->cents : 0)))
         goto nomem;
     rank_splits(dst, ff, bx != HUGE_VAL);
+    if ((rc = comb_stroke(crop, clean, inner, ff, bl, dpi, ox, oy, dst)))
+        goto done;
     if (ff->type == SEG_FT_AMOUNT && ff->cents > 0 && dst->n_splits > 0 &&
         dst->splits[0].n > ff->cents && dst->splits[0].n_int == dst->splits[0].n)
         set_doubt(dst, 0.2f, "no decimal point or cents found");

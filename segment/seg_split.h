@@ -30,9 +30,14 @@
  * frame and cells from ff, and up to SEG_MAX_SPLITS splits, splits[0] the
  * best guess, priors summing to at most 1, glyphs left to right with boxes
  * in page pixels and their normalized crops.  An empty field has one split
- * with no glyph.  dst->doubt (0..1) and dst->note say what was uncertain:
+ * with no glyph.  A comb the template wants full (min_digits = cells, not
+ * an amount) read one digit short with one cell empty gets a split more:
+ * the ink removed with a separator of that cell where it is wider than the
+ * line over half a digit's height (a 1 drawn against the line) as the
+ * missing digit, with a tenth of splits[0]'s prior.  dst->doubt (0..1) and dst->note say what was uncertain:
  * touching digits split, pieces merged, a digit count outside
- * ff->min_digits..max_digits, an amount without a decimal point.  dst is
+ * ff->min_digits..max_digits, an amount without a decimal point, a stroke
+ * along a comb line taken as a digit.  dst is
  * cleared first; on failure it holds nothing.  UTIL_EINVAL for a missing or
  * non-1-bpp page, a dpi outside 50..1200, an area that misses the page;
  * UTIL_ENOMEM; logged once naming the field.

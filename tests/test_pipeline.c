@@ -240,16 +240,32 @@ static void test_assemble(void)
         /* split 0 has one glyph the classifier does not know (0.3) */
         set_p(t.p[1], 1, 0.3f, 2, 0.25f);
         pipe_assemble_field(&t.f, t.gp, &none, 0.5, &r, d);
+        /* scores: log prior + sum log top p (+ 0.5 per glyph to choose; the
+         * share S in the confidence is of the scores without it) */
         double s0 = log(0.6) + 3 * log(0.99) + log(0.3), s1 = log(0.4) + 5 * log(0.99);
         double share = 1.0 / (1.0 + exp(s0 - s1));
         TST_CHECK(r.split == 1 && strcmp(r.text, "12345") == 0, "split 1 chosen: %d %s", r.split,
                   r.text);
         TST_CHECK(fabs(r.confidence - want_conf(SEG_FT_NUMBER, pow(0.99, 5), share, 0)) < 1e-4,
                   "confidence from share %.4f and product: %.5f", share, r.confidence);
-        /* with both sure, the prior decides */
+        /* with both sure, the prior decides when it is clear enough ... */
         set_p(t.p[1], 1, 0.99f, 7, 0.005f);
+        t.s[0].prior = 0.7f, t.s[1].prior = 0.3f;
         pipe_assemble_field(&t.f, t.gp, &none, 0.5, &r, d);
-        TST_CHECK(r.split == 0, "both sure: the prior decides (%d)", r.split);
+        TST_CHECK(r.split == 0, "both sure, prior 0.7: the prior decides (%d)", r.split);
+        /* ... and a close prior goes to the split with more glyphs read
+         * surely (log 0.6 + 4 x 0.5 < log 0.4 + 5 x 0.5): two touching
+         * digits that also read surely as one */
+        t.s[0].prior = 0.6f, t.s[1].prior = 0.4f;
+        pipe_assemble_field(&t.f, t.gp, &none, 0.5, &r, d);
+        s0 = log(0.6) + 4 * log(0.99), s1 = log(0.4) + 5 * log(0.99);
+        share = 1.0 / (1.0 + exp(s0 - s1)); /* under one half: the bonus turned it */
+        TST_CHECK(r.split == 1 && strcmp(r.text, "12345") == 0,
+                  "both sure, prior 0.6 for one glyph fewer: the 5 glyphs (%d %s)", r.split,
+                  r.text);
+        TST_CHECK(share < 0.5 &&
+                      fabs(r.confidence - want_conf(SEG_FT_NUMBER, pow(0.99, 5), share, 0)) < 1e-4,
+                  "share %.4f without the glyph bonus: %.5f", share, r.confidence);
     }
     /* The template's count range: a 4-digit split loses to a 5-digit one. */
     {

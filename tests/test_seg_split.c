@@ -670,6 +670,62 @@ static void test_fields(void)
     }
 }
 
+/* A 1 drawn against a comb's separator goes with the printed line; when the
+ * template wants every cell filled and one cell is empty, the stroke is
+ * offered as the missing digit (and reads as a 1) in an alternative split
+ * with a tenth of the prior of the short reading.  Nothing is offered
+ * when the comb may be partly filled, nor for a cell that is really empty. */
+static void test_comb_stroke(void)
+{
+    for (int dpi = 200; dpi <= 300; dpi += 100) {
+        for (int c = 0; c < 3; c++) { /* 0: a 1 against the line; 1: not full; 2: cell empty */
+            util_rng r;
+            truth t;
+            seg_field f;
+            int next = 900, dh = (int)(0.22 * dpi), lw = dpi >= 250 ? 4 : 3, sw = dpi / 45;
+            int cw = (int)(0.32 * dpi), five = -1, in_cell = 0, reads1 = 0;
+            PIX *page = pixCreate((int)(3.5 * dpi), dpi, 1);
+            BOX *area;
+            util_rng_seed(&r, util_key(7, 9, 9, (uint64_t)dpi));
+            /* digits in cells 0, 1, 3, 4 (make_field fills from the left:
+             * draw 5, then wipe cell 2) */
+            make_field(page, &t, K_PLAIN, SEG_FRAME_COMB, 5, 0, 5, dpi / 4, dpi / 4, dpi, &next, &r);
+            pixRasterop(page, t.x + 2 * cw + lw, t.y + lw, cw - 2 * lw, t.h - 2 * lw, PIX_CLR,
+                        NULL, 0, 0);
+            if (c != 2) /* a stroke dh high hugging cell 2's left separator */
+                fill(page, t.x + 2 * cw + lw / 2 - 1, t.y + (t.h - dh) / 2, sw, dh);
+            t.ff.min_digits = c == 1 ? 1 : 5;
+            area = boxCreate(t.x, t.y, t.w, t.h);
+            TST_CHECK(seg_field_read(page, dpi, area, &t.ff, &f) == UTIL_OK, "comb read");
+            for (int k = 0; k < f.n_splits && five < 0; k++)
+                if (f.splits[k].n == 5)
+                    five = k;
+            if (five >= 0) {
+                const seg_glyph *g = &f.splits[five].glyphs[2];
+                float p[10];
+                in_cell = g->x + g->w / 2 > t.x + 2 * cw - cw / 4 && g->x + g->w / 2 < t.x + 3 * cw;
+                reads1 = rec_classifier_run(g_cls, p, g->crop, 1) == UTIL_OK && argmax10(p) == 1;
+            }
+            if (c == 0) {
+                TST_CHECK(five > 0 && in_cell && reads1,
+                          "%d dpi: the stroke on the line is the third digit of an alternative, "
+                          "a 1 (split %d of %d, in cell %d, reads 1 %d, %s)",
+                          dpi, five, f.n_splits, in_cell, reads1, f.note);
+                TST_CHECK(five > 0 && f.splits[0].n == 4 &&
+                              fabsf(f.splits[five].prior - 0.1f * f.splits[0].prior) < 1e-6f,
+                          "%d dpi: a tenth of the 4-digit reading's prior (%g of %g)", dpi,
+                          five > 0 ? f.splits[five].prior : 0.0, f.splits[0].prior);
+            } else {
+                TST_CHECK(five < 0, "%d dpi: %s: no fifth digit offered (split %d)", dpi,
+                          c == 1 ? "comb that may be partly filled" : "empty cell", five);
+            }
+            seg_field_clear(&f);
+            boxDestroy(&area);
+            pixDestroy(&page);
+        }
+    }
+}
+
 /* A column of short stubs just inside a box's side (a security
  * background's hatching restored across the removed frame line) is no
  * digit: without the stub-column rule these fields read one digit more. */
@@ -804,6 +860,7 @@ int main(void)
     test_blobs();
     test_cut();
     test_stub_column();
+    test_comb_stroke();
     test_flag();
     test_edges();
     test_fields();
