@@ -460,6 +460,38 @@ static void gpu_images(void)
     drop(&src), drop(&pi), drop(&pa), drop(&dst);
 }
 
+/*
+ * The worst, over the tensors of table t, of the largest |a - b| relative to
+ * the tensor's largest |a| (or floor, where that is more); *pname gets that
+ * tensor's name.  grads: only trainable tensors count, and a bias feeding
+ * batch normalization is left out (its gradient is 0 in exact arithmetic:
+ * the normalization takes any constant away, and what the engines compute
+ * is the rounding of sums that cancel).
+ */
+static double worst_tensor(const rec_param_info *t, int nt, const float *a, const float *b,
+                           double floor, const rec_arch *arch, int grads, const char **pname)
+{
+    double worst = 0.0;
+
+    *pname = "";
+    for (int k = 0; k < nt; k++) {
+        double m = floor, e = 0.0;
+        const char *dot = strchr(t[k].name, '.');
+        int layer = (int)strtol(t[k].name, NULL, 10);
+        int bias = dot && (strcmp(dot, ".conv.b") == 0 || strcmp(dot, ".dense.b") == 0);
+        if (grads && (!t[k].trainable || (bias && layer + 1 < arch->n_layers &&
+                                          arch->layers[layer + 1].type == REC_L_BN)))
+            continue;
+        for (size_t i = t[k].offset; i < t[k].offset + t[k].count; i++) {
+            m = fmax(m, fabs(a[i]));
+            e = fmax(e, fabs((double)a[i] - b[i]));
+        }
+        if (e / m > worst)
+            worst = e / m, *pname = t[k].name;
+    }
+    return worst;
+}
+
 /* Three training steps of a small network from the same weights. */
 static void gpu_training_steps(void)
 {
@@ -513,37 +545,20 @@ static void gpu_training_steps(void)
         if (step == 0 && rc == 0) {
             /* The gradients of the first step, per tensor, relative to the
              * tensor's largest gradient, or to 1e-3 of the largest of all
-             * where that is more.  A bias feeding batch normalization is
-             * left out: its gradient is 0 in exact arithmetic (the
-             * normalization takes any constant away) and what the engines
-             * compute is the rounding of sums that cancel. */
+             * where that is more (worst_tensor). */
             size_t ntr = 0;
             float *a = malloc(np * sizeof(float)), *b = malloc(np * sizeof(float));
             int nt = 0;
             const rec_param_info *t = rec_net_param_table(nc, &nt);
-            double worst = 0.0;
-            const char *worst_name = "";
+            double worst;
+            const char *worst_name;
             rec_net_param_count(nc, &ntr);
             C->download(ce, a, rec_net_grads(nc), ntr * sizeof(float));
             G->download(ge, b, rec_net_grads(ng), ntr * sizeof(float));
             double gmax = 1e-12;
             for (size_t i = 0; i < ntr; i++)
                 gmax = fmax(gmax, fabs(a[i]));
-            for (int k = 0; k < nt; k++) {
-                double m = 1e-3 * gmax, e = 0.0;
-                const char *dot = strchr(t[k].name, '.');
-                int layer = (int)strtol(t[k].name, NULL, 10);
-                if (!t[k].trainable ||
-                    (dot && (strcmp(dot, ".conv.b") == 0 || strcmp(dot, ".dense.b") == 0) &&
-                     layer + 1 < arch.n_layers && arch.layers[layer + 1].type == REC_L_BN))
-                    continue;
-                for (size_t i = t[k].offset; i < t[k].offset + t[k].count; i++) {
-                    m = fmax(m, fabs(a[i]));
-                    e = fmax(e, fabs((double)a[i] - b[i]));
-                }
-                if (e / m > worst)
-                    worst = e / m, worst_name = t[k].name;
-            }
+            worst = worst_tensor(t, nt, a, b, 1e-3 * gmax, &arch, 1, &worst_name);
             TST_CHECK(nt > 0 && worst <= 1e-3,
                       "gradients of step 0: worst relative error %.3g (tensor %s)", worst,
                       worst_name);
@@ -563,19 +578,11 @@ static void gpu_training_steps(void)
         float *a = malloc(np * sizeof(float)), *b = malloc(np * sizeof(float));
         int nt = 0;
         const rec_param_info *t = rec_net_param_table(nc, &nt);
-        double worst = 0.0;
-        const char *worst_name = "";
+        double worst;
+        const char *worst_name;
         rec_net_get_params(nc, a);
         rec_net_get_params(ng, b);
-        for (int k = 0; k < nt; k++) {
-            double m = 1e-3, e = 0.0;
-            for (size_t i = t[k].offset; i < t[k].offset + t[k].count; i++) {
-                m = fmax(m, fabs(a[i]));
-                e = fmax(e, fabs((double)a[i] - b[i]));
-            }
-            if (e / m > worst)
-                worst = e / m, worst_name = t[k].name;
-        }
+        worst = worst_tensor(t, nt, a, b, 1e-3, &arch, 0, &worst_name);
         TST_CHECK(nt > 0 && worst <= 1e-3,
                   "parameters after 3 steps: worst relative error %.3g (tensor %s)", worst,
                   worst_name);
