@@ -63,7 +63,7 @@ struct rec_engine {
     void *ws; /* convolution workspace */
     size_t ws_cap;
     float *scratch; /* reductions */
-    size_t scratch_cap;
+    size_t scratch_cap; /* bytes */
     char *pin; /* pinned staging, 2 x STAGE_HALF */
     int half;
     size_t at;
@@ -88,7 +88,7 @@ struct rec_engine {
     cudnnFilterDescriptor_t wn;     /* the filter in NCHW (KCRS) */
     cudaEvent_t tev[2];             /* timing the two filter-gradient paths */
     float *tbuf;                    /* NCHW x, dy and dw */
-    size_t tbuf_cap;
+    size_t tbuf_cap;                /* bytes */
 };
 
 /* --------------------------------------------------------- profiling */
@@ -480,29 +480,29 @@ static int cuda_sync(rec_engine *e)
     return UTIL_OK;
 }
 
-/* Engine scratch of at least floats floats (grown; growing waits). */
+/* *pbuf of at least bytes bytes: grown (freed and allocated again, which
+ * waits for the work using it), never shrunk; *pcap is its size. */
+static int grow(void **pbuf, size_t *pcap, size_t bytes, const char *what)
+{
+    if (*pcap >= bytes)
+        return UTIL_OK;
+    cudaFree(*pbuf);
+    *pbuf = NULL;
+    *pcap = 0;
+    CK(cudaMalloc(pbuf, bytes), what);
+    *pcap = bytes;
+    return UTIL_OK;
+}
+
+/* Engine scratch of at least floats floats. */
 static int scratch(rec_engine *e, size_t floats)
 {
-    if (e->scratch_cap >= floats)
-        return UTIL_OK;
-    cudaFree(e->scratch);
-    e->scratch = NULL;
-    e->scratch_cap = 0;
-    CK(cudaMalloc((void **)&e->scratch, floats * sizeof(float)), "scratch memory");
-    e->scratch_cap = floats;
-    return UTIL_OK;
+    return grow((void **)&e->scratch, &e->scratch_cap, floats * sizeof(float), "scratch memory");
 }
 
 static int workspace(rec_engine *e, size_t bytes)
 {
-    if (e->ws_cap >= bytes)
-        return UTIL_OK;
-    cudaFree(e->ws);
-    e->ws = NULL;
-    e->ws_cap = 0;
-    CK(cudaMalloc(&e->ws, bytes), "convolution workspace");
-    e->ws_cap = bytes;
-    return UTIL_OK;
+    return grow(&e->ws, &e->ws_cap, bytes, "convolution workspace");
 }
 
 /* ---------------------------------------------------------- reductions */
@@ -589,16 +589,26 @@ __global__ void k_bias_act(float *y, const float *b, size_t count, int oc, int r
     }
 }
 
+/* The convolution descriptor for s: its padding, stride 1, no dilation. */
+static int conv_padding(rec_engine *e, const rec_conv_shape *s)
+{
+    DK(cudnnSetConvolution2dDescriptor(e->cd, s->pad, s->pad, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION,
+                                       CUDNN_DATA_FLOAT), "convolution descriptor");
+    return UTIL_OK;
+}
+
 static int conv_describe(rec_engine *e, const rec_conv_shape *s, int math)
 {
+    int rc;
+
     DK(cudnnSetTensor4dDescriptor(e->xd, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, s->n, s->c, s->h,
                                   s->w), "input descriptor");
     DK(cudnnSetTensor4dDescriptor(e->yd, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, s->n, s->oc, s->oh,
                                   s->ow), "output descriptor");
     DK(cudnnSetFilter4dDescriptor(e->wd, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, s->oc, s->c, s->k,
                                   s->k), "filter descriptor");
-    DK(cudnnSetConvolution2dDescriptor(e->cd, s->pad, s->pad, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION,
-                                       CUDNN_DATA_FLOAT), "convolution descriptor");
+    if ((rc = conv_padding(e, s)))
+        return rc;
     DK(cudnnSetConvolutionMathType(e->cd, (cudnnMathType_t)math), "math type");
     return UTIL_OK;
 }
@@ -763,18 +773,12 @@ static int wgrad_nchw(rec_engine *e, float *dw, const float *dy, const float *x,
     size_t nw = (size_t)s->oc * s->c * s->k * s->k, need = nx + ny + nw;
     int rc;
 
-    if (e->tbuf_cap < need) {
-        cudaFree(e->tbuf);
-        e->tbuf = NULL;
-        e->tbuf_cap = 0;
-        CK(cudaMalloc((void **)&e->tbuf, need * sizeof(float)), "NCHW copies");
-        e->tbuf_cap = need;
-    }
+    if ((rc = grow((void **)&e->tbuf, &e->tbuf_cap, need * sizeof(float), "NCHW copies")))
+        return rc;
     float *xn = e->tbuf, *dyn = xn + nx, *dwn = dyn + ny;
     /* e->cd holds whichever convolution was described last: this one's. */
-    DK(cudnnSetConvolution2dDescriptor(e->cd, s->pad, s->pad, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION,
-                                       CUDNN_DATA_FLOAT), "convolution descriptor");
-    if ((rc = relayout(e, xn, CUDNN_TENSOR_NCHW, x, CUDNN_TENSOR_NHWC, s->n, s->c, s->h, s->w)) ||
+    if ((rc = conv_padding(e, s)) ||
+        (rc = relayout(e, xn, CUDNN_TENSOR_NCHW, x, CUDNN_TENSOR_NHWC, s->n, s->c, s->h, s->w)) ||
         (rc = relayout(e, dyn, CUDNN_TENSOR_NCHW, dy, CUDNN_TENSOR_NHWC, s->n, s->oc, s->oh,
                        s->ow)))
         return rc;
