@@ -14,6 +14,46 @@ typedef struct span { int a, b; } span;
 
 static int imax(int a, int b) { return a > b ? a : b; }
 
+/*
+ * The printed line in a component of the vertical opening.  A handwritten
+ * stroke drawn against the line passes the opening with it, as one
+ * component: taken whole, the stroke went with the line (or, wider than
+ * 2 tmax, the line stayed, a bar through the digit).  The line is what
+ * runs the component's whole height: the columns holding at least 90 % of
+ * the tallest column's pixels, when they form one band no wider than
+ * 2 tmax; *px and *pw are narrowed to it and 1 returned, else 0.
+ */
+static int line_columns(PIX *vopen, l_int32 *px, l_int32 y, l_int32 *pw, l_int32 h, int tmax)
+{
+    l_int32 x = *px, w = *pw, best = 0, a = -1, b = -1;
+    l_int32 cnt[4096];
+
+    if (w > 4096)
+        return 0;
+    for (int i = 0; i < w; i++) {
+        cnt[i] = 0;
+        for (int j = 0; j < h; j++) {
+            l_uint32 v;
+            pixGetPixel(vopen, x + i, y + j, &v);
+            cnt[i] += v != 0;
+        }
+        best = cnt[i] > best ? cnt[i] : best;
+    }
+    for (int i = 0; i < w; i++)
+        if (cnt[i] >= 0.9 * best) {
+            if (a < 0)
+                a = i;
+            else if (i > b + 1)
+                return 0; /* two bands */
+            b = i;
+        }
+    if (a < 0 || b - a + 1 > 2 * tmax)
+        return 0;
+    *px = x + a;
+    *pw = b - a + 1;
+    return 1;
+}
+
 static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_form_field *ff,
                              PIX **pclean, int *pn_lines)
 {
@@ -105,7 +145,7 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
             l_int32 x, y, w, h;
             int near = 0, touch = nh == 0;
             boxaGetBoxGeometry(vb, i, &x, &y, &w, &h);
-            if (w > 2 * tmax)
+            if (!line_columns(vopen, &x, y, &w, h, tmax) && w > 2 * tmax)
                 continue;
             for (int k = 0; k < nex && !near; k++)
                 near = x + 0.5 * w > ex[k] - tolx && x + 0.5 * w < ex[k] + tolx;
