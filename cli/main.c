@@ -154,7 +154,7 @@ static const cmd CMDS[] = {
      "  --threads N        segmentation threads (0: every core)\n"
      "  --device D         auto (default: the GPU when one is usable), cpu or cuda\n"
      "  --batch N          digit crops per classifier batch, across pages (512)\n"
-     "  --review-below X   fields under this confidence get status review (0.97)\n"
+     "  --review-below X   fields under this confidence get status review (0.95)\n"
      "  --force            read documents already stored again, replacing them\n"
      "  --quiet            no progress, no summary\n"
      "  --shard K/N        read only shard K of N (1-based: 1/4 .. 4/4), chosen by a hash\n"

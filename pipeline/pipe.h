@@ -22,7 +22,7 @@
 
 /* The review threshold used when --review-below is not given (measured on
  * generated pages, see README "Confidence"). */
-#define PIPE_REVIEW_BELOW_DEFAULT 0.97
+#define PIPE_REVIEW_BELOW_DEFAULT 0.95
 #define PIPE_BATCH_DEFAULT 512
 #define PIPE_SHARD_MAX 100000  /* the most shards one ingest may be split into */
 

@@ -51,10 +51,10 @@
  * a type that are right when every digit looks sure (a digit missed or
  * invented by the segmenter leaves no trace in the probabilities).
  */
-#define CONF_A 1.49
-#define CONF_B 1.05
+#define CONF_A 1.40
+#define CONF_B 0.68
 #define DOUBT_W 0.0
-static const double CONF_CEIL[SEG_FT_COUNT] = {0.995, 0.995, 1.0, 1.0};
+static const double CONF_CEIL[SEG_FT_COUNT] = {0.989, 0.999, 1.0, 1.0};
 
 int pipe_field_glyphs(const seg_field *f)
 {
