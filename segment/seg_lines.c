@@ -21,37 +21,39 @@ static int imax(int a, int b) { return a > b ? a : b; }
  * 2 tmax, the line stayed, a bar through the digit).  The line is what
  * runs the component's whole height: the columns holding at least 90 % of
  * the tallest column's pixels, when they form one band no wider than
- * 2 tmax; *px and *pw are narrowed to it and 1 returned, else 0.
+ * 2 tmax; *px and *pw are narrowed to it and 1 returned, else 0 (also when
+ * memory runs out: the component is then judged whole, as before).
  */
 static int line_columns(PIX *vopen, l_int32 *px, l_int32 y, l_int32 *pw, l_int32 h, int tmax)
 {
-    l_int32 x = *px, w = *pw, best = 0, a = -1, b = -1;
-    l_int32 cnt[4096];
+    BOX *box = boxCreate(*px, y, *pw, h);
+    PIX *comp = box ? pixClipRectangle(vopen, box, NULL) : NULL;
+    NUMA *cnt = comp ? pixCountPixelsByColumn(comp) : NULL;
+    l_float32 best = 0.0f, v;
+    int a = -1, b = -1, n = cnt ? numaGetCount(cnt) : 0, ok = 0;
 
-    if (w > 4096)
-        return 0;
-    for (int i = 0; i < w; i++) {
-        cnt[i] = 0;
-        for (int j = 0; j < h; j++) {
-            l_uint32 v;
-            pixGetPixel(vopen, x + i, y + j, &v);
-            cnt[i] += v != 0;
-        }
-        best = cnt[i] > best ? cnt[i] : best;
+    for (int i = 0; i < n; i++)
+        if (numaGetFValue(cnt, i, &v) == 0 && v > best)
+            best = v;
+    for (int i = 0; i < n; i++) {
+        if (numaGetFValue(cnt, i, &v) != 0 || v < 0.9f * best)
+            continue;
+        if (a >= 0 && i > b + 1)
+            goto done; /* two bands */
+        if (a < 0)
+            a = i;
+        b = i;
     }
-    for (int i = 0; i < w; i++)
-        if (cnt[i] >= 0.9 * best) {
-            if (a < 0)
-                a = i;
-            else if (i > b + 1)
-                return 0; /* two bands */
-            b = i;
-        }
-    if (a < 0 || b - a + 1 > 2 * tmax)
-        return 0;
-    *px = x + a;
-    *pw = b - a + 1;
-    return 1;
+    if (a >= 0 && b - a + 1 <= 2 * tmax) {
+        *px += a;
+        *pw = b - a + 1;
+        ok = 1;
+    }
+done:
+    numaDestroy(&cnt);
+    pixDestroy(&comp);
+    boxDestroy(&box);
+    return ok;
 }
 
 static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_form_field *ff,
