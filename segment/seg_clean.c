@@ -379,3 +379,132 @@ int seg_deskew(PIX *src8, double max_deg, PIX **pdst, double *pangle, double *pc
         rc = seg_rotate(src8, *pangle, 0, pdst);
     return rc;
 }
+
+/* ------------------------------------------------------------ patterns */
+
+/* Otsu's threshold of a histogram: the gray level t splitting it into
+ * [0, t) and [t, 256) with the largest between-class variance; 0 when all
+ * values are one. */
+static int otsu_level(const double *hist)
+{
+    double n = 0, sum = 0, wb = 0, sumb = 0, best = -1;
+    int t = 0;
+
+    for (int v = 0; v < 256; v++) {
+        n += hist[v];
+        sum += v * hist[v];
+    }
+    for (int v = 0; v < 255; v++) {
+        double mb, mf, s;
+        wb += hist[v];
+        sumb += v * hist[v];
+        if (wb == 0 || wb == n)
+            continue;
+        mb = sumb / wb;
+        mf = (sum - sumb) / (n - wb);
+        s = wb * (n - wb) * (mb - mf) * (mb - mf);
+        if (s > best) {
+            best = s;
+            t = v + 1;
+        }
+    }
+    return t;
+}
+
+/* The mean gray of src8 under the set pixels of mask (same size); 0 when none. */
+static double masked_mean(PIX *src8, PIX *mask)
+{
+    int w = pixGetWidth(mask), h = pixGetHeight(mask);
+    double sum = 0;
+    long n = 0;
+
+    for (int y = 0; y < h; y++) {
+        const l_uint32 *lm = pixGetData(mask) + (size_t)y * pixGetWpl(mask);
+        const l_uint32 *lg = pixGetData(src8) + (size_t)y * pixGetWpl(src8);
+        for (int x = 0; x < w; x++)
+            if (GET_DATA_BIT(lm, x)) {
+                sum += GET_DATA_BYTE(lg, x);
+                n++;
+            }
+    }
+    return n ? sum / (double)n : 0.0;
+}
+
+/*
+ * The ink pixels of the box split by Otsu's threshold on their gray values
+ * into dark and light ones; light pixels farther than r = 0.01 in from any
+ * dark one are "far".  Far pixels are a pattern when they cover at least
+ * 0.3 % of the box, are on average at least 60 gray levels lighter than the
+ * dark ones, and at least 60 % of them are thin: gone after an opening by a
+ * k x k brick (k = 3 at 250 dpi and over, 2 below), which a pen or pencil
+ * stroke survives but a guilloche or hatch line does not.  Those thin far
+ * pixels are removed.  Ink lighter than a pattern line and as thin as one
+ * is lost with it: the price of reading checks whose pattern binarization
+ * kept.  A bilevel scan (one gray value under the ink) is left alone.
+ */
+int seg_unpattern(PIX *bin1, PIX *src8, const BOX *box, int dpi, int *premoved)
+{
+    PIX *b = NULL, *g = NULL, *d = NULL, *near = NULL, *far = NULL, *thick = NULL;
+    BOX *clip = NULL;
+    l_int32 bw, bh, n_on = 0, n_far = 0, n_thin = 0;
+    double hist[256] = {0};
+    int rc = UTIL_OK, sev, r, k, t;
+
+    *premoved = 0;
+    if (!bin1 || pixGetDepth(bin1) != 1 || !src8 || pixGetDepth(src8) != 8 ||
+        pixGetWidth(src8) != pixGetWidth(bin1) || pixGetHeight(src8) != pixGetHeight(bin1) || !box ||
+        dpi < 50 || dpi > 2400) {
+        util_log(UTIL_LOG_ERROR, "seg_unpattern: a 1 bpp page, an 8 bpp page of the same size, a "
+                                 "box and a dpi in 50..2400 are needed");
+        return UTIL_EINVAL;
+    }
+    sev = lept_quiet();
+    if (!(clip = boxClipToRectangle((BOX *)box, pixGetWidth(bin1), pixGetHeight(bin1))))
+        goto done; /* off the page: nothing to do */
+    if (!(b = pixClipRectangle(bin1, clip, NULL)) || !(g = pixClipRectangle(src8, clip, NULL)))
+        goto nomem;
+    pixGetDimensions(b, &bw, &bh, NULL);
+    for (int y = 0; y < bh; y++) {
+        const l_uint32 *lb = pixGetData(b) + (size_t)y * pixGetWpl(b);
+        const l_uint32 *lg = pixGetData(g) + (size_t)y * pixGetWpl(g);
+        for (int x = 0; x < bw; x++)
+            if (GET_DATA_BIT(lb, x)) {
+                hist[GET_DATA_BYTE(lg, x)] += 1;
+                n_on++;
+            }
+    }
+    if (n_on < 50 || (t = otsu_level(hist)) == 0)
+        goto done;
+    r = (int)lround(0.01 * dpi);
+    r = r < 1 ? 1 : r;
+    if (!(d = pixThresholdToBinary(g, t)) || !pixAnd(d, d, b) ||
+        !(near = pixDilateBrick(NULL, d, 2 * r + 1, 2 * r + 1)) || !(far = pixSubtract(NULL, b, near)))
+        goto nomem;
+    pixCountPixels(far, &n_far, NULL);
+    if (n_far < 0.003 * (double)bw * bh || masked_mean(g, far) - masked_mean(g, d) < 60)
+        goto done;
+    k = dpi >= 250 ? 3 : 2;
+    if (!(thick = pixOpenBrick(NULL, far, k, k)))
+        goto nomem;
+    pixSubtract(far, far, thick);
+    pixCountPixels(far, &n_thin, NULL);
+    if (n_thin < 0.6 * n_far)
+        goto done;
+    pixSubtract(b, b, far);
+    pixRasterop(bin1, clip->x, clip->y, bw, bh, PIX_SRC, b, 0, 0);
+    *premoved = n_thin;
+    goto done;
+nomem:
+    util_log(UTIL_LOG_ERROR, "seg_unpattern: out of memory");
+    rc = UTIL_ENOMEM;
+done:
+    lept_restore(sev);
+    boxDestroy(&clip);
+    pixDestroy(&b);
+    pixDestroy(&g);
+    pixDestroy(&d);
+    pixDestroy(&near);
+    pixDestroy(&far);
+    pixDestroy(&thick);
+    return rc;
+}

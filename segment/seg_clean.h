@@ -1,6 +1,7 @@
 /*
  * seg_clean.h - the first cleaning steps of a scanned page: finding and
- * undoing its skew, and background normalization with binarization.
+ * undoing its skew, background normalization with binarization, and the
+ * removal, field by field, of a security pattern binarization kept.
  *
  * Skew sign convention, used by every function here: an angle is the angle
  * in degrees by which the page's content is rotated on the scan,
@@ -13,8 +14,9 @@
  *   seg_binarize(page8)            -> bin1 (unrotated)       12-13 ms
  *   seg_find_skew(bin1)            -> angle, conf            3-7 ms (grows with the angle)
  *   seg_rotate(bin1, angle)        -> the deskewed binary    0.8 ms under 3.4 deg, 1.8 ms at 6
- * and, when gray pixels are needed later, rotate only the regions of the
- * fields (seg_skew_map gives where they lie on the scan): rotating the
+ * and, when gray pixels are needed later, work on the unrotated scan in the
+ * regions of the fields (seg_skew_map gives where they lie on the scan; the
+ * pipeline runs seg_unpattern there and rotates bin1 again): rotating the
  * whole gray page costs 15-23 ms by shears (fast) and 44 ms by area
  * mapping.  seg_deskew() does it all on the gray page (about 60 ms) when
  * simplicity matters more than time.
@@ -112,5 +114,15 @@ int seg_binarize(PIX *src8, int dpi, PIX **pdst1);
 
 /* seg_binarize_with - the same with explicit parameters (p NULL: defaults). */
 int seg_binarize_with(PIX *src8, int dpi, const seg_bin_params *p, PIX **pdst1);
+
+/*
+ * seg_unpattern - where the binary page bin1 (1 bpp, ink 1) holds, within
+ * box, a light printed pattern that binarization kept (a check's security
+ * background darker than seg_binarize() drops) beside ink clearly darker
+ * than it, removes the pattern's pixels from bin1 using the gray page src8
+ * (8 bpp, the same geometry).  *premoved: the pixels removed (0: no pattern
+ * found).  UTIL_ENOMEM; logged.
+ */
+int seg_unpattern(PIX *bin1, PIX *src8, const BOX *box, int dpi, int *premoved);
 
 #endif

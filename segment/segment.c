@@ -1,9 +1,12 @@
 /*
  * segment.c - one page through the segmentation stage (segment.h):
  * binarize, find and correct the skew, find the form (the best template, a
- * given one, or auto fields), and read each field into digits.
+ * given one, or auto fields), remove a security pattern binarization kept
+ * around each field (on the unrotated scan, where the gray page lies pixel
+ * for pixel under the binary one), and read each field into digits.
  */
 #include <allheaders.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +54,48 @@ static int read_fields(seg_page *pg, PIX *bin, const seg_form_field *ff, int n, 
         pg->n_fields++;
     }
     return UTIL_OK;
+}
+
+/*
+ * unpattern_fields - seg_unpattern() on the unrotated binary page bin (the
+ * gray page src beside it) around each field of ff[0..n) through xf, then
+ * the deskewed page *pstraight made again from bin when anything was removed.
+ */
+static int unpattern_fields(PIX *src, PIX *bin, int dpi, double angle, const seg_form_field *ff,
+                            int n, const seg_xform *xf, PIX **pstraight)
+{
+    int W = pixGetWidth(bin), H = pixGetHeight(bin), removed = 0, rc = UTIL_OK;
+
+    for (int i = 0; i < n && rc == UTIL_OK; i++) {
+        int x, y, w, h, m, got = 0;
+        double x0 = HUGE_VAL, y0 = HUGE_VAL, x1 = -HUGE_VAL, y1 = -HUGE_VAL;
+        BOX *b;
+        seg_xform_rect(xf, &ff[i].r, &x, &y, &w, &h);
+        m = (int)(0.08 * dpi + 0.5);
+        for (int k = 0; k < 4; k++) {
+            double cx = k & 1 ? x + w + m + 0.04 * w : x - m - 0.04 * w;
+            double cy = k & 2 ? y + h + m + 0.04 * h : y - m - 0.04 * h;
+            double ux, uy;
+            seg_skew_map(-angle, W, H, cx, cy, &ux, &uy);
+            x0 = ux < x0 ? ux : x0;
+            y0 = uy < y0 ? uy : y0;
+            x1 = ux > x1 ? ux : x1;
+            y1 = uy > y1 ? uy : y1;
+        }
+        if (!(b = boxCreate((int)floor(x0) - 2, (int)floor(y0) - 2, (int)(x1 - x0) + 5,
+                            (int)(y1 - y0) + 5))) {
+            util_log(UTIL_LOG_ERROR, "out of memory segmenting a page");
+            return UTIL_ENOMEM;
+        }
+        rc = seg_unpattern(bin, src, b, dpi, &got);
+        boxDestroy(&b);
+        removed += got;
+    }
+    if (rc == UTIL_OK && removed > 0) {
+        pixDestroy(pstraight);
+        rc = seg_rotate(bin, angle, 1, pstraight);
+    }
+    return rc;
 }
 
 int seg_page_run(PIX *src, int dpi, const seg_opts *opts, seg_page **ppage)
@@ -101,7 +146,9 @@ int seg_page_run(PIX *src, int dpi, const seg_opts *opts, seg_page **ppage)
         if (best && best_score >= SEG_REGISTER_MIN_SCORE) {
             snprintf(pg->form, sizeof pg->form, "%s", best->name);
             pg->form_score = best_score;
-            if ((rc = read_fields(pg, straight, best->fields, best->n_fields, &best_xf)))
+            if ((rc = unpattern_fields(src, bin, dpi, pg->skew_deg, best->fields, best->n_fields,
+                                       &best_xf, &straight)) ||
+                (rc = read_fields(pg, straight, best->fields, best->n_fields, &best_xf)))
                 goto cleanup;
         } else if (opts->find == SEG_FIND_ONE) {
             snprintf(pg->note, sizeof pg->note, "form %s not found (score %.2f)", opts->form->name,
@@ -116,7 +163,9 @@ int seg_page_run(PIX *src, int dpi, const seg_opts *opts, seg_page **ppage)
         t = util_now();
         if (n_auto > 0) {
             snprintf(pg->form, sizeof pg->form, "auto");
-            if ((rc = read_fields(pg, straight, auto_ff, n_auto, &id)))
+            if ((rc = unpattern_fields(src, bin, dpi, pg->skew_deg, auto_ff, n_auto, &id,
+                                       &straight)) ||
+                (rc = read_fields(pg, straight, auto_ff, n_auto, &id)))
                 goto cleanup;
         } else {
             snprintf(pg->note, sizeof pg->note, "%s",

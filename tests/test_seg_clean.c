@@ -9,7 +9,10 @@
  * modulation) with Gaussian noise and JPEG artefacts, binarized and
  * measured against the truth mask (ink recall, background pixels turned
  * ink, connected components); clean and blank pages stay clean, large
- * solid marks stay solid; bad arguments are refused.  And the committed
+ * solid marks stay solid; bad arguments are refused.  A security pattern
+ * as dark as pencil, which binarization keeps, removed by seg_unpattern
+ * while pen and pencil strokes stay, and nothing removed where there is no
+ * pattern or the scan is bilevel.  And the committed
  * sample scans (samples/scans, made by `docpipe samples`): every page read,
  * binarized and its skew found within 0.1 degree of pages.csv.
  */
@@ -27,7 +30,7 @@
 
 typedef struct gen_opts {
     int w, h;
-    int pattern;   /* security background: gradient, light, waves, hatch */
+    int pattern;   /* security background: gradient, light, waves, hatch; 2: a dark one */
     double noise;  /* Gaussian sigma, gray levels */
     int light;     /* every other stroke light (pencil, 150..170) */
     int jpeg;      /* JPEG round trip at this quality (0: none) */
@@ -51,6 +54,16 @@ static double bg_val(const gen_opts *o, int x, int y)
 
     if (!o->pattern)
         return v;
+    if (o->pattern == 2) { /* lines 2 px wide at 0.79 of the paper, as dark as pencil */
+        v = 240 - 15.0 * (x + y) / (o->w + o->h);
+        t = y + 9.0 * sin(x * 0.03);
+        m = fmod(t, 16.0);
+        if (m < 0)
+            m += 16.0;
+        if (m < 2.0 || (x + 2 * y) % 23 < 2)
+            v = 190 - 15.0 * (x + y) / (o->w + o->h);
+        return v;
+    }
     v -= 20.0 * (x + y) / (o->w + o->h);                       /* gradient */
     v -= 10.0 * exp(-((x - o->w * 0.7) * (x - o->w * 0.7) + (y - o->h * 0.3) * (y - o->h * 0.3)) /
                     (2.0 * (o->w * 0.2) * (o->w * 0.2)));        /* uneven light */
@@ -161,7 +174,7 @@ static PIX *gen_page(const gen_opts *o, PIX **pmask)
 
 /* Ink recall, background turned ink (fraction of background pixels), and
  * the 8-connected components of bin. */
-typedef struct quality { double recall, fp; int ncc; } quality;
+typedef struct quality { double recall, fp, fp_away; int ncc; } quality;
 
 static quality measure(PIX *bin, PIX *mask)
 {
@@ -179,6 +192,15 @@ static quality measure(PIX *bin, PIX *mask)
     q.fp = (all - tp) / bgc;
     q.ncc = ncc;
     pixDestroy(&t);
+    {   /* background farther than 4 px from the ink, turned ink */
+        PIX *near = pixDilateBrick(NULL, mask, 9, 9), *away = pixSubtract(NULL, bin, near);
+        l_int32 nn = 0, na = 0;
+        pixCountPixels(near, &nn, NULL);
+        pixCountPixels(away, &na, NULL);
+        q.fp_away = (double)na / ((double)pixGetWidth(mask) * pixGetHeight(mask) - nn);
+        pixDestroy(&near);
+        pixDestroy(&away);
+    }
     return q;
 }
 
@@ -396,6 +418,110 @@ static void test_binarize_args(void)
     pixDestroy(&bin);
     pixDestroy(&p8);
     pixDestroy(&p32);
+}
+
+/* ------------------------------------------------------------- patterns */
+
+/* seg_unpattern over the whole of a page made by gen_page: the pixels it
+ * removed, the quality before and after. */
+static int unpattern_page(const gen_opts *o, quality *pbefore, quality *pafter)
+{
+    PIX *mask = NULL, *pix = gen_page(o, &mask), *bin = NULL;
+    BOX *all = boxCreate(0, 0, o->w, o->h);
+    int removed = -1, rc;
+
+    rc = seg_binarize(pix, 300, &bin);
+    if (rc == UTIL_OK && bin) {
+        *pbefore = measure(bin, mask);
+        rc = seg_unpattern(bin, pix, all, 300, &removed);
+        *pafter = measure(bin, mask);
+    }
+    TST_CHECK(rc == UTIL_OK, "seg_unpattern: rc %d (%s)", rc, util_last_error());
+    boxDestroy(&all);
+    pixDestroy(&bin);
+    pixDestroy(&pix);
+    pixDestroy(&mask);
+    return removed;
+}
+
+static void test_unpattern(void)
+{
+    /* A check's field (1.5 x 0.6 in) under a pattern binarization keeps. */
+    gen_opts o = { 450, 180, 2, 4.0, 0, 0, 0, 6, 31 };
+    quality before = {0}, after = {0};
+    int removed;
+
+    for (int seed = 31; seed < 35; seed++) {
+        o.seed = (uint64_t)seed;
+        o.jpeg = seed & 1 ? 80 : 0;
+        removed = unpattern_page(&o, &before, &after);
+        /* The precondition, or the test would prove nothing. */
+        TST_CHECK(before.fp > 0.02, "seed %d: binarization dropped the dark pattern itself "
+                  "(%.4f of the background kept)", seed, before.fp);
+        TST_CHECK(removed > 0 && after.fp_away < 0.002, "seed %d: pattern left: %.4f of the "
+                  "background away from the ink (%d removed)", seed, after.fp_away, removed);
+        TST_CHECK(after.recall >= before.recall - 0.005 && after.recall >= 0.97,
+                  "seed %d: ink recall %.4f -> %.4f", seed, before.recall, after.recall);
+        if (getenv("TST_VERBOSE"))
+            printf("unpattern seed %d: fp %.4f -> %.4f (away %.4f -> %.4f), recall %.4f -> %.4f, "
+                   "%d removed\n", seed, before.fp, after.fp, before.fp_away, after.fp_away,
+                   before.recall, after.recall, removed);
+    }
+
+    /* Every other stroke pencil (150..170) over the pattern: pencil as
+     * wide as a pen stroke stays; a 3 px (0.25 mm) diagonal pencil stroke is
+     * as thin as a pattern line and goes with it (4 % of this page's ink,
+     * the limit seg_unpattern documents). */
+    o.light = 1;
+    o.seed = 41;
+    removed = unpattern_page(&o, &before, &after);
+    TST_CHECK(removed > 0 && after.fp_away < 0.002, "pencil over the pattern: pattern left %.4f",
+              after.fp_away);
+    TST_CHECK(after.recall >= before.recall - 0.05 && after.recall >= 0.95,
+              "pencil over the pattern: ink recall %.4f -> %.4f", before.recall, after.recall);
+
+    /* Pen and pencil on plain paper, dark form lines: nothing is a pattern. */
+    o.pattern = 0;
+    o.text = 1;
+    o.w = 900;
+    o.h = 400;
+    o.seed = 42;
+    removed = unpattern_page(&o, &before, &after);
+    TST_CHECK(removed == 0 && after.recall == before.recall,
+              "pencil on plain paper: %d pixels removed, recall %.4f -> %.4f", removed,
+              before.recall, after.recall);
+
+    /* A bilevel scan: one gray value under the ink, nothing to tell apart. */
+    {
+        PIX *mask = NULL, *pix, *bin = NULL, *g = NULL;
+        BOX *all = boxCreate(0, 0, 900, 400);
+        l_int32 n0 = 0, n1 = 0;
+        o.pattern = 2;
+        o.text = 0;
+        pix = gen_page(&o, &mask);
+        seg_binarize(pix, 300, &bin);
+        g = bin ? pixConvert1To8(NULL, bin, 255, 0) : NULL;
+        TST_CHECK(bin && g, "bilevel page made");
+        if (bin && g) {
+            pixCountPixels(bin, &n0, NULL);
+            TST_CHECK(seg_unpattern(bin, g, all, 300, &removed) == UTIL_OK && removed == 0,
+                      "bilevel page: %d pixels removed", removed);
+            pixCountPixels(bin, &n1, NULL);
+            TST_CHECK(n0 == n1, "bilevel page: %d -> %d ink pixels", n0, n1);
+            /* Bad arguments: a gray page of another size, a 1 bpp "gray". */
+            PIX *small = pixCreate(10, 10, 8);
+            TST_CHECK(seg_unpattern(bin, small, all, 300, &removed) == UTIL_EINVAL,
+                      "a gray page of another size refused");
+            TST_CHECK(seg_unpattern(bin, bin, all, 300, &removed) == UTIL_EINVAL,
+                      "a 1 bpp gray page refused");
+            pixDestroy(&small);
+        }
+        boxDestroy(&all);
+        pixDestroy(&g);
+        pixDestroy(&bin);
+        pixDestroy(&pix);
+        pixDestroy(&mask);
+    }
 }
 
 /* ------------------------------------------------------------- skew */
@@ -673,6 +799,7 @@ int main(void)
     test_binarize_clean();
     test_binarize_sizes();
     test_binarize_args();
+    test_unpattern();
     test_skew();
     test_skew_blank();
     test_rotate();
