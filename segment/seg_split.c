@@ -1032,10 +1032,11 @@ static void cents_suspects(const seg_blobs *bl, int cents, double px, int after,
         flag[i] = bl->v[i].kind == SEG_BLOB_DIGIT;
 }
 
-static void set_doubt(seg_field *dst, float d, const char *note)
+static void set_doubt(seg_field *dst, float d, int kind, const char *note)
 {
     if (d > dst->doubt) {
         dst->doubt = d;
+        dst->doubt_kind = kind;
         snprintf(dst->note, sizeof dst->note, "%s", note);
     }
 }
@@ -1296,7 +1297,7 @@ static int comb_stroke(PIX *crop, PIX *clean, const BOX *inner, const seg_form_f
     sp->prior = 0.1f * dst->splits[0].prior;
     dst->n_splits++;
     sort_splits(dst);
-    set_doubt(dst, 0.3f, "a stroke along a comb line taken as a digit");
+    set_doubt(dst, 0.3f, SEG_DOUBT_COMB_STROKE, "a stroke along a comb line taken as a digit");
     goto done;
 nomem:
     util_log(UTIL_LOG_ERROR, "field %s: out of memory", ff->name);
@@ -1357,10 +1358,11 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
         if (sl[ns].nc == 0)
             continue;
         if (d > 0.0f)
-            set_doubt(dst, d, sl[ns].c[0].n > 1 ? "touching digits split"
+            set_doubt(dst, d, sl[ns].c[0].n > 1 ? SEG_DOUBT_TOUCHING : SEG_DOUBT_WIDE,
+                      sl[ns].c[0].n > 1 ? "touching digits split"
                                                  : "a wide glyph may be two digits");
         if (bl->v[i].parts > 1)
-            set_doubt(dst, 0.15f, "pieces merged");
+            set_doubt(dst, 0.15f, SEG_DOUBT_PIECES, "pieces merged");
         ns++;
     }
     if ((rc = build_splits(dst, sl, ns, bx, ox, ff->type == SEG_FT_AMOUNT ? ff->cents : 0)))
@@ -1370,13 +1372,13 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
         goto done;
     if (ff->type == SEG_FT_AMOUNT && ff->cents > 0 && dst->n_splits > 0 &&
         dst->splits[0].n > ff->cents && dst->splits[0].n_int == dst->splits[0].n)
-        set_doubt(dst, 0.2f, "no decimal point or cents found");
+        set_doubt(dst, 0.2f, SEG_DOUBT_NO_POINT, "no decimal point or cents found");
     if (dst->n_splits == 0 || dst->splits[0].n < ff->min_digits ||
         (ff->max_digits > 0 && dst->splits[0].n > ff->max_digits)) {
         char note[64];
         snprintf(note, sizeof note, "%d digits, the template allows %d..%d",
                  dst->n_splits ? dst->splits[0].n : 0, ff->min_digits, ff->max_digits);
-        set_doubt(dst, dst->n_splits && dst->splits[0].n == 0 ? 0.5f : 0.6f, note);
+        set_doubt(dst, dst->n_splits && dst->splits[0].n == 0 ? 0.5f : 0.6f, SEG_DOUBT_RANGE, note);
     }
     goto done;
 nomem:

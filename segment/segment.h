@@ -38,6 +38,17 @@ typedef struct seg_split {
     float prior;
 } seg_split;
 
+/* What the segmenter doubted most in a field (seg_field.doubt_kind). */
+enum {
+    SEG_DOUBT_NONE = 0,
+    SEG_DOUBT_TOUCHING,    /* touching digits split */
+    SEG_DOUBT_WIDE,        /* a wide glyph may be two digits */
+    SEG_DOUBT_PIECES,      /* pieces merged into one digit */
+    SEG_DOUBT_NO_POINT,    /* an amount without a decimal point or raised cents */
+    SEG_DOUBT_RANGE,       /* a digit count the template does not allow */
+    SEG_DOUBT_COMB_STROKE  /* a stroke along a comb line taken as a digit */
+};
+
 /* One field: where it is, what it holds, and its splits (splits[0] the best). */
 typedef struct seg_field {
     char name[SEG_NAME_MAX];
@@ -47,6 +58,7 @@ typedef struct seg_field {
     int n_splits;
     seg_split *splits;         /* empty field: n_splits 1 with n 0 */
     float doubt;               /* 0 sure .. 1: how unsure the segmenter is */
+    int doubt_kind;            /* SEG_DOUBT_*: what that doubt is about */
     char note[64];             /* why it doubts ("touching digits split", ...), or "" */
 } seg_field;
 
