@@ -7,20 +7,25 @@ README's figures come from).
 
 Each DB is a `docpipe ingest` of a `docpipe samples` folder, TRUTH its
 truth.csv.  Per stored field it takes what pipe_assemble_field() computes:
-  lp  = sum of log p(top label) over the chosen split's digits
-        (log 0.98 for a field read as empty),
-  ls  = log(the chosen split's share of the splits' likelihood, times the
-        rule factors: count outside the form's range, decimal point assumed,
-        text that does not parse), recovered from the stored confidence with
-        the constants pipeline/pipe_assemble.c holds now (so the databases
-        must come from a binary built from that file),
-  doubt, the type, and the digit count,
-fits the product form pipe_assemble.c uses (and, for comparison, a logistic
-regression) to "the field's text is exact" by maximum likelihood, and prints
-each set left out in turn (read rate at <= 1 % field error of the fit on the
-others), the constants fitted on all sets, the share of fields accepted and
-their accuracy at several thresholds, and reliability tables.
-Pure Python, no numpy.
+  lp     = sum of log p(top label) over the chosen split's digits
+           (log EMPTY_CONF for a field read as empty),
+  m      = the smallest log(p(top) / p(runner-up)) over those digits, cut
+           to 0..CONF_MARGIN_MAX (CONF_MARGIN_MAX when empty),
+  pieces = 1 when the field's note is "pieces merged" (the segmenter's
+           largest doubt; a field whose note is a pipeline reason such as
+           "decimal point assumed" counts 0 here, though pipe_assemble.c
+           sees the segmenter's doubt beneath it: such fields carry the rule
+           factors and sit low anyway),
+  ls     = log(the chosen split's share of the splits' likelihood, times
+           the rule factors), recovered from the stored confidence with the
+           constants pipeline/pipe_assemble.c holds now (so the databases
+           must come from a binary built from that file),
+and the type; fits the logistic form pipe_assemble.c uses to "the field's
+text is exact" by maximum likelihood (Newton's method, a little L2), and
+prints each set left out in turn (read rate at <= 1 % field error of the fit
+on the others, beside the stored confidences'), the constants fitted on all
+sets as C, the share of fields accepted and their accuracy at several
+thresholds, and reliability tables.  Pure Python, no numpy.
 """
 import math
 import os
@@ -29,6 +34,8 @@ import sqlite3
 import sys
 
 TYPES = ["amount", "postcode", "date", "number"]
+NAMES = ["CONF_BIAS", "CONF_LP", "CONF_LS", "amount", "postcode", "date", "CONF_MARGIN",
+         "CONF_PIECES"]
 
 
 def constants(path=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pipeline",
@@ -36,10 +43,11 @@ def constants(path=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
     """The constants the stored confidences were computed with."""
     src = open(path).read()
     k = {}
-    for name in ("CONF_A", "CONF_B", "DOUBT_W", "EMPTY_CONF"):
+    for name in ("CONF_BIAS", "CONF_LP", "CONF_LS", "CONF_MARGIN", "CONF_MARGIN_MAX",
+                 "CONF_PIECES", "EMPTY_CONF"):
         k[name] = float(re.search(r"#define %s \(?([-0-9.e]+)" % name, src).group(1))
-    k["CONF_CEIL"] = [float(x) for x in re.search(
-        r"CONF_CEIL\[SEG_FT_COUNT\] = \{([^}]*)\}", src).group(1).split(",")]
+    k["CONF_TYPE"] = [float(x) for x in re.search(
+        r"CONF_TYPE\[SEG_FT_COUNT\] = \{([^}]*)\}", src).group(1).split(",")]
     return k
 
 
@@ -54,29 +62,35 @@ def load(db, truth):
             want[(r["file"], int(r["page"]), r["field"])] = r["text"]
     h = sqlite3.connect(db)
     rows = {}
-    q = """SELECT f.id, d.path, p.page_no, f.name, f.type, f.text, f.confidence, f.doubt
+    q = """SELECT f.id, d.path, p.page_no, f.name, f.type, f.text, f.confidence, f.note
            FROM fields f JOIN pages p ON p.id = f.page_id JOIN documents d ON d.id = p.document_id"""
-    for fid, path, page, name, typ, text, conf, doubt in h.execute(q):
+    for fid, path, page, name, typ, text, conf, note in h.execute(q):
         rows[fid] = dict(key=(os.path.basename(path), page, name), type=typ, text=text,
-                         conf=conf, doubt=doubt, probs=[])
-    for fid, pos, prob in h.execute("SELECT field_id, pos, prob FROM digits ORDER BY field_id, pos"):
+                         conf=conf, note=note or "", probs=[])
+    for fid, prob, prob2 in h.execute(
+            "SELECT field_id, prob, prob2 FROM digits ORDER BY field_id, pos"):
         if fid in rows:
-            rows[fid]["probs"].append(prob)
+            rows[fid]["probs"].append((prob, prob2 if prob2 is not None else 0.0))
     out = []
     seen = set()
+    lg = lambda p: math.log(max(p, 1e-12))
     for r in rows.values():
         if r["key"] not in want:
             continue
         seen.add(r["key"])
-        n = len(r["probs"])
-        lp = sum(math.log(max(p, 1e-12)) for p in r["probs"]) if n else math.log(K["EMPTY_CONF"])
-        # Invert conf = ceil * exp(A lp + B ls) * (1 - W doubt) for ls.
-        d = 1 - K["DOUBT_W"] * min(max(r["doubt"], 0), 1)
-        c = K["CONF_CEIL"][TYPES.index(r["type"]) if r["type"] in TYPES else 3] * d
-        ls = (math.log(r["conf"] / c) - K["CONF_A"] * lp) / K["CONF_B"] if r["conf"] > 0 else -28
+        ps = r["probs"]
+        lp = sum(lg(a) for a, _ in ps) if ps else math.log(K["EMPTY_CONF"])
+        m = min([lg(a) - lg(b) for a, b in ps] + [K["CONF_MARGIN_MAX"]])
+        m = max(m, 0.0)
+        pieces = 1.0 if r["note"] == "pieces merged" else 0.0
+        t = TYPES.index(r["type"]) if r["type"] in TYPES else 3
+        c = min(max(r["conf"], 1e-15), 1 - 1e-15)
+        z = math.log(c / (1 - c))
+        ls = (z - K["CONF_BIAS"] - K["CONF_TYPE"][t] - K["CONF_LP"] * lp - K["CONF_MARGIN"] * m -
+              K["CONF_PIECES"] * pieces) / K["CONF_LS"]
         ls = min(max(ls, -28), 0.0)
-        out.append(dict(ok=int(r["text"] == want[r["key"]]), lp=lp, ls=ls, doubt=r["doubt"],
-                        type=r["type"], n=n, old=r["conf"]))
+        out.append(dict(ok=int(r["text"] == want[r["key"]]), lp=lp, ls=ls, m=m, pieces=pieces,
+                        type=r["type"], old=r["conf"]))
     for k in want:
         if k not in seen:  # its document failed: wrong, confidence 0
             out.append(dict(ok=0, lp=None))
@@ -85,10 +99,7 @@ def load(db, truth):
 
 def feats(r):
     t = [1.0 if r["type"] == x else 0.0 for x in TYPES[:3]]
-    return [1.0, r["lp"], r["ls"], r["doubt"]] + t + [float(r["n"])]
-
-
-NAMES = ["bias", "lp", "ls", "doubt", "amount", "postcode", "date", "n"]
+    return [1.0, r["lp"], r["ls"]] + t + [r["m"], r["pieces"]]
 
 
 def solve(a, b):
@@ -110,7 +121,7 @@ def fit(rows, l2=1e-2):
     ys = [r["ok"] for r in rows if r["lp"] is not None]
     k = len(xs[0])
     w = [0.0] * k
-    for _ in range(50):
+    for _ in range(60):
         g = [0.0] * k
         hm = [[0.0] * k for _ in range(k)]
         for x, y in zip(xs, ys):
@@ -135,50 +146,6 @@ def conf_of(w, r):
         return 0.0
     z = sum(wi * xi for wi, xi in zip(w, feats(r)))
     return 1 / (1 + math.exp(-max(min(z, 40), -40)))
-
-
-# The product form pipe_assemble.c uses: conf = c[type] * exp(a * lp + b * ls) * (1 - w * doubt),
-# a field "temperature" a on the digits' probabilities, b on the split share, c the share of fields
-# of a type that are right when every digit looks sure.  Fitted by coordinate descent on the
-# log-likelihood.
-def prod_conf(q, r):
-    if r["lp"] is None:
-        return 0.0
-    c = 1 / (1 + math.exp(-q[TYPES.index(r["type"]) if r["type"] in TYPES else 3]))
-    v = c * math.exp(q[4] * r["lp"] + q[5] * r["ls"] + q[7] * r["n"]) * \
-        (1 - min(max(q[6], 0), 1) * r["doubt"])
-    return min(max(v, 1e-12), 1 - 1e-12)
-
-
-def prod_nll(q, rows):
-    t = 0.0
-    for r in rows:
-        if r["lp"] is None:
-            continue
-        p = prod_conf(q, r)
-        t -= math.log(p) if r["ok"] else math.log(1 - p)
-    return t
-
-
-def fit_prod(rows):
-    q = [4.0, 4.0, 4.0, 4.0, 1.0, 1.0, 0.25, 0.0]
-    step = [1.0, 1.0, 1.0, 1.0, 0.25, 0.25, 0.1, 0.01]
-    best = prod_nll(q, rows)
-    for _ in range(60):
-        moved = False
-        for i in range(len(q)):
-            for sgn in (1, -1):
-                t = q[:]
-                t[i] += sgn * step[i]
-                v = prod_nll(t, rows)
-                if v < best:
-                    best, q, moved = v, t, True
-                    break
-        if not moved:
-            step = [x / 2 for x in step]
-            if max(step) < 1e-3:
-                break
-    return q
 
 
 def read_rate(rows, key, max_err=0.01):
@@ -210,47 +177,44 @@ def main():
         sys.exit(__doc__)
     sets = [load(args[i], args[i + 1]) for i in range(0, len(args), 2)]
     old = lambda r: r["old"] if r["lp"] is not None else 0.0
+    new_rr, old_rr = [], []
     for i, test in enumerate(sets if len(sets) > 1 else []):
         train = [r for j, s in enumerate(sets) if j != i for r in s]
         w = fit(train)
         rr_new, thr = read_rate(test, lambda r: conf_of(w, r))
-        rr_old, _ = read_rate(test, old)
-        q = fit_prod(train)
-        rr_prod, thr_p = read_rate(test, lambda r: prod_conf(q, r))
-        print("%s left out: read rate logistic %.2f %% (>= %.4f), product %.2f %% (>= %.4f), "
-              "old %.2f %%; exact %.2f %% of all" % (
-                  args[2 * i], 100 * rr_new, thr, 100 * rr_prod, thr_p, 100 * rr_old,
-                  100 * sum(r["ok"] for r in test) / len(test)))
+        rr_old, thr_o = read_rate(test, old)
+        new_rr.append(rr_new)
+        old_rr.append(rr_old)
+        print("%s left out: read rate refit %.2f %% (>= %.4f), stored %.2f %% (>= %.4f); "
+              "exact %.2f %% of all" % (args[2 * i], 100 * rr_new, thr, 100 * rr_old, thr_o,
+                                        100 * sum(r["ok"] for r in test) / len(test)))
+    if new_rr:
+        print("mean: refit %.2f %%, stored %.2f %%" % (100 * sum(new_rr) / len(new_rr),
+                                                      100 * sum(old_rr) / len(old_rr)))
     allr = [r for s in sets for r in s]
     w = fit(allr)
-    print("\nfitted on all %d fields:" % len(allr))
+    print("\nfitted on all %d fields, as pipe_assemble.c takes them:" % len(allr))
     for n, v in zip(NAMES, w):
-        print("  %-9s %+.4f" % (n, v))
-    rr, thr = read_rate(allr, lambda r: conf_of(w, r))
-    print("read rate on all (in-sample) %.2f %% at confidence >= %.4f" % (100 * rr, thr))
-    for thr_try in (0.98, 0.985, 0.99, 0.992, 0.995):
-        acc = [r for r in allr if conf_of(w, r) >= thr_try]
-        if acc:
-            print("  >= %.3f: %5.2f %% of fields accepted, %.2f %% of them exact" % (
-                thr_try, 100 * len(acc) / len(allr), 100 * sum(r["ok"] for r in acc) / len(acc)))
-    print("\nreliability (all sets, logistic):")
-    print("\n".join(reliability(allr, lambda r: conf_of(w, r))))
-    q = fit_prod(allr)
-    print("\nproduct form fitted on all: c amount %.5f postcode %.5f date %.5f number %.5f, "
-          "a %.4f, b %.4f, w %.4f, per digit %.5f" % tuple([1 / (1 + math.exp(-x)) for x in q[:4]] + q[4:]))
-    f = lambda r: prod_conf(q, r)
+        if n.startswith("CONF_"):
+            print("#define %s %s" % (n, ("%.4f" % v) if v >= 0 else ("(%.4f)" % v)))
+    print("static const double CONF_TYPE[SEG_FT_COUNT] = {%.4f, %.4f, %.4f, 0.0};" % tuple(w[3:6]))
+    f = lambda r: conf_of(w, r)
     rr, thr = read_rate(allr, f)
     print("read rate on all (in-sample) %.2f %% at confidence >= %.4f" % (100 * rr, thr))
-    for thr_try in (0.95, 0.96, 0.97, 0.98, 0.985, 0.99):
+    for thr_try in (0.9, 0.93, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99):
         acc = [r for r in allr if f(r) >= thr_try]
         if acc:
             print("  >= %.3f: %5.2f %% of fields accepted, %.2f %% of them exact" % (
                 thr_try, 100 * len(acc) / len(allr), 100 * sum(r["ok"] for r in acc) / len(acc)))
-    print("reliability (all sets, product form):")
+    print("reliability (all sets, refit):")
     print("\n".join(reliability(allr, f)))
-    old = lambda r: r["old"] if r["lp"] is not None else 0.0
     print("reliability (all sets, as stored):")
     print("\n".join(reliability(allr, old)))
+    for thr_try in (0.9, 0.93, 0.95, 0.96, 0.97, 0.98):
+        acc = [r for r in allr if old(r) >= thr_try]
+        if acc:
+            print("  stored >= %.3f: %5.2f %% of fields accepted, %.2f %% of them exact" % (
+                thr_try, 100 * len(acc) / len(allr), 100 * sum(r["ok"] for r in acc) / len(acc)))
 
 
 if __name__ == "__main__":

@@ -120,10 +120,14 @@ typedef struct pipe_read {
  * less 3 for a count outside rules and 3 for an amount's cents of another
  * length than rules->cents; the best is read.  digits (room for the chosen
  * split's n) receives each digit's label, probability, runner-up, box and
- * crop.  The confidence is the product of the chosen digits' top
- * probabilities, times the chosen split's share of exp(score) over the
- * splits (the scores without the glyph bonus), times a factor for the segmenter's doubt and one for a digit
- * count outside rules; status is review when the confidence is under
+ * crop.  The confidence is a logistic function (pipe_assemble.c, README
+ * "Confidence") of the chosen digits' log top probabilities summed, the log
+ * of the chosen split's share of exp(score) over the splits (the scores
+ * without the glyph bonus) times factors for a digit count outside rules,
+ * an assumed decimal point and a text that does not parse, the smallest
+ * log ratio of a digit's top probability to its runner-up's, the field's
+ * type and whether the segmenter doubted pieces merged; status is review
+ * when the confidence is under
  * review_below or the text does not parse.  Pure: no I/O, no errors.
  */
 void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const pipe_rules *rules,

@@ -180,14 +180,18 @@ static void tfield_make(tfield *t, int type, int n_splits, const int *ns, const 
 
 /* The field confidence as README "Confidence" documents it, with the
  * constants of pipeline/pipe_assemble.c (refit with bench/conf_fit.py):
- * CEIL[type] * P^A * S^B * (1 - W * doubt). */
-static const double CONF_CEIL_T[4] = {0.989, 0.999, 1.0, 1.0};
-#define CONF_A_T 1.40
-#define CONF_B_T 0.68
-#define DOUBT_W_T 0.0
-static double want_conf(int type, double P, double S, double doubt)
+ * 1 / (1 + exp(-z)), z = BIAS + TYPE[type] + LP lp + LS ls + MARGIN m + PIECES pieces. */
+static const double CONF_TYPE_T[4] = {-0.1383, 0.3051, 0.5301, 0.0};
+#define CONF_BIAS_T 0.3713
+#define CONF_LP_T 0.6257
+#define CONF_LS_T 4.4968
+#define CONF_MARGIN_T 0.5765
+#define CONF_PIECES_T (-0.9394)
+static double want_conf(int type, double lp, double ls, double m, int pieces)
 {
-    return CONF_CEIL_T[type] * pow(P, CONF_A_T) * pow(S, CONF_B_T) * (1 - DOUBT_W_T * doubt);
+    double z = CONF_BIAS_T + CONF_TYPE_T[type] + CONF_LP_T * lp + CONF_LS_T * ls +
+               CONF_MARGIN_T * (m > 15 ? 15 : m) + CONF_PIECES_T * pieces;
+    return 1.0 / (1.0 + exp(-z));
 }
 
 static void test_assemble(void)
@@ -203,34 +207,55 @@ static void test_assemble(void)
         float pr[1] = {1.0f};
         tfield_make(&t, SEG_FT_POSTCODE, 1, ns, pr);
         pipe_assemble_field(&t.f, t.gp, &five, 0.85, &r, d);
-        double want = want_conf(SEG_FT_POSTCODE, pow(0.99, 5), 1.0, 0);
+        double m = log(0.99 / 0.005);
+        double want = want_conf(SEG_FT_POSTCODE, 5 * log(0.99), 0.0, m, 0);
         TST_CHECK(r.split == 0 && strcmp(r.text, "01234") == 0 && r.has_value_text &&
                       strcmp(r.value_text, "01234") == 0,
                   "postcode read: %s", r.text);
         TST_CHECK(fabs(r.confidence - want) < 1e-4,
-                  "confidence %.6f = ceil x (0.99^5)^A = %.6f",
+                  "confidence %.6f from lp 5 log 0.99, share 1, margin log(0.99/0.005): %.6f",
                   r.confidence, want);
         TST_CHECK(r.status == DB_FIELD_OK, "sure: ok");
         TST_CHECK(d[2].label == 2 && fabs(d[2].prob - 0.99) < 1e-6 && d[2].label2 == 7 &&
                       fabs(d[2].prob2 - 0.005) < 1e-6 && d[2].pos == 2 && d[2].x == 20 &&
                       d[2].has_crop && d[2].crop[0] == 3,
                   "digit 2: label, runner-up, box, crop");
-        pipe_assemble_field(&t.f, t.gp, &five, 0.96, &r, d);
-        TST_CHECK(r.status == DB_FIELD_REVIEW, "under --review-below 0.96: review (%.4f)",
-                  r.confidence);
-        t.f.doubt = 1.0f;
+        pipe_assemble_field(&t.f, t.gp, &five, want + 0.001, &r, d);
+        TST_CHECK(r.status == DB_FIELD_REVIEW, "under --review-below %.4f: review (%.4f)",
+                  want + 0.001, r.confidence);
+        /* Pieces merged into one digit weigh as documented; other doubts
+         * do not enter. */
+        t.f.doubt = 0.15f;
+        t.f.doubt_kind = SEG_DOUBT_PIECES;
         pipe_assemble_field(&t.f, t.gp, &five, 0.0, &r, d);
-        TST_CHECK(fabs(r.confidence - want_conf(SEG_FT_POSTCODE, pow(0.99, 5), 1.0, 1.0)) < 1e-4 &&
-                      r.confidence > 0 && r.confidence <= want + 1e-6,
-                  "doubt weighs as documented: %.4f", r.confidence);
-        /* Every digit certain: the type's ceiling. */
+        TST_CHECK(fabs(r.confidence - want_conf(SEG_FT_POSTCODE, 5 * log(0.99), 0.0, m, 1)) < 1e-4 &&
+                      r.confidence > 0 && r.confidence < want - 0.01,
+                  "pieces merged weigh as documented: %.4f", r.confidence);
+        t.f.doubt = 0.6f;
+        t.f.doubt_kind = SEG_DOUBT_WIDE;
+        pipe_assemble_field(&t.f, t.gp, &five, 0.0, &r, d);
+        TST_CHECK(fabs(r.confidence - want) < 1e-4, "a wide glyph's doubt: %.4f", r.confidence);
+        /* Every digit certain: the margin's cap, the most a postcode gets. */
         t.f.doubt = 0;
+        t.f.doubt_kind = SEG_DOUBT_NONE;
         for (int i = 0; i < 5; i++)
             set_p(t.p[i], i, 1.0f, 7, 0.0f);
         pipe_assemble_field(&t.f, t.gp, &five, 0.0, &r, d);
-        TST_CHECK(fabs(r.confidence - CONF_CEIL_T[SEG_FT_POSTCODE]) < 1e-6,
-                  "certain digits: the postcode ceiling %.5f (%.5f)", CONF_CEIL_T[SEG_FT_POSTCODE],
-                  r.confidence);
+        TST_CHECK(fabs(r.confidence - want_conf(SEG_FT_POSTCODE, 0, 0, 15, 0)) < 1e-6,
+                  "certain digits: the postcode's most %.5f (%.5f)",
+                  want_conf(SEG_FT_POSTCODE, 0, 0, 15, 0), r.confidence);
+        /* One digit torn between two readings: the same top probability
+         * with a close runner-up gives less than with a far one. */
+        double c_far, c_close;
+        set_p(t.p[3], 3, 0.6f, 8, 0.05f);
+        pipe_assemble_field(&t.f, t.gp, &five, 0.0, &r, d);
+        c_far = r.confidence;
+        set_p(t.p[3], 3, 0.6f, 8, 0.39f);
+        pipe_assemble_field(&t.f, t.gp, &five, 0.0, &r, d);
+        c_close = r.confidence;
+        TST_CHECK(fabs(c_close - want_conf(SEG_FT_POSTCODE, log(0.6), 0, log(0.6 / 0.39), 0)) < 1e-4 &&
+                      c_close < c_far - 0.05,
+                  "a torn digit: %.4f with runner-up 0.39, %.4f with 0.05", c_close, c_far);
     }
     /* Two splits: the classifier's certainty overrules the segmenter's prior. */
     {
@@ -246,8 +271,9 @@ static void test_assemble(void)
         double share = 1.0 / (1.0 + exp(s0 - s1));
         TST_CHECK(r.split == 1 && strcmp(r.text, "12345") == 0, "split 1 chosen: %d %s", r.split,
                   r.text);
-        TST_CHECK(fabs(r.confidence - want_conf(SEG_FT_NUMBER, pow(0.99, 5), share, 0)) < 1e-4,
-                  "confidence from share %.4f and product: %.5f", share, r.confidence);
+        TST_CHECK(fabs(r.confidence - want_conf(SEG_FT_NUMBER, 5 * log(0.99), log(share),
+                                                log(0.99 / 0.005), 0)) < 1e-4,
+                  "confidence from share %.4f: %.5f", share, r.confidence);
         /* with both sure, the prior decides when it is clear enough ... */
         set_p(t.p[1], 1, 0.99f, 7, 0.005f);
         t.s[0].prior = 0.7f, t.s[1].prior = 0.3f;
@@ -264,7 +290,8 @@ static void test_assemble(void)
                   "both sure, prior 0.6 for one glyph fewer: the 5 glyphs (%d %s)", r.split,
                   r.text);
         TST_CHECK(share < 0.5 &&
-                      fabs(r.confidence - want_conf(SEG_FT_NUMBER, pow(0.99, 5), share, 0)) < 1e-4,
+                      fabs(r.confidence - want_conf(SEG_FT_NUMBER, 5 * log(0.99), log(share),
+                                                    log(0.99 / 0.005), 0)) < 1e-4,
                   "share %.4f without the glyph bonus: %.5f", share, r.confidence);
     }
     /* The template's count range: a 4-digit split loses to a 5-digit one. */
