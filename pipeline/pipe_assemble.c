@@ -54,18 +54,19 @@
  * probabilities (what lp sums) passes; the type's term is the share of
  * fields read surely yet wrong (a digit missed or invented by the segmenter
  * leaves no trace in the probabilities).  Fitted by bench/conf_fit.py on
- * seeds 3/5/9/13 read with seg_unpattern: with each seed left out the read
- * rate at <= 1 % error was 74.7 / 80.4 / 81.4 / 84.0 % (80.1 %), where the
- * product CEIL[type] * P^1.40 * S^0.68 used until then gave 65.7 / 74.0 /
- * 76.8 / 78.9 % (73.9 %) on the same readings.
+ * seeds 3/5/9/13 as segmented with pair_cut's 0.25 width: with each seed
+ * left out the read rate at <= 1 % error was 74.9 / 82.3 / 80.6 / 84.1 %
+ * (80.5 %).  On the readings before that change the same form gave 80.1 %,
+ * the product CEIL[type] * P^1.40 * S^0.68 used until then 65.7 / 74.0 /
+ * 76.8 / 78.9 % (73.9 %).
  */
-#define CONF_BIAS 0.3713
-#define CONF_LP 0.6257
-#define CONF_LS 4.4968
-#define CONF_MARGIN 0.5765
+#define CONF_BIAS 0.3445
+#define CONF_LP 0.5570
+#define CONF_LS 4.2795
+#define CONF_MARGIN 0.5825
 #define CONF_MARGIN_MAX 15.0
-#define CONF_PIECES (-0.9394)
-static const double CONF_TYPE[SEG_FT_COUNT] = {-0.1383, 0.3051, 0.5301, 0.0};
+#define CONF_PIECES (-0.9482)
+static const double CONF_TYPE[SEG_FT_COUNT] = {-0.1702, 0.2996, 0.5008, 0.0};
 
 int pipe_field_glyphs(const seg_field *f)
 {

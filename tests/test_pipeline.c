@@ -181,12 +181,12 @@ static void tfield_make(tfield *t, int type, int n_splits, const int *ns, const 
 /* The field confidence as README "Confidence" documents it, with the
  * constants of pipeline/pipe_assemble.c (refit with bench/conf_fit.py):
  * 1 / (1 + exp(-z)), z = BIAS + TYPE[type] + LP lp + LS ls + MARGIN m + PIECES pieces. */
-static const double CONF_TYPE_T[4] = {-0.1383, 0.3051, 0.5301, 0.0};
-#define CONF_BIAS_T 0.3713
-#define CONF_LP_T 0.6257
-#define CONF_LS_T 4.4968
-#define CONF_MARGIN_T 0.5765
-#define CONF_PIECES_T (-0.9394)
+static const double CONF_TYPE_T[4] = {-0.1702, 0.2996, 0.5008, 0.0};
+#define CONF_BIAS_T 0.3445
+#define CONF_LP_T 0.5570
+#define CONF_LS_T 4.2795
+#define CONF_MARGIN_T 0.5825
+#define CONF_PIECES_T (-0.9482)
 static double want_conf(int type, double lp, double ls, double m, int pieces)
 {
     double z = CONF_BIAS_T + CONF_TYPE_T[type] + CONF_LP_T * lp + CONF_LS_T * ls +
