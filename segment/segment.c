@@ -71,8 +71,8 @@ static int unpattern_fields(PIX *src, PIX *bin, int dpi, double angle, const seg
         double x0 = HUGE_VAL, y0 = HUGE_VAL, x1 = -HUGE_VAL, y1 = -HUGE_VAL;
         BOX *b;
         seg_xform_rect(xf, &ff[i].r, &x, &y, &w, &h);
-        m = (int)(0.08 * dpi + 0.5);
-        for (int k = 0; k < 4; k++) {
+        m = (int)(0.08 * dpi + 0.5); /* the margin seg_field_crop() adds */
+        for (int k = 0; k < 4; k++) { /* the corners, back onto the scan */
             double cx = k & 1 ? x + w + m + 0.04 * w : x - m - 0.04 * w;
             double cy = k & 2 ? y + h + m + 0.04 * h : y - m - 0.04 * h;
             double ux, uy;
