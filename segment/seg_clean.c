@@ -411,25 +411,6 @@ static int otsu_level(const double *hist)
     return t;
 }
 
-/* The mean gray of src8 under the set pixels of mask (same size); 0 when none. */
-static double masked_mean(PIX *src8, PIX *mask)
-{
-    int w = pixGetWidth(mask), h = pixGetHeight(mask);
-    double sum = 0;
-    long n = 0;
-
-    for (int y = 0; y < h; y++) {
-        const l_uint32 *lm = pixGetData(mask) + (size_t)y * pixGetWpl(mask);
-        const l_uint32 *lg = pixGetData(src8) + (size_t)y * pixGetWpl(src8);
-        for (int x = 0; x < w; x++)
-            if (GET_DATA_BIT(lm, x)) {
-                sum += GET_DATA_BYTE(lg, x);
-                n++;
-            }
-    }
-    return n ? sum / (double)n : 0.0;
-}
-
 /*
  * The ink pixels of the box split by Otsu's threshold on their gray values
  * into dark and light ones; light pixels farther than r = 0.01 in from any
@@ -446,7 +427,9 @@ int seg_unpattern(PIX *bin1, PIX *src8, const BOX *box, int dpi, int *premoved)
 {
     PIX *b = NULL, *g = NULL, *d = NULL, *near = NULL, *far = NULL, *thick = NULL;
     BOX *clip = NULL;
+    NUMA *na = NULL;
     l_int32 bw, bh, n_on = 0, n_far = 0, n_thin = 0;
+    l_float32 mean_far = 0.0f, mean_d = 0.0f;
     double hist[256] = {0};
     int rc = UTIL_OK, sev, r, k, t;
 
@@ -464,18 +447,13 @@ int seg_unpattern(PIX *bin1, PIX *src8, const BOX *box, int dpi, int *premoved)
     if (!(b = pixClipRectangle(bin1, clip, NULL)) || !(g = pixClipRectangle(src8, clip, NULL)))
         goto nomem;
     pixGetDimensions(b, &bw, &bh, NULL);
-    for (int y = 0; y < bh; y++) {
-        const l_uint32 *lb = pixGetData(b) + (size_t)y * pixGetWpl(b);
-        const l_uint32 *lg = pixGetData(g) + (size_t)y * pixGetWpl(g);
-        for (int j = 0; j < pixGetWpl(b); j++) {
-            if (lb[j] == 0) /* 32 pixels of paper: most of a field */
-                continue;
-            for (int x = 32 * j; x < 32 * j + 32 && x < bw; x++)
-                if (GET_DATA_BIT(lb, x)) {
-                    hist[GET_DATA_BYTE(lg, x)] += 1;
-                    n_on++;
-                }
-        }
+    if (!(na = pixGetGrayHistogramMasked(g, b, 0, 0, 1)))
+        goto nomem;
+    for (int v = 0; v < 256 && v < numaGetCount(na); v++) {
+        l_float32 c = 0.0f;
+        numaGetFValue(na, v, &c);
+        hist[v] = c;
+        n_on += (l_int32)c;
     }
     if (n_on < 50 || (t = otsu_level(hist)) == 0)
         goto done;
@@ -485,7 +463,10 @@ int seg_unpattern(PIX *bin1, PIX *src8, const BOX *box, int dpi, int *premoved)
         !(near = pixDilateBrick(NULL, d, 2 * r + 1, 2 * r + 1)) || !(far = pixSubtract(NULL, b, near)))
         goto nomem;
     pixCountPixels(far, &n_far, NULL);
-    if (n_far < 0.003 * (double)bw * bh || masked_mean(g, far) - masked_mean(g, d) < 60)
+    if (n_far < 0.003 * (double)bw * bh)
+        goto done;
+    if (pixGetAverageMasked(g, far, 0, 0, 1, L_MEAN_ABSVAL, &mean_far) ||
+        pixGetAverageMasked(g, d, 0, 0, 1, L_MEAN_ABSVAL, &mean_d) || mean_far - mean_d < 60)
         goto done;
     k = dpi >= 250 ? 3 : 2;
     if (!(thick = pixOpenBrick(NULL, far, k, k)))
@@ -503,6 +484,7 @@ nomem:
     rc = UTIL_ENOMEM;
 done:
     lept_restore(sev);
+    numaDestroy(&na);
     boxDestroy(&clip);
     pixDestroy(&b);
     pixDestroy(&g);
