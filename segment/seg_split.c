@@ -75,10 +75,18 @@ int seg_comb_cell_at(const seg_form_field *ff, double w, double x)
 
 /* ------------------------------------------------------------ a. crop */
 
+void seg_field_margin(int dpi, int w, int h, int *pmx, int *pmy)
+{
+    int m = (int)(0.08 * dpi + 0.5);
+
+    *pmx = m + (int)(0.04 * w);
+    *pmy = m + (int)(0.04 * h);
+}
+
 int seg_field_crop(PIX *page1, int dpi, const BOX *area, PIX **pcrop, int *pox, int *poy)
 {
     l_int32 W, H, ax, ay, aw, ah, old;
-    int m, mx, my, x0, y0, x1, y1, rc = UTIL_OK;
+    int mx, my, x0, y0, x1, y1, rc = UTIL_OK;
     BOX *b = NULL;
 
     *pcrop = NULL;
@@ -90,9 +98,7 @@ int seg_field_crop(PIX *page1, int dpi, const BOX *area, PIX **pcrop, int *pox, 
     }
     pixGetDimensions(page1, &W, &H, NULL);
     boxGetGeometry((BOX *)area, &ax, &ay, &aw, &ah);
-    m = (int)(0.08 * dpi + 0.5);
-    mx = m + (int)(0.04 * aw);
-    my = m + (int)(0.04 * ah);
+    seg_field_margin(dpi, aw, ah, &mx, &my);
     x0 = imax(0, ax - mx);
     y0 = imax(0, ay - my);
     x1 = imin(W, ax + aw + mx);

@@ -65,9 +65,16 @@ double seg_comb_cell(const seg_form_field *ff, double w, int k, double *px0, dou
 int seg_comb_cell_at(const seg_form_field *ff, double w, double x);
 
 /*
+ * seg_field_margin - the margin seg_field_crop() adds around a w x h area
+ * at dpi, in pixels: 0.08 inch plus 4 % of the area's width (*pmx) or
+ * height (*pmy).
+ */
+void seg_field_margin(int dpi, int w, int h, int *pmx, int *pmy);
+
+/*
  * Step a. seg_field_crop - the part of page1 around area, with a margin of
  * 0.08 inch plus 4 % of the area's size on every side (strokes stick out of
- * boxes; registration is approximate), clipped to the page.  *pcrop is a new
+ * boxes; registration is approximate; seg_field_margin), clipped to the page.  *pcrop is a new
  * image, *pox, *poy its top-left corner on the page.  UTIL_EINVAL when the
  * area misses the page.
  */

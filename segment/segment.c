@@ -67,14 +67,14 @@ static int unpattern_fields(PIX *src, PIX *bin, int dpi, double angle, const seg
     int W = pixGetWidth(bin), H = pixGetHeight(bin), removed = 0, rc = UTIL_OK;
 
     for (int i = 0; i < n && rc == UTIL_OK; i++) {
-        int x, y, w, h, m, got = 0;
+        int x, y, w, h, mx, my, got = 0;
         double x0 = HUGE_VAL, y0 = HUGE_VAL, x1 = -HUGE_VAL, y1 = -HUGE_VAL;
         BOX *b;
         seg_xform_rect(xf, &ff[i].r, &x, &y, &w, &h);
-        m = (int)(0.08 * dpi + 0.5); /* the margin seg_field_crop() adds */
-        for (int k = 0; k < 4; k++) { /* the corners, back onto the scan */
-            double cx = k & 1 ? x + w + m + 0.04 * w : x - m - 0.04 * w;
-            double cy = k & 2 ? y + h + m + 0.04 * h : y - m - 0.04 * h;
+        seg_field_margin(dpi, w, h, &mx, &my); /* what seg_field_read() will crop */
+        for (int k = 0; k < 4; k++) { /* its corners, back onto the scan */
+            double cx = k & 1 ? x + w + mx : x - mx;
+            double cy = k & 2 ? y + h + my : y - my;
             double ux, uy;
             seg_skew_map(-angle, W, H, cx, cy, &ux, &uy);
             x0 = ux < x0 ? ux : x0;
