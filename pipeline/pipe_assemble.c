@@ -77,6 +77,9 @@ int pipe_field_glyphs(const seg_field *f)
     return n;
 }
 
+/* log p, with p taken as at least 1e-12 (a class the model rules out). */
+static double log_prob(float p) { return log(p > 1e-12f ? (double)p : 1e-12); }
+
 /* The best and second-best class of p[10]. */
 static void top2(const float *p, int *pa, int *pb)
 {
@@ -189,7 +192,7 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
             const float *p = gprobs[base + i];
             int a, b;
             top2(p, &a, &b);
-            sc += log(p[a] > 1e-12f ? (double)p[a] : 1e-12);
+            sc += log_prob(p[a]);
         }
         if (!in_range(rules, sp->n) && sp->n > 0)
             sc += RANGE_LOG_PENALTY;
@@ -225,8 +228,8 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
         int a, b;
         top2(p, &a, &b);
         labels[i] = a;
-        log_p += log(p[a] > 1e-12f ? (double)p[a] : 1e-12);
-        z = log(p[a] > 1e-12f ? (double)p[a] : 1e-12) - log(p[b] > 1e-12f ? (double)p[b] : 1e-12);
+        log_p += log_prob(p[a]);
+        z = log_prob(p[a]) - log_prob(p[b]);
         margin = z < margin ? z : margin;
         memset(d, 0, sizeof *d);
         d->pos = i;
