@@ -7,10 +7,11 @@ README's figures come from).
 
 Each DB is a `docpipe ingest` of a `docpipe samples` folder, TRUTH its
 truth.csv.  Per stored field it takes what pipe_assemble_field() computes:
-  lp     = sum of log p(top label) over the chosen split's digits
+  lp     = sum of log p(label read) over the chosen split's digits
            (log EMPTY_CONF for a field read as empty),
-  m      = the smallest log(p(top) / p(runner-up)) over those digits, cut
-           to 0..CONF_MARGIN_MAX (CONF_MARGIN_MAX when empty),
+  m      = the smallest log(p(label) / p(runner-up)) over those digits
+           (negative where the field's grammar read a digit against the
+           classifier), cut to 0..CONF_MARGIN_MAX (CONF_MARGIN_MAX when empty),
   pieces = 1 when the field's note is "pieces merged" (the segmenter's
            largest doubt; a field whose note is a pipeline reason such as
            "decimal point assumed" counts 0 here, though pipe_assemble.c

@@ -44,11 +44,11 @@
  * The field's confidence, a logistic regression on what the reading shows:
  *   1 / (1 + exp(-z)),  z = CONF_BIAS + CONF_TYPE[type] + CONF_LP * lp
  *                           + CONF_LS * ls + CONF_MARGIN * m + CONF_PIECES * pieces
- * lp the sum of the chosen digits' log calibrated top probabilities (log
- * EMPTY_CONF for a field read as empty), ls the log of the chosen split's
- * share of the splits' likelihood times the rule factors, m the smallest
- * log ratio of a chosen digit's top probability to its runner-up's (cut to
- * 0..CONF_MARGIN_MAX; CONF_MARGIN_MAX when empty), pieces 1 when what the
+ * lp the sum of the log calibrated probabilities of the labels read (see
+ * read_split; log EMPTY_CONF for a field read as empty), ls the log of the
+ * chosen split's share of the splits' likelihood times the rule factors, m
+ * the smallest log ratio of a label's probability to its runner-up's (cut
+ * to 0..CONF_MARGIN_MAX; CONF_MARGIN_MAX when empty), pieces 1 when what the
  * segmenter doubted most was pieces merged into one digit.  The margin
  * catches the digit torn between two readings that a product of top
  * probabilities (what lp sums) passes; the type's term is the share of
@@ -102,6 +102,87 @@ static void top2(const float *p, int *pa, int *pb)
 static int in_range(const pipe_rules *r, int n)
 {
     return !r || !r->known || (n >= r->min_digits && n <= r->max_digits);
+}
+
+/* The digits before an amount's point as the field will read them: the
+ * split's, or, when the form expects cents and no point was found, all but
+ * the last rules->cents (see "decimal point assumed" below). */
+static int amount_int_digits(const seg_split *sp, const pipe_rules *rules)
+{
+    if (sp->n_int >= sp->n && rules && rules->known && rules->cents > 0 && sp->n > rules->cents)
+        return sp->n - rules->cents;
+    return sp->n_int < sp->n ? sp->n_int : sp->n;
+}
+
+/* The best of lp[i][0..9] for i in [i0, i0 + n) read as the number v with n
+ * digits, e.g. digits_score(lp, 4, 4, 2019) = lp[4][2] + lp[5][0] + ... */
+static double digits_score(const double (*lp)[10], int i0, int n, int v)
+{
+    double s = 0;
+
+    for (int i = i0 + n - 1; i >= i0; i--, v /= 10)
+        s += lp[i][v % 10];
+    return s;
+}
+
+/*
+ * read_split - the labels of split sp's n glyphs (probabilities probs[0..n))
+ * that the field's grammar allows with the largest sum of log probabilities,
+ * in labels[], and that sum.  The grammar is what a value of the type must
+ * be: a date of 8 digits is a calendar date MMDDYYYY of 1900..2099 (the
+ * range pipe_date_value accepts); an amount's whole part of two or more
+ * digits does not start with 0.  Elsewhere, and for dates of other lengths
+ * (they stay unparsed), each glyph takes its top class.  A label chosen
+ * against the classifier's top class keeps that class as its runner-up, so
+ * the digit's margin (below) is negative and the confidence falls.
+ */
+static double read_split(int type, const seg_split *sp, const pipe_rules *rules,
+                         const float *const *probs, int *labels)
+{
+    static const int days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    double lp[PIPE_TEXT_MAX][10], sum = 0;
+    int n = sp->n < PIPE_TEXT_MAX ? sp->n : PIPE_TEXT_MAX;
+
+    for (int i = 0; i < n; i++) {
+        int a, b;
+        top2(probs[i], &a, &b);
+        labels[i] = a;
+        for (int c = 0; c < 10; c++)
+            lp[i][c] = log_prob(probs[i][c]);
+        sum += lp[i][a];
+    }
+    if (type == SEG_FT_DATE && n == 8) {
+        double by = -INFINITY, byleap = -INFINITY, best = -INFINITY;
+        int y = 0, yleap = 0, m = 0, d = 0;
+        for (int v = 1900; v <= 2099; v++) {
+            double sc = digits_score(lp, 4, 4, v);
+            if (sc > by)
+                by = sc, y = v;
+            if (((v % 4 == 0 && v % 100 != 0) || v % 400 == 0) && sc > byleap)
+                byleap = sc, yleap = v;
+        }
+        for (int mm = 1; mm <= 12; mm++)
+            for (int dd = 1; dd <= days[mm - 1]; dd++) {
+                double sc = digits_score(lp, 0, 2, mm) + digits_score(lp, 2, 2, dd) +
+                            (mm == 2 && dd == 29 ? byleap : by);
+                if (sc > best)
+                    best = sc, m = mm, d = dd;
+            }
+        if (m == 2 && d == 29)
+            y = yleap;
+        for (int i = 0, v = m * 1000000 + d * 10000 + y; i < 8; i++, v /= 10)
+            labels[7 - i] = v % 10;
+        return best;
+    }
+    if (type == SEG_FT_AMOUNT && amount_int_digits(sp, rules) >= 2 && labels[0] == 0) {
+        int c = 1;
+        for (int k = 2; k < 10; k++)
+            if (lp[0][k] > lp[0][c])
+                c = k;
+        sum += lp[0][c] - lp[0][0];
+        labels[0] = c;
+    }
+    return sum;
 }
 
 int pipe_amount_text(const int *labels, int n, int n_int, char *text, size_t cap,
@@ -188,12 +269,7 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
     for (int k = 0; k < ns; k++) {
         const seg_split *sp = &f->splits[k];
         double sc = log(sp->prior > 1e-6f ? (double)sp->prior : 1e-6) + SPLIT_GLYPH_BONUS * sp->n;
-        for (int i = 0; i < sp->n; i++) {
-            const float *p = gprobs[base + i];
-            int a, b;
-            top2(p, &a, &b);
-            sc += log_prob(p[a]);
-        }
+        sc += read_split(f->type, sp, rules, gprobs + base, labels);
         if (!in_range(rules, sp->n) && sp->n > 0)
             sc += RANGE_LOG_PENALTY;
         if (f->type == SEG_FT_AMOUNT && rules && rules->known && sp->n_int < sp->n &&
@@ -221,13 +297,14 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
     out->split = best_k;
     out->n = s->n < PIPE_TEXT_MAX - 8 ? s->n : PIPE_TEXT_MAX - 8;
     conf = 1.0 / total; /* S: the chosen split's share, times the rule factors below */
+    read_split(f->type, s, rules, gprobs + best_base, labels);
     for (int i = 0; i < out->n; i++) {
         const float *p = gprobs[best_base + i];
         const seg_glyph *g = &s->glyphs[i];
         db_digit *d = &digits[i];
-        int a, b;
-        top2(p, &a, &b);
-        labels[i] = a;
+        int a = labels[i], b, top, second;
+        top2(p, &top, &second);
+        b = a == top ? second : top; /* the runner-up: the best other class */
         log_p += log_prob(p[a]);
         z = log_prob(p[a]) - log_prob(p[b]);
         margin = z < margin ? z : margin;
@@ -251,13 +328,11 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
 
     switch (f->type) {
     case SEG_FT_AMOUNT: {
-        int n_int = s->n_int;
+        int n_int = amount_int_digits(s, rules);
         /* The form's box holds cents (a check's numeric amount always has
          * them) but no point or raised cents were found: the last digits
          * are taken as the cents, and the reading goes to review. */
-        if (n_int >= out->n && rules && rules->known && rules->cents > 0 &&
-            out->n > rules->cents) {
-            n_int = out->n - rules->cents;
+        if (n_int < out->n && s->n_int >= s->n) {
             conf *= NO_POINT_FACTOR;
             if (!out->why[0])
                 snprintf(out->why, sizeof out->why, "decimal point assumed");

@@ -314,7 +314,8 @@ static void test_assemble(void)
         TST_CHECK(r.status == DB_FIELD_REVIEW && strstr(r.why, "4 digits") && !r.has_value_text,
                   "4-digit postcode: review (%s)", r.why);
     }
-    /* Amount with the point at n_int. */
+    /* Amount with the point at n_int; the grammar: a whole part of two or
+     * more digits does not start with 0. */
     {
         int ns[1] = {5};
         float pr[1] = {1.0f};
@@ -322,23 +323,56 @@ static void test_assemble(void)
         tfield_make(&t, SEG_FT_AMOUNT, 1, ns, pr);
         t.s[0].n_int = 3;
         pipe_assemble_field(&t.f, t.gp, &amt, 0.5, &r, d);
-        TST_CHECK(strcmp(r.text, "012.34") == 0 && r.has_value && r.cents == 1234 &&
-                      r.status == DB_FIELD_OK,
-                  "amount 012.34: %s %lld", r.text, (long long)r.cents);
+        TST_CHECK(strcmp(r.text, "712.34") == 0 && r.has_value && r.cents == 71234 &&
+                      d[0].label == 7 && d[0].label2 == 0 && d[0].prob2 > d[0].prob &&
+                      r.status == DB_FIELD_REVIEW,
+                  "amount read 012.34: the runner-up 7 leads, to review: %s %lld %.4f", r.text,
+                  (long long)r.cents, r.confidence);
         t.s[0].n_int = 5;
         pipe_assemble_field(&t.f, t.gp, &amt, 0.5, &r, d);
-        TST_CHECK(r.status == DB_FIELD_REVIEW && strstr(r.why, "decimal point assumed") && strcmp(r.text, "012.34") == 0,
+        TST_CHECK(r.status == DB_FIELD_REVIEW && strstr(r.why, "decimal point assumed") && strcmp(r.text, "712.34") == 0,
                   "no point where cents are expected: review (%s)", r.why);
+        ns[0] = 3;
+        tfield_make(&t, SEG_FT_AMOUNT, 1, ns, pr);
+        t.s[0].n_int = 1;
+        pipe_assemble_field(&t.f, t.gp, &amt, 0.5, &r, d);
+        TST_CHECK(strcmp(r.text, "0.12") == 0 && r.cents == 12 && d[0].label == 0 && r.status == DB_FIELD_OK,
+                  "a whole part of one digit may be 0: %s", r.text);
     }
-    /* Date that is no date; empty field. */
+    /* Dates: the calendar date MMDDYYYY the probabilities make likeliest. */
     {
         int ns[1] = {8};
         float pr[1] = {1.0f};
+        const char *seen = "13052019";
+        tfield_make(&t, SEG_FT_DATE, 1, ns, pr);
+        for (int i = 0; i < 8; i++)
+            set_p(t.p[i], seen[i] - '0', 0.99f, (seen[i] - '0' + 1) % 10, 0.005f);
+        set_p(t.p[0], 1, 0.6f, 0, 0.3f); /* month 13: the 1 may be a 0 */
+        pipe_assemble_field(&t.f, t.gp, &none, 0.0, &r, d);
+        TST_CHECK(strcmp(r.text, "03052019") == 0 && r.has_value_text &&
+                      strcmp(r.value_text, "2019-03-05") == 0 && d[0].label == 0 && d[0].label2 == 1,
+                  "month 13 read as 03: %s", r.text);
+        set_p(t.p[2], 2, 0.99f, 3, 0.005f); /* day 25 */
+        set_p(t.p[6], 2, 0.99f, 3, 0.005f); /* year 2029 */
+        set_p(t.p[0], 0, 0.99f, 1, 0.005f);
+        set_p(t.p[1], 2, 0.99f, 3, 0.005f); /* February */
+        set_p(t.p[3], 9, 0.99f, 8, 0.005f); /* the 29th, in no leap year near 2029 */
+        set_p(t.p[7], 9, 0.99f, 8, 0.005f);
+        pipe_assemble_field(&t.f, t.gp, &none, 0.0, &r, d);
+        TST_CHECK(r.has_value_text && strcmp(r.text, "02292029") != 0 &&
+                      (strcmp(r.text, "02282029") == 0 || strcmp(r.text, "02292028") == 0),
+                  "February 29 2029 read as the likeliest real date: %s", r.text);
+        tfield_make(&t, SEG_FT_DATE, 1, ns, pr);
+        pipe_assemble_field(&t.f, t.gp, &none, 0.9, &r, d);
+        TST_CHECK(strcmp(r.text, "01231967") == 0 && r.has_value_text &&
+                      r.status == DB_FIELD_REVIEW && r.confidence < 0.5,
+                  "month 01 day 23 year 4567: 1967 the likeliest year, unsure (%s %.4f)", r.text,
+                  r.confidence);
+        ns[0] = 6;
         tfield_make(&t, SEG_FT_DATE, 1, ns, pr);
         pipe_assemble_field(&t.f, t.gp, &none, 0.0, &r, d);
-        TST_CHECK(strcmp(r.text, "01234567") == 0 && !r.has_value_text &&
-                      r.status == DB_FIELD_REVIEW,
-                  "month 01 day 23 year 4567: no date");
+        TST_CHECK(strcmp(r.text, "012345") == 0 && !r.has_value_text && r.status == DB_FIELD_REVIEW,
+                  "a date of 6 digits: read as seen, no value, review (%s)", r.text);
         ns[0] = 0;
         tfield_make(&t, SEG_FT_POSTCODE, 1, ns, pr);
         pipe_assemble_field(&t.f, t.gp, &five, 0.9, &r, d);
