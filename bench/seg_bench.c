@@ -14,8 +14,8 @@
  * field's part of the deskewed binary page with the glyph boxes of
  * splits[0] drawn (PNG, named after the file, page and field).  -s
  * SPLITS.csv writes one line per split of every field found: what the
- * split choice sees (prior, sum of the glyphs' log top probabilities, the
- * lowest top probability, the widest glyph's width / height, the
+ * split choice sees (prior, sum of the log probabilities of the labels
+ * read, the lowest of them, the widest glyph's width / height, the
  * template's range and cents), which split pipeline/ chose, and whether
  * the split has the right count and the right text (for fitting the
  * choice offline).
@@ -162,8 +162,9 @@ static void dump_field(const char *ddir, const char *file, int page, const seg_f
 }
 
 /* One line per split of field f for -s: what the split choice sees (the
- * segmenter's prior, the glyphs' log top probabilities, the lowest top
- * probability, the template's rules) and whether the split is right. */
+ * segmenter's prior, the sum of the log probabilities of the labels
+ * pipe_read_split reads, the lowest of those probabilities, the template's
+ * rules) and whether the split is right. */
 static void dump_splits(FILE *o, const truth_field *t, int nd, const seg_field *f,
                         const float *const *gprobs, const pipe_rules *r, int chosen)
 {
@@ -171,29 +172,22 @@ static void dump_splits(FILE *o, const truth_field *t, int nd, const seg_field *
 
     for (int s = 0; s < f->n_splits; s++) {
         const seg_split *sp = &f->splits[s];
-        double lp = 0, minp = 1, maxwh = 0;
-        int labels[64];
+        double lp, minp = 1, maxwh = 0;
+        int labels[PIPE_TEXT_MAX];
         char text[PIPE_TEXT_MAX] = "";
+        lp = pipe_read_split(f->type, sp, r, gprobs + base, labels);
         for (int k = 0; k < sp->n; k++) {
             const float *p = gprobs[base + k];
-            int a = 0;
-            for (int c = 1; c < 10; c++)
-                if (p[c] > p[a])
-                    a = c;
-            if (k < 64)
-                labels[k] = a;
-            lp += log(p[a] > 1e-12f ? (double)p[a] : 1e-12);
-            minp = p[a] < minp ? p[a] : minp;
+            if (k < PIPE_TEXT_MAX)
+                minp = p[labels[k]] < minp ? p[labels[k]] : minp;
             if (sp->glyphs[k].h > 0 && (double)sp->glyphs[k].w / sp->glyphs[k].h > maxwh)
                 maxwh = (double)sp->glyphs[k].w / sp->glyphs[k].h;
         }
         if (sp->n <= 64) {
             int64_t cents;
             if (f->type == SEG_FT_AMOUNT) {
-                int n_int = sp->n_int;
-                if (n_int >= sp->n && r->known && r->cents > 0 && sp->n > r->cents)
-                    n_int = sp->n - r->cents;
-                pipe_amount_text(labels, sp->n, n_int, text, sizeof text, &cents);
+                pipe_amount_text(labels, sp->n, pipe_amount_int_digits(sp, r), text, sizeof text,
+                                 &cents);
             } else if (f->type == SEG_FT_POSTCODE) {
                 pipe_postcode_text(labels, sp->n, text, sizeof text);
             } else {

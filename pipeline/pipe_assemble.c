@@ -45,7 +45,7 @@
  *   1 / (1 + exp(-z)),  z = CONF_BIAS + CONF_TYPE[type] + CONF_LP * lp
  *                           + CONF_LS * ls + CONF_MARGIN * m + CONF_PIECES * pieces
  * lp the sum of the log calibrated probabilities of the labels read (see
- * read_split; log EMPTY_CONF for a field read as empty), ls the log of the
+ * pipe_read_split; log EMPTY_CONF for a field read as empty), ls the log of the
  * chosen split's share of the splits' likelihood times the rule factors, m
  * the smallest log ratio of a label's probability to its runner-up's (cut
  * to 0..CONF_MARGIN_MAX; CONF_MARGIN_MAX when empty), pieces 1 when what the
@@ -104,18 +104,16 @@ static int in_range(const pipe_rules *r, int n)
     return !r || !r->known || (n >= r->min_digits && n <= r->max_digits);
 }
 
-/* The digits before an amount's point as the field will read them: the
- * split's, or, when the form expects cents and no point was found, all but
- * the last rules->cents (see "decimal point assumed" below). */
-static int amount_int_digits(const seg_split *sp, const pipe_rules *rules)
+/* The digits before the point, as "decimal point assumed" below reads them. */
+int pipe_amount_int_digits(const seg_split *sp, const pipe_rules *rules)
 {
     if (sp->n_int >= sp->n && rules && rules->known && rules->cents > 0 && sp->n > rules->cents)
         return sp->n - rules->cents;
     return sp->n_int < sp->n ? sp->n_int : sp->n;
 }
 
-/* The best of lp[i][0..9] for i in [i0, i0 + n) read as the number v with n
- * digits, e.g. digits_score(lp, 4, 4, 2019) = lp[4][2] + lp[5][0] + ... */
+/* The log probability of glyphs i0 .. i0 + n - 1 reading the n digits of v,
+ * e.g. digits_score(lp, 4, 4, 2019) = lp[4][2] + lp[5][0] + lp[6][1] + lp[7][9]. */
 static double digits_score(const double (*lp)[10], int i0, int n, int v)
 {
     double s = 0;
@@ -126,18 +124,15 @@ static double digits_score(const double (*lp)[10], int i0, int n, int v)
 }
 
 /*
- * read_split - the labels of split sp's n glyphs (probabilities probs[0..n))
- * that the field's grammar allows with the largest sum of log probabilities,
- * in labels[], and that sum.  The grammar is what a value of the type must
- * be: a date of 8 digits is a calendar date MMDDYYYY of 1900..2099 (the
- * range pipe_date_value accepts); an amount's whole part of two or more
- * digits does not start with 0.  Elsewhere, and for dates of other lengths
- * (they stay unparsed), each glyph takes its top class.  A label chosen
- * against the classifier's top class keeps that class as its runner-up, so
- * the digit's margin (below) is negative and the confidence falls.
+ * The grammar is what a value of the type must be (pipe_int.h), the range
+ * of years the one pipe_date_value accepts.  Dates are found by enumeration
+ * (366 days x 200 years, the year apart); dates of other lengths stay
+ * unparsed and read as seen.  A label chosen against the classifier's top
+ * class keeps that class as its runner-up, so the digit's margin (below) is
+ * negative and the confidence falls.
  */
-static double read_split(int type, const seg_split *sp, const pipe_rules *rules,
-                         const float *const *probs, int *labels)
+double pipe_read_split(int type, const seg_split *sp, const pipe_rules *rules,
+                       const float *const *probs, int *labels)
 {
     static const int days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     double lp[PIPE_TEXT_MAX][10], sum = 0;
@@ -174,7 +169,7 @@ static double read_split(int type, const seg_split *sp, const pipe_rules *rules,
             labels[7 - i] = v % 10;
         return best;
     }
-    if (type == SEG_FT_AMOUNT && amount_int_digits(sp, rules) >= 2 && labels[0] == 0) {
+    if (type == SEG_FT_AMOUNT && pipe_amount_int_digits(sp, rules) >= 2 && labels[0] == 0) {
         int c = 1;
         for (int k = 2; k < 10; k++)
             if (lp[0][k] > lp[0][c])
@@ -269,7 +264,7 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
     for (int k = 0; k < ns; k++) {
         const seg_split *sp = &f->splits[k];
         double sc = log(sp->prior > 1e-6f ? (double)sp->prior : 1e-6) + SPLIT_GLYPH_BONUS * sp->n;
-        sc += read_split(f->type, sp, rules, gprobs + base, labels);
+        sc += pipe_read_split(f->type, sp, rules, gprobs + base, labels);
         if (!in_range(rules, sp->n) && sp->n > 0)
             sc += RANGE_LOG_PENALTY;
         if (f->type == SEG_FT_AMOUNT && rules && rules->known && sp->n_int < sp->n &&
@@ -297,7 +292,7 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
     out->split = best_k;
     out->n = s->n < PIPE_TEXT_MAX - 8 ? s->n : PIPE_TEXT_MAX - 8;
     conf = 1.0 / total; /* S: the chosen split's share, times the rule factors below */
-    read_split(f->type, s, rules, gprobs + best_base, labels);
+    pipe_read_split(f->type, s, rules, gprobs + best_base, labels);
     for (int i = 0; i < out->n; i++) {
         const float *p = gprobs[best_base + i];
         const seg_glyph *g = &s->glyphs[i];
@@ -328,7 +323,7 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
 
     switch (f->type) {
     case SEG_FT_AMOUNT: {
-        int n_int = amount_int_digits(s, rules);
+        int n_int = pipe_amount_int_digits(s, rules);
         /* The form's box holds cents (a check's numeric amount always has
          * them) but no point or raised cents were found: the last digits
          * are taken as the cents, and the reading goes to review. */

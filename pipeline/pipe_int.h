@@ -114,24 +114,40 @@ typedef struct pipe_read {
  * pipe_assemble_field - reads field f from its glyphs' probabilities:
  * gprobs[j] points to the 10 calibrated class probabilities of glyph j,
  * the glyphs numbered split after split (splits[0]'s glyphs first).  Each
- * split is scored log(prior) + the sum of log(top probability) of its
- * glyphs + 0.5 per glyph (a top probability says which digit a crop is,
+ * split is scored log(prior) + the sum of log(probability) of its glyphs'
+ * labels (pipe_read_split) + 0.5 per glyph (a top probability says which digit a crop is,
  * not whether it is one digit: without the bonus every extra glyph costs),
  * less 3 for a count outside rules and 3 for an amount's cents of another
  * length than rules->cents; the best is read.  digits (room for the chosen
  * split's n) receives each digit's label, probability, runner-up, box and
  * crop.  The confidence is a logistic function (pipe_assemble.c, README
- * "Confidence") of the chosen digits' log top probabilities summed, the log
+ * "Confidence") of the chosen digits' log probabilities summed, the log
  * of the chosen split's share of exp(score) over the splits (the scores
  * without the glyph bonus) times factors for a digit count outside rules,
  * an assumed decimal point and a text that does not parse, the smallest
- * log ratio of a digit's top probability to its runner-up's, the field's
+ * log ratio of a digit's probability to its runner-up's, the field's
  * type and whether the segmenter doubted pieces merged; status is review
  * when the confidence is under
  * review_below or the text does not parse.  Pure: no I/O, no errors.
  */
 void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const pipe_rules *rules,
                          double review_below, pipe_read *out, db_digit *digits);
+
+/*
+ * pipe_read_split - the labels of split sp's glyphs (probs[i] the 10
+ * calibrated probabilities of glyph i) in labels[] (room for sp->n, at most
+ * PIPE_TEXT_MAX used), and the sum of their log probabilities: each glyph's
+ * top class, except where a field of this type cannot read so; then the
+ * reading its grammar allows with the largest sum.  The grammar: a date of
+ * 8 digits is a real calendar date MMDDYYYY of 1900..2099; an amount's
+ * whole part (pipe_amount_int_digits) of two or more digits does not start
+ * with 0.  pipe_amount_int_digits - the digits before an amount's point:
+ * the split's n_int, or, when rules expect cents and no point was found,
+ * all but the last rules->cents.
+ */
+double pipe_read_split(int type, const seg_split *sp, const pipe_rules *rules,
+                       const float *const *probs, int *labels);
+int pipe_amount_int_digits(const seg_split *sp, const pipe_rules *rules);
 
 /* pipe_field_glyphs - the glyphs of all of f's splits together. */
 int pipe_field_glyphs(const seg_field *f);
