@@ -335,7 +335,7 @@ int main(int argc, char **argv)
                 const float **gprobs = malloc((size_t)(ng ? ng : 1) * sizeof *gprobs);
                 db_digit *dd = malloc(64 * sizeof *dd);
                 const seg_form *form = seg_form_set_find(forms, pg->form);
-                pipe_rules rules = {0, 0, 0, 0};
+                pipe_rules rules = {0, 0, 0, 0, ""};
                 pipe_read rd;
                 for (int s = 0; s < f->n_splits; s++)
                     for (int k = 0; k < f->splits[s].n; k++, g++)
@@ -347,6 +347,7 @@ int main(int argc, char **argv)
                         rules.min_digits = form->fields[k].min_digits;
                         rules.max_digits = form->fields[k].max_digits;
                         rules.cents = form->fields[k].cents;
+                        memcpy(rules.pattern, form->fields[k].pattern, sizeof rules.pattern);
                     }
                 if (gpx && gp && gprobs && dd && rec_classifier_run(cls, gp, gpx, ng) == UTIL_OK) {
                     for (int k = 0; k < ng; k++)

@@ -169,6 +169,22 @@ double pipe_read_split(int type, const seg_split *sp, const pipe_rules *rules,
             labels[7 - i] = v % 10;
         return best;
     }
+    if (rules && rules->pattern[0] && (size_t)n == strlen(rules->pattern)) {
+        for (int i = 0; i < n; i++) {
+            char k = rules->pattern[i];
+            int lo = k == 'N' ? 2 : k == 'Z' ? 1 : k >= '0' && k <= '9' ? k - '0' : 0;
+            int hi = k >= '0' && k <= '9' ? k - '0' : 9;
+            if (labels[i] >= lo && labels[i] <= hi)
+                continue;
+            sum -= lp[i][labels[i]];
+            labels[i] = lo;
+            for (int c = lo + 1; c <= hi; c++)
+                if (lp[i][c] > lp[i][labels[i]])
+                    labels[i] = c;
+            sum += lp[i][labels[i]];
+        }
+        return sum;
+    }
     if (type == SEG_FT_AMOUNT && pipe_amount_int_digits(sp, rules) >= 2 && labels[0] == 0) {
         int c = 1;
         for (int k = 2; k < 10; k++)

@@ -355,6 +355,7 @@ static void rules_of(const ingest *g, const seg_page *pg, const seg_field *f, pi
             r->min_digits = form->fields[i].min_digits;
             r->max_digits = form->fields[i].max_digits;
             r->cents = form->fields[i].cents;
+            memcpy(r->pattern, form->fields[i].pattern, sizeof r->pattern);
             return;
         }
 }

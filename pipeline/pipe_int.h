@@ -92,6 +92,7 @@ typedef struct pipe_rules {
     int known;
     int min_digits, max_digits;
     int cents;           /* amount: digits after the decimal point */
+    char pattern[SEG_PATTERN_MAX + 1]; /* the template's pattern= (docs/forms.md), or "" */
 } pipe_rules;
 
 #define PIPE_TEXT_MAX 128
@@ -141,7 +142,9 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
  * reading its grammar allows with the largest sum.  The grammar: a date of
  * 8 digits is a real calendar date MMDDYYYY of 1900..2099; an amount's
  * whole part (pipe_amount_int_digits) of two or more digits does not start
- * with 0.  pipe_amount_int_digits - the digits before an amount's point:
+ * with 0; a reading of as many digits as rules->pattern has classes takes
+ * at each position a digit of its class (X any, N 2-9, Z 1-9, a digit
+ * itself).  pipe_amount_int_digits - the digits before an amount's point:
  * the split's n_int, or, when rules expect cents and no point was found,
  * all but the last rules->cents.
  */

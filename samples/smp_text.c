@@ -79,10 +79,13 @@ void smp_value_random(smp_value *v, const seg_form_field *f, int may_blank, util
                 v->digits[i] = digit(rng, 0);
         break;
     default:
-        if (strncmp(f->name, "phone", 5) == 0 && hi == 10) {
-            v->n = 10;
-            for (int i = 0; i < 10; i++)
-                v->digits[i] = digit(rng, i == 0 || i == 3 ? 2 : 0);
+        if (f->pattern[0] && (int)strlen(f->pattern) <= SMP_VALUE_MAX) {
+            /* The template's pattern (a phone number: NXXNXXXXXX). */
+            v->n = (int)strlen(f->pattern);
+            for (int i = 0; i < v->n; i++) {
+                char k = f->pattern[i];
+                v->digits[i] = k >= '0' && k <= '9' ? k : digit(rng, k == 'N' ? 2 : k == 'Z');
+            }
         } else if (f->frame == SEG_FRAME_COMB && lo == hi) {
             v->n = hi;
             for (int i = 0; i < v->n; i++)

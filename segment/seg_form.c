@@ -250,7 +250,7 @@ static int inside(const seg_form *f, const seg_rect *r)
 static int parse_field(parser *p, seg_form *f, char **tok, int *quoted, int n)
 {
     static const char *const keys[] = {"x", "y", "w", "h", "frame", "cells", "dash",
-                                       "digits", "cents", NULL};
+                                       "digits", "cents", "pattern", NULL};
     seg_form_field *ff;
     const char *v;
     kv a;
@@ -321,6 +321,17 @@ static int parse_field(parser *p, seg_form *f, char **tok, int *quoted, int n)
     if (ff->type == SEG_FT_AMOUNT && ff->cents >= ff->max_digits + 1)
         return FAIL(p, "cents=%d leaves no room in digits=%d-%d", ff->cents, ff->min_digits,
                     ff->max_digits);
+    if ((v = kv_get(&a, "pattern"))) {
+        size_t len = strlen(v);
+        if (ff->type != SEG_FT_NUMBER && ff->type != SEG_FT_POSTCODE)
+            return FAIL(p, "pattern= belongs to number and postcode fields");
+        if (len == 0 || len > SEG_PATTERN_MAX || strspn(v, "XNZ0123456789") != len)
+            return FAIL(p, "pattern=%s: expected 1 to %d of X N Z 0-9", v, SEG_PATTERN_MAX);
+        if ((int)len < ff->min_digits || (int)len > ff->max_digits)
+            return FAIL(p, "pattern=%s: %d digits, the field holds %d-%d", v, (int)len,
+                        ff->min_digits, ff->max_digits);
+        memcpy(ff->pattern, v, len + 1);
+    }
     if (!inside(f, &ff->r))
         return FAIL(p, "field '%s' lies outside the form", ff->name);
     f->n_fields++;

@@ -28,6 +28,8 @@ enum {
 enum { SEG_FEAT_MARK = 0, /* a filled rectangle */ SEG_FEAT_LINE = 1 /* a line (w or h thin) */ };
 
 #define SEG_NAME_MAX 32
+/* The longest pattern= of a field: one class per digit, at most 40 digits. */
+#define SEG_PATTERN_MAX 40
 
 typedef struct seg_rect { double x, y, w, h; } seg_rect;
 
@@ -40,6 +42,7 @@ typedef struct seg_form_field {
     int dash;            /* comb: a printed dash after this many cells (ZIP+4: 5), else 0 */
     int min_digits, max_digits; /* how many digits a filled field holds */
     int cents;           /* amount: digits after the decimal point (2), else 0 */
+    char pattern[SEG_PATTERN_MAX + 1]; /* number/postcode: pattern= (docs/forms.md), or "" */
 } seg_form_field;
 
 typedef struct seg_form_feature {

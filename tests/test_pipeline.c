@@ -199,7 +199,7 @@ static void test_assemble(void)
     tfield t;
     pipe_read r;
     db_digit d[10];
-    pipe_rules none = {0}, five = {1, 5, 5, 0};
+    pipe_rules none = {0, 0, 0, 0, ""}, five = {1, 5, 5, 0, ""};
 
     /* One split of 5 sure digits: text, runner-up, confidence from the product. */
     {
@@ -319,7 +319,7 @@ static void test_assemble(void)
     {
         int ns[1] = {5};
         float pr[1] = {1.0f};
-        pipe_rules amt = {1, 1, 7, 2};
+        pipe_rules amt = {1, 1, 7, 2, ""};
         tfield_make(&t, SEG_FT_AMOUNT, 1, ns, pr);
         t.s[0].n_int = 3;
         pipe_assemble_field(&t.f, t.gp, &amt, 0.5, &r, d);
@@ -338,6 +338,23 @@ static void test_assemble(void)
         pipe_assemble_field(&t.f, t.gp, &amt, 0.5, &r, d);
         TST_CHECK(strcmp(r.text, "0.12") == 0 && r.cents == 12 && d[0].label == 0 && r.status == DB_FIELD_OK,
                   "a whole part of one digit may be 0: %s", r.text);
+    }
+    /* A template's pattern: each position takes the likeliest digit of its class. */
+    {
+        int ns[1] = {10};
+        float pr[1] = {1.0f};
+        pipe_rules phone = {1, 10, 10, 0, "NXXNXXXXZ9"};
+        tfield_make(&t, SEG_FT_NUMBER, 1, ns, pr); /* reads 0123456789, runner-up 7 */
+        pipe_assemble_field(&t.f, t.gp, &phone, 0.0, &r, d);
+        TST_CHECK(strcmp(r.text, "7123456789") == 0 && d[0].label == 7 && d[0].label2 == 0,
+                  "pattern N: a 0 read as the likeliest of 2-9: %s", r.text);
+        snprintf(phone.pattern, sizeof phone.pattern, "XXXXXXXXX5");
+        pipe_assemble_field(&t.f, t.gp, &phone, 0.0, &r, d);
+        TST_CHECK(strcmp(r.text, "0123456785") == 0, "pattern digit: the 9 read as 5: %s", r.text);
+        snprintf(phone.pattern, sizeof phone.pattern, "NXXNXXXXX");
+        pipe_assemble_field(&t.f, t.gp, &phone, 0.0, &r, d);
+        TST_CHECK(strcmp(r.text, "0123456789") == 0,
+                  "a pattern of another length than the reading applies nowhere: %s", r.text);
     }
     /* Dates: the calendar date MMDDYYYY the probabilities make likeliest. */
     {

@@ -78,7 +78,9 @@ static void test_units_defaults(void)
                         "line x=1in y=1in h=2in\n"
                         "field a number x=1in y=2in w=1in h=0.5in\n"
                         "field b amount x=1in y=3in w=1in h=0.5in frame=line digits=3 cents=0\n"
-                        "field c date x=1in y=4in w=3in h=0.5in frame=comb cells=6 digits=4-6\n",
+                        "field c date x=1in y=4in w=3in h=0.5in frame=comb cells=6 digits=4-6\n"
+                        "field d number x=1in y=5in w=3in h=0.5in frame=comb cells=10 "
+                        "pattern=NXXNXXXXZ7\n",
                         &f);
     TST_CHECK(rc == UTIL_OK, "valid template parses (%s)", util_last_error());
     if (!f)
@@ -94,6 +96,8 @@ static void test_units_defaults(void)
                   f->fields[1].max_digits == 3 && f->fields[1].cents == 0,
               "digits=N, cents=0");
     TST_CHECK(f->fields[2].cells == 6 && f->fields[2].min_digits == 4, "comb digits range");
+    TST_CHECK(f->fields[0].pattern[0] == '\0' && strcmp(f->fields[3].pattern, "NXXNXXXXZ7") == 0,
+              "pattern= kept, none by default");
     seg_form_destroy(&f);
     TST_CHECK(f == NULL, "destroy nulls");
     seg_form_destroy(NULL);
@@ -143,6 +147,15 @@ static void test_broken(void)
         {"field a number x=1in y=1in w=1in h=1in cents=2\n", 4, "belongs to amount"},
         {"field a amount x=1in y=1in w=1in h=1in digits=2 cents=3\n", 4, "no room"},
         {"field a number x=1in y=1in w=1in h=1in frame\n", 4, "key=value"},
+        {"field a date x=1in y=1in w=1in h=1in digits=8 pattern=XXXXXXXX\n", 4,
+         "belongs to number and postcode"},
+        {"field a amount x=1in y=1in w=1in h=1in pattern=XX\n", 4, "belongs to number and postcode"},
+        {"field a number x=1in y=1in w=1in h=1in digits=3 pattern=XAX\n", 4, "of X N Z 0-9"},
+        {"field a number x=1in y=1in w=1in h=1in pattern=\n", 4, "key=value"},
+        {"field a number x=1in y=1in w=1in h=1in pattern=XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\n", 4,
+         "of X N Z 0-9"},
+        {"field a number x=1in y=1in w=1in h=1in frame=comb cells=4 pattern=XXX\n", 4,
+         "the field holds 4-4"},
         {"field a number x=1in y=1in w=1in h=1in =3\n", 4, "key=value"},
         {"line x=1in y=1in\n", 4, "not both or neither"},
         {"line x=1in y=1in w=1in h=1in\n", 4, "not both or neither"},
