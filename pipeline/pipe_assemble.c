@@ -104,6 +104,13 @@ static int in_range(const pipe_rules *r, int n)
     return !r || !r->known || (n >= r->min_digits && n <= r->max_digits);
 }
 
+/* The years a date may have; days in each month of a leap year; whether
+ * year y is one. */
+#define YEAR_MIN 1900
+#define YEAR_MAX 2099
+static const int MONTH_DAYS[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+static int leap_year(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
 /* The digits before the point, as "decimal point assumed" below reads them. */
 int pipe_amount_int_digits(const seg_split *sp, const pipe_rules *rules)
 {
@@ -134,30 +141,35 @@ static double digits_score(const double (*lp)[10], int i0, int n, int v)
 double pipe_read_split(int type, const seg_split *sp, const pipe_rules *rules,
                        const float *const *probs, int *labels)
 {
-    static const int days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     double lp[PIPE_TEXT_MAX][10], sum = 0;
     int n = sp->n < PIPE_TEXT_MAX ? sp->n : PIPE_TEXT_MAX;
+    int date = type == SEG_FT_DATE && n == 8;
+    int pattern = rules && rules->pattern[0] && (size_t)n == strlen(rules->pattern);
+    int amount = type == SEG_FT_AMOUNT && pipe_amount_int_digits(sp, rules) >= 2;
 
     for (int i = 0; i < n; i++) {
         int a, b;
         top2(probs[i], &a, &b);
         labels[i] = a;
+        sum += log_prob(probs[i][a]);
+    }
+    if (!date && !pattern && !(amount && labels[0] == 0))
+        return sum; /* the top classes are a reading the grammar allows */
+    for (int i = 0; i < n; i++)
         for (int c = 0; c < 10; c++)
             lp[i][c] = log_prob(probs[i][c]);
-        sum += lp[i][a];
-    }
-    if (type == SEG_FT_DATE && n == 8) {
+    if (date) {
         double by = -INFINITY, byleap = -INFINITY, best = -INFINITY;
         int y = 0, yleap = 0, m = 0, d = 0;
-        for (int v = 1900; v <= 2099; v++) {
+        for (int v = YEAR_MIN; v <= YEAR_MAX; v++) {
             double sc = digits_score(lp, 4, 4, v);
             if (sc > by)
                 by = sc, y = v;
-            if (((v % 4 == 0 && v % 100 != 0) || v % 400 == 0) && sc > byleap)
+            if (leap_year(v) && sc > byleap)
                 byleap = sc, yleap = v;
         }
         for (int mm = 1; mm <= 12; mm++)
-            for (int dd = 1; dd <= days[mm - 1]; dd++) {
+            for (int dd = 1; dd <= MONTH_DAYS[mm - 1]; dd++) {
                 double sc = digits_score(lp, 0, 2, mm) + digits_score(lp, 2, 2, dd) +
                             (mm == 2 && dd == 29 ? byleap : by);
                 if (sc > best)
@@ -169,11 +181,10 @@ double pipe_read_split(int type, const seg_split *sp, const pipe_rules *rules,
             labels[7 - i] = v % 10;
         return best;
     }
-    if (rules && rules->pattern[0] && (size_t)n == strlen(rules->pattern)) {
+    if (pattern) {
         for (int i = 0; i < n; i++) {
-            char k = rules->pattern[i];
-            int lo = k == 'N' ? 2 : k == 'Z' ? 1 : k >= '0' && k <= '9' ? k - '0' : 0;
-            int hi = k >= '0' && k <= '9' ? k - '0' : 9;
+            int lo, hi;
+            seg_pattern_class(rules->pattern[i], &lo, &hi);
             if (labels[i] >= lo && labels[i] <= hi)
                 continue;
             sum -= lp[i][labels[i]];
@@ -185,7 +196,8 @@ double pipe_read_split(int type, const seg_split *sp, const pipe_rules *rules,
         }
         return sum;
     }
-    if (type == SEG_FT_AMOUNT && pipe_amount_int_digits(sp, rules) >= 2 && labels[0] == 0) {
+    /* An amount whose whole part starts with 0. */
+    {
         int c = 1;
         for (int k = 2; k < 10; k++)
             if (lp[0][k] > lp[0][c])
@@ -248,7 +260,6 @@ int pipe_postcode_text(const int *labels, int n, char *text, size_t cap)
 
 int pipe_date_value(const char *d, char *value, size_t cap)
 {
-    static const int days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int m, day, y;
 
     if (cap)
@@ -258,9 +269,9 @@ int pipe_date_value(const char *d, char *value, size_t cap)
     m = (d[0] - '0') * 10 + (d[1] - '0');
     day = (d[2] - '0') * 10 + (d[3] - '0');
     y = atoi(d + 4);
-    if (m < 1 || m > 12 || day < 1 || day > days[m - 1] || y < 1900 || y > 2099)
+    if (m < 1 || m > 12 || day < 1 || day > MONTH_DAYS[m - 1] || y < YEAR_MIN || y > YEAR_MAX)
         return 0;
-    if (m == 2 && day == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+    if (m == 2 && day == 29 && !leap_year(y))
         return 0;
     snprintf(value, cap, "%04d-%02d-%02d", y, m, day);
     return 1;
@@ -270,7 +281,7 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
                          double review_below, pipe_read *out, db_digit *digits)
 {
     double best = -INFINITY, total = 0, conf, log_p = 0, margin = CONF_MARGIN_MAX, z;
-    int base = 0, best_k = 0, best_base = 0, labels[PIPE_TEXT_MAX];
+    int base = 0, best_k = 0, best_base = 0, labels[PIPE_TEXT_MAX], read[PIPE_TEXT_MAX];
     const seg_split *s;
     double scores[64];
     int ns = f->n_splits < 64 ? f->n_splits : 64;
@@ -280,7 +291,7 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
     for (int k = 0; k < ns; k++) {
         const seg_split *sp = &f->splits[k];
         double sc = log(sp->prior > 1e-6f ? (double)sp->prior : 1e-6) + SPLIT_GLYPH_BONUS * sp->n;
-        sc += pipe_read_split(f->type, sp, rules, gprobs + base, labels);
+        sc += pipe_read_split(f->type, sp, rules, gprobs + base, read);
         if (!in_range(rules, sp->n) && sp->n > 0)
             sc += RANGE_LOG_PENALTY;
         if (f->type == SEG_FT_AMOUNT && rules && rules->known && sp->n_int < sp->n &&
@@ -291,6 +302,9 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
             best = sc;
             best_k = k;
             best_base = base;
+            /* the chosen split's reading */
+            memcpy(labels, read, (size_t)(sp->n < PIPE_TEXT_MAX ? sp->n : PIPE_TEXT_MAX) *
+                                     sizeof *read);
         }
         base += sp->n;
     }
@@ -308,7 +322,6 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs, const p
     out->split = best_k;
     out->n = s->n < PIPE_TEXT_MAX - 8 ? s->n : PIPE_TEXT_MAX - 8;
     conf = 1.0 / total; /* S: the chosen split's share, times the rule factors below */
-    pipe_read_split(f->type, s, rules, gprobs + best_base, labels);
     for (int i = 0; i < out->n; i++) {
         const float *p = gprobs[best_base + i];
         const seg_glyph *g = &s->glyphs[i];

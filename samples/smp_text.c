@@ -83,8 +83,9 @@ void smp_value_random(smp_value *v, const seg_form_field *f, int may_blank, util
             /* The template's pattern (a phone number: NXXNXXXXXX). */
             v->n = (int)strlen(f->pattern);
             for (int i = 0; i < v->n; i++) {
-                char k = f->pattern[i];
-                v->digits[i] = k >= '0' && k <= '9' ? k : digit(rng, k == 'N' ? 2 : k == 'Z');
+                int lo, hi;
+                seg_pattern_class(f->pattern[i], &lo, &hi);
+                v->digits[i] = lo == hi ? (char)('0' + lo) : digit(rng, lo); /* lo..9 */
             }
         } else if (f->frame == SEG_FRAME_COMB && lo == hi) {
             v->n = hi;

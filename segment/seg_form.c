@@ -35,6 +35,19 @@ int seg_field_type_parse(const char *s, int *ptype)
     return UTIL_EINVAL;
 }
 
+int seg_pattern_class(char c, int *plo, int *phi)
+{
+    *plo = 0;
+    *phi = 9;
+    if (c >= '0' && c <= '9')
+        *plo = *phi = c - '0';
+    else if (c == 'N' || c == 'Z')
+        *plo = c == 'N' ? 2 : 1;
+    else if (c != 'X')
+        return UTIL_EINVAL;
+    return UTIL_OK;
+}
+
 /* The parser's state: where it is, for messages. */
 typedef struct parser {
     const char *src;
@@ -322,10 +335,13 @@ static int parse_field(parser *p, seg_form *f, char **tok, int *quoted, int n)
         return FAIL(p, "cents=%d leaves no room in digits=%d-%d", ff->cents, ff->min_digits,
                     ff->max_digits);
     if ((v = kv_get(&a, "pattern"))) {
-        size_t len = strlen(v);
+        size_t len = strlen(v), ok = 0;
+        int lo, hi;
         if (ff->type != SEG_FT_NUMBER && ff->type != SEG_FT_POSTCODE)
             return FAIL(p, "pattern= belongs to number and postcode fields");
-        if (len == 0 || len > SEG_PATTERN_MAX || strspn(v, "XNZ0123456789") != len)
+        while (ok < len && seg_pattern_class(v[ok], &lo, &hi) == UTIL_OK)
+            ok++;
+        if (len == 0 || len > SEG_PATTERN_MAX || ok != len)
             return FAIL(p, "pattern=%s: expected 1 to %d of X N Z 0-9", v, SEG_PATTERN_MAX);
         if ((int)len < ff->min_digits || (int)len > ff->max_digits)
             return FAIL(p, "pattern=%s: %d digits, the field holds %d-%d", v, (int)len,

@@ -105,4 +105,11 @@ void seg_forms_default_dir(char *buf, size_t cap);
 const char *seg_field_type_name(int type);
 int seg_field_type_parse(const char *s, int *ptype);
 
+/*
+ * seg_pattern_class - the digits a pattern= character allows, lo..hi in
+ * *plo, *phi: X 0-9, N 2-9, Z 1-9, a digit itself.  UTIL_EINVAL (and
+ * 0..9) for any other character.
+ */
+int seg_pattern_class(char c, int *plo, int *phi);
+
 #endif
