@@ -299,7 +299,8 @@ static void test_open_new(void)
     TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "zero bytes with CREATE");
     db_close(&d);
     h = tst_sql_open(path);
-    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == 1, "zero-byte file got the schema");
+    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION,
+              "zero-byte file got the schema");
     sqlite3_close(h);
 }
 
@@ -839,49 +840,55 @@ static long long has_column(sqlite3 *h, const char *table, const char *col)
     return tst_sql_int(h, "SELECT count(*) FROM pragma_table_info('%s') WHERE name = '%s'", table, col);
 }
 
+/* The machinery with a made-up version after the current one (V + 1). */
 static void test_migration(void)
 {
+    enum { V = DB_SCHEMA_VERSION };
     const char *path = tst_path("mig.db");
-    const db_step_fn good[3] = {NULL, step_add_column, NULL};
-    const db_step_fn broken[3] = {NULL, step_broken, NULL};
+    db_step_fn good[V + 2] = {NULL}, broken[V + 2] = {NULL};
+    char versions[64], newer[64];
     db *d = NULL;
     sqlite3 *h;
     tdoc t;
 
+    good[V] = step_add_column;
+    broken[V] = step_broken;
+    snprintf(versions, sizeof versions, "version %d to %d", V, V + 1);
+    snprintf(newer, sizeof newer, "version %d", V + 1);
     tdoc_make(&t, "m.tif", 40, 1, 2);
     TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK && put(d, 0, &t, 0, NULL, NULL) == UTIL_OK,
-              "a version-1 database with a document");
+              "a version-%d database with a document", V);
     h = tst_sql_open(path);
 
-    /* A failing step leaves version 1 as it was. */
+    /* A failing step leaves version V as it was. */
     g_step_calls = 0;
     util_clear_error();
-    TST_CHECK(db_migrate(d, 1, 2, broken) != UTIL_OK && g_step_calls == 1, "a broken step fails");
-    TST_CHECK(strstr(util_last_error(), "mig.db") && strstr(util_last_error(), "version 1 to 2"),
+    TST_CHECK(db_migrate(d, 1, V + 1, broken) != UTIL_OK && g_step_calls == 1, "a broken step fails");
+    TST_CHECK(strstr(util_last_error(), "mig.db") && strstr(util_last_error(), versions),
               "the message names the file and the versions: %s", util_last_error());
-    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == 1 && has_column(h, "documents", "source") == 0 &&
+    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == V && has_column(h, "documents", "source") == 0 &&
                   tst_sql_int(h, "SELECT count(*) FROM documents") == 1,
-              "rolled back: still version 1, no new column");
+              "rolled back: still version %d, no new column", V);
     /* No step for a version: refused. */
-    TST_CHECK(db_migrate(d, 1, 3, good) == UTIL_EUNSUP && tst_sql_int(h, "PRAGMA user_version") == 1,
+    TST_CHECK(db_migrate(d, 1, V + 2, good) == UTIL_EUNSUP && tst_sql_int(h, "PRAGMA user_version") == V,
               "a missing step is refused, nothing done");
     /* The step runs once, the version moves, the data stays. */
     g_step_calls = 0;
-    TST_CHECK(db_migrate(d, 1, 2, good) == UTIL_OK && g_step_calls == 1, "migrated to 2");
-    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == 2 && has_column(h, "documents", "source") == 1 &&
+    TST_CHECK(db_migrate(d, 1, V + 1, good) == UTIL_OK && g_step_calls == 1, "migrated to %d", V + 1);
+    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == V + 1 && has_column(h, "documents", "source") == 1 &&
                   strcmp(q_text(h, "SELECT source || '|' || path FROM documents"), "migrated|m.tif") == 0,
-              "version 2, with the column and the old data");
-    TST_CHECK(db_migrate(d, 1, 2, good) == UTIL_OK && g_step_calls == 1, "at the target: no step runs");
+              "version %d, with the column and the old data", V + 1);
+    TST_CHECK(db_migrate(d, 1, V + 1, good) == UTIL_OK && g_step_calls == 1, "at the target: no step runs");
     db_close(&d);
-    /* To this docpipe (version 1) that database is newer now. */
+    /* To this docpipe (version V) that database is newer now. */
     util_clear_error();
     TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_EUNSUP && !d, "a newer version is refused");
-    TST_CHECK(strstr(util_last_error(), "mig.db") && strstr(util_last_error(), "version 2") &&
+    TST_CHECK(strstr(util_last_error(), "mig.db") && strstr(util_last_error(), newer) &&
                   strstr(util_last_error(), "newer"),
               "clear message: %s", util_last_error());
     sqlite3_close(h);
 
-    /* A new database reaching version 2: schema.sql, then the step. */
+    /* A new database reaching version V + 1: schema.sql, then the step. */
     path = tst_path("mig-new.db");
     TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "new");
     db_close(&d);
@@ -895,11 +902,11 @@ static void test_migration(void)
     sqlite3_close(h);
     TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "a version-0 (empty) database");
     g_step_calls = 0;
-    TST_CHECK(d && db_migrate(d, 1, 2, good) == UTIL_OK && g_step_calls == 1, "then to 2");
+    TST_CHECK(d && db_migrate(d, 1, V + 1, good) == UTIL_OK && g_step_calls == 1, "then to %d", V + 1);
     db_close(&d);
     h = tst_sql_open(path);
-    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == 2 && has_column(h, "documents", "source") == 1,
-              "new database at version 2");
+    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == V + 1 && has_column(h, "documents", "source") == 1,
+              "new database at version %d", V + 1);
     sqlite3_close(h);
     tdoc_free(&t);
 }

@@ -313,7 +313,11 @@ static void test_refusals(void)
 
     make_db(good, seeds, 1, NULL, "docpipe ingest good");
     make_db(newer, seeds, 1, NULL, "docpipe ingest newer");
-    exec_raw(newer, "PRAGMA user_version = 2");
+    {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", DB_SCHEMA_VERSION + 1);
+        exec_raw(newer, sql);
+    }
     exec_raw(foreign, "CREATE TABLE t(a); INSERT INTO t VALUES (1)");
     tst_write_file("text.db", "this is no database\n", 20);
     shards[0] = good;
@@ -388,13 +392,14 @@ static void test_refusals(void)
 static void test_cli(void)
 {
     const char *b = tst_bin(), *dir = tst_tmpdir();
-    char *x, *y;
+    char *x, *y, newer_msg[64];
     int rc;
 
     rc = tst_runf(g_out, sizeof g_out, "%s merge --db %s/c.db", b, dir);
     TST_CHECK(rc == 2 && strstr(g_out, "usage:"), "merge without shards: exit %d", rc);
+    snprintf(newer_msg, sizeof newer_msg, "schema version %d is newer", DB_SCHEMA_VERSION + 1);
     rc = tst_runf(g_out, sizeof g_out, "%s merge --db %s/c.db %s/newer.db", b, dir, dir);
-    TST_CHECK(rc == 1 && strstr(g_out, "schema version 2 is newer") && strstr(g_out, "not merged"),
+    TST_CHECK(rc == 1 && strstr(g_out, newer_msg) && strstr(g_out, "not merged"),
               "merge of a newer shard: exit %d: %s", rc, g_out);
     rc = tst_runf(g_out, sizeof g_out, "%s merge --db %s/c.db %s/foreign.db", b, dir, dir);
     TST_CHECK(rc == 1 && strstr(g_out, "not a docpipe database") && strstr(g_out, "not merged"),
