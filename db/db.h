@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION 1        /* PRAGMA user_version of a current database */
+#define DB_SCHEMA_VERSION 2        /* PRAGMA user_version of a current database */
 #define DB_APPLICATION_ID 0x44504950 /* PRAGMA application_id, "DPIP" */
 #define DB_BUSY_MS 10000           /* how long a writer waits for another one */
 #define DB_CROP 28

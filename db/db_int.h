@@ -47,7 +47,7 @@ int db_prepare(db *d, const char *sql, sqlite3_stmt **pst);
  * migration's transaction (steps[v], v >= 1; a new, empty database gets
  * schema.sql, the newest layout, at once).  db_migrate brings d to target
  * with these steps; db_open calls it with DB_SCHEMA_VERSION and db/'s own
- * steps, the tests with a made-up version 2.
+ * steps (db_open.c's STEPS), the tests with a made-up version after it.
  */
 typedef int (*db_step_fn)(db *d);
 int db_migrate(db *d, int create, int target, const db_step_fn *steps);

@@ -21,13 +21,29 @@
 #define BEGIN_TRIES 3
 
 /*
+ * migrate_1_to_2 - version 2 records the checker network: digits.check_prob
+ * (the checker's probability of the digit's label) and runs.checker_id (its
+ * models row).  Both are added at the end of their tables, NULL in every
+ * existing row; schema.sql has them after prob2 and model_id.  Runs inside
+ * db_migrate's transaction, which also sets user_version.
+ */
+static int migrate_1_to_2(db *d)
+{
+    return db_exec(d, "ALTER TABLE digits ADD COLUMN check_prob REAL "
+                      "CHECK (check_prob IS NULL OR check_prob BETWEEN 0 AND 1); "
+                      "ALTER TABLE runs ADD COLUMN checker_id INTEGER "
+                      "REFERENCES models(id) ON DELETE SET NULL");
+}
+
+/*
  * The migration steps: STEPS[v] brings version v to v + 1 (STEPS[0] is not
  * used: an empty database gets schema.sql, the newest layout, at once).
- * Version 2 arrives as a function migrate_1_to_2(db *d) running ALTER TABLE
- * and friends, named here as STEPS[1], with DB_SCHEMA_VERSION raised to 2
- * and schema.sql changed to the version-2 layout.
+ * STEPS[1] is migrate_1_to_2.  db_migrate runs every step a database needs
+ * and sets user_version in one transaction.  Version 3 would arrive as
+ * migrate_2_to_3(db *d) named here as STEPS[2], with DB_SCHEMA_VERSION
+ * raised to 3 and schema.sql changed to the whole version-3 layout.
  */
-static const db_step_fn STEPS[DB_SCHEMA_VERSION] = {NULL};
+static const db_step_fn STEPS[DB_SCHEMA_VERSION] = {NULL, migrate_1_to_2};
 
 void (*db_test_hook)(int page_no);
 

@@ -1,4 +1,4 @@
--- db/schema.sql - the docpipe database, schema version 1: the whole layout
+-- db/schema.sql - the docpipe database, schema version 2: the whole layout
 -- of a new database.  docs/database.md describes every table, column and
 -- view.  This file is the source of truth: the build embeds it in the
 -- binary (db/db_schema.c), and `sqlite3 new.db < db/schema.sql` makes the
@@ -12,7 +12,8 @@
 
 PRAGMA application_id = 1146112336;  -- 0x44504950, "DPIP": a docpipe database
 
--- A classifier model used by a run, known by the SHA-256 of its file.
+-- A classifier model used by a run (its model or its checker), known by the
+-- SHA-256 of its file.
 CREATE TABLE models (
     id            INTEGER PRIMARY KEY,
     sha256        TEXT NOT NULL UNIQUE
@@ -24,12 +25,14 @@ CREATE TABLE models (
     added_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 
--- One `docpipe ingest` invocation.  ended_at stays NULL while it runs, and
--- for ever when it was killed.
+-- One `docpipe ingest` invocation: its classifier (model_id) and the second,
+-- independent checker network (checker_id, NULL when the run had none).
+-- ended_at stays NULL while it runs, and for ever when it was killed.
 CREATE TABLE runs (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     args        TEXT NOT NULL,
     model_id    INTEGER REFERENCES models(id) ON DELETE SET NULL,
+    checker_id  INTEGER REFERENCES models(id) ON DELETE SET NULL,
     started_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     ended_at    TEXT,
     seconds     REAL,
@@ -107,9 +110,10 @@ CREATE INDEX fields_page ON fields(page_id);
 CREATE INDEX fields_type ON fields(type);
 
 -- A digit of a field, left to right from pos 0: the classifier's best and
--- second-best label with their (calibrated) probabilities, its box on the
--- page, and its 28 x 28 MNIST-normalized crop (784 bytes, row by row,
--- 0 background .. 255 ink).
+-- second-best label with their (calibrated) probabilities, the checker's
+-- probability of the label (check_prob, NULL when the run had no checker),
+-- its box on the page, and its 28 x 28 MNIST-normalized crop (784 bytes,
+-- row by row, 0 background .. 255 ink).
 CREATE TABLE digits (
     id          INTEGER PRIMARY KEY,
     field_id    INTEGER NOT NULL REFERENCES fields(id) ON DELETE CASCADE,
@@ -118,6 +122,7 @@ CREATE TABLE digits (
     prob        REAL NOT NULL CHECK (prob BETWEEN 0 AND 1),
     label2      INTEGER CHECK (label2 IS NULL OR label2 BETWEEN 0 AND 9),
     prob2       REAL CHECK (prob2 IS NULL OR prob2 BETWEEN 0 AND 1),
+    check_prob  REAL CHECK (check_prob IS NULL OR check_prob BETWEEN 0 AND 1),
     x           INTEGER NOT NULL,
     y           INTEGER NOT NULL,
     w           INTEGER NOT NULL CHECK (w >= 0),
@@ -162,4 +167,4 @@ JOIN pages p ON p.id = f.page_id
 JOIN documents d ON d.id = p.document_id
 WHERE f.type = 'postcode';
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

@@ -213,7 +213,7 @@ k=$(( (20000 + nf - 1) / nf ))
         echo "INSERT INTO documents SELECT id + $i*(SELECT d FROM m), run_id, path || '#$i', printf('%08x', $i) || substr(sha256, 9), bytes, page_count, status, error, ingested_at, seconds FROM documents WHERE id <= (SELECT d FROM m);"
         echo "INSERT INTO pages SELECT id + $i*(SELECT p FROM m), document_id + $i*(SELECT d FROM m), page_no, width, height, dpi, skew_deg, form, error FROM pages WHERE id <= (SELECT p FROM m);"
         echo "INSERT INTO fields SELECT id + $i*(SELECT f FROM m), page_id + $i*(SELECT p FROM m), form, name, type, x, y, w, h, text, value, confidence, status, doubt, note FROM fields WHERE id <= (SELECT f FROM m);"
-        echo "INSERT INTO digits SELECT id + $i*(SELECT g FROM m), field_id + $i*(SELECT f FROM m), pos, label, prob, label2, prob2, x, y, w, h, crop FROM digits WHERE id <= (SELECT g FROM m);"
+        echo "INSERT INTO digits(id, field_id, pos, label, prob, label2, prob2, check_prob, x, y, w, h, crop) SELECT id + $i*(SELECT g FROM m), field_id + $i*(SELECT f FROM m), pos, label, prob, label2, prob2, check_prob, x, y, w, h, crop FROM digits WHERE id <= (SELECT g FROM m);"
         i=$((i + 1))
     done
     echo "COMMIT;"

@@ -4,9 +4,11 @@
  * digits written and read back column by column (tables and views), runs
  * and models, duplicates skipped or replaced, a document failing half way
  * leaving nothing behind, failed documents, two processes writing at once,
- * a writer killed with SIGKILL inside its transaction, migrations and the
- * refusal of newer, foreign, empty and damaged files, and export (CSV
- * quoting, JSON validity, the command line with its exit codes and -o).
+ * a writer killed with SIGKILL inside its transaction, migrations (the
+ * machinery, and a real version-1 database from tests/data/schema-v1.sql
+ * brought to version 2), the refusal of newer, foreign, empty and damaged
+ * files, and export (CSV quoting, JSON validity, the command line with its
+ * exit codes and -o).
  *
  * The checks read the database with plain SQL through their own SQLite
  * connection, not through db/.
@@ -911,6 +913,118 @@ static void test_migration(void)
     tdoc_free(&t);
 }
 
+/* ------------------------------------------------ schema version 1 to 2 */
+
+/* Whether sql fails on a constraint. */
+static int refused(sqlite3 *h, const char *sql)
+{
+    return (sqlite3_exec(h, sql, NULL, NULL, NULL) & 0xff) == SQLITE_CONSTRAINT;
+}
+
+/* The columns of table as "a,b,c", sorted by name. */
+static const char *columns(sqlite3 *h, const char *table)
+{
+    return q_text(h, "SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info('%s') "
+                     "ORDER BY name)", table);
+}
+
+/*
+ * A database of the version-1 layout (tests/data/schema-v1.sql, db/schema.sql
+ * as it was at version 1) with a run, a model, a document, a page, a field
+ * and a digit written by plain SQL, opened with db_open: migrated to the
+ * current version, every row kept, the new columns NULL and constrained
+ * like a new database's.
+ */
+static void test_migrate_v1(void)
+{
+    static const char *const TABLES[] = {"models", "runs", "documents", "pages", "fields", "digits"};
+    const char *path = tst_path("v1.db"), *fresh = tst_path("v2-fresh.db");
+    char *v1 = tst_read_text("tests/data/schema-v1.sql");
+    db *d = NULL, *f = NULL;
+    sqlite3 *h = NULL, *hf;
+    int src;
+
+    TST_CHECK(v1 != NULL, "tests/data/schema-v1.sql readable from the repository root");
+    if (!v1)
+        return;
+    TST_CHECK(sqlite3_open(path, &h) == SQLITE_OK &&
+                  sqlite3_exec(h, v1, NULL, NULL, NULL) == SQLITE_OK &&
+                  tst_sql_int(h, "PRAGMA user_version") == 1 &&
+                  has_column(h, "digits", "check_prob") == 0 && has_column(h, "runs", "checker_id") == 0,
+              "a version-1 database from the fixture: %s", sqlite3_errmsg(h));
+    src = sqlite3_exec(
+        h,
+        "INSERT INTO models(id, sha256, arch, test_accuracy) VALUES (1, "
+        "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'conv8k3 dense10', 0.99); "
+        "INSERT INTO runs(id, args, model_id, status) VALUES (1, 'docpipe ingest old', 1, 'done'); "
+        "INSERT INTO documents(id, run_id, path, sha256, bytes, page_count, status) VALUES (1, 1, "
+        "'old.tif', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 10, 1, 'ok'); "
+        "INSERT INTO pages(id, document_id, page_no, width, height, dpi) VALUES (1, 1, 1, 100, 200, 300); "
+        "INSERT INTO fields(id, page_id, form, name, type, x, y, w, h, text, value, confidence, status) "
+        "VALUES (1, 1, 'us-check', 'amount', 'amount', 1, 2, 3, 4, '12.34', 1234, 0.875, 'ok'); "
+        "INSERT INTO digits(id, field_id, pos, label, prob, label2, prob2, x, y, w, h) "
+        "VALUES (1, 1, 0, 1, 0.5, 7, 0.25, 1, 2, 3, 4)",
+        NULL, NULL, NULL);
+    TST_CHECK(src == SQLITE_OK, "version-1 rows written: %s", sqlite3_errmsg(h));
+    sqlite3_close(h);
+    free(v1);
+
+    util_clear_error();
+    TST_CHECK(db_open(path, 0, &d) == UTIL_OK && d, "db_open migrates it: %s", util_last_error());
+    if (!d)
+        return;
+    h = tst_sql_open(path);
+    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION &&
+                  tst_sql_int(h, "PRAGMA application_id") == DB_APPLICATION_ID,
+              "user_version %lld", tst_sql_int(h, "PRAGMA user_version"));
+    TST_CHECK(has_column(h, "digits", "check_prob") == 1 && has_column(h, "runs", "checker_id") == 1,
+              "digits.check_prob and runs.checker_id exist");
+    TST_CHECK(strcmp(q_text(h, "SELECT r.args || '|' || m.arch || '|' || d.path || '|' || p.page_no || '|' "
+                               "|| f.name || '|' || f.value || '|' || f.confidence || '|' || g.label "
+                               "|| '|' || g.prob || '|' || g.label2 || '|' || g.prob2 FROM digits g "
+                               "JOIN fields f ON f.id = g.field_id JOIN pages p ON p.id = f.page_id "
+                               "JOIN documents d ON d.id = p.document_id JOIN runs r ON r.id = "
+                               "d.run_id JOIN models m ON m.id = r.model_id"),
+                     "docpipe ingest old|conv8k3 dense10|old.tif|1|amount|1234|0.875|1|0.5|7|0.25") == 0,
+              "the run, model, document, page, field and digit are still there");
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM digits WHERE check_prob IS NULL") == 1 &&
+                  tst_sql_int(h, "SELECT count(*) FROM runs WHERE checker_id IS NULL") == 1,
+              "older rows keep NULL");
+    TST_CHECK(strcmp(q_text(h, "PRAGMA integrity_check"), "ok") == 0 &&
+                  tst_sql_int(h, "SELECT count(*) FROM pragma_foreign_key_check") == 0,
+              "integrity and foreign keys");
+    /* The same columns as a new database (in the migrated one the added
+     * columns come last). */
+    TST_CHECK(db_open(fresh, DB_OPEN_CREATE, &f) == UTIL_OK, "a new database");
+    db_close(&f);
+    hf = tst_sql_open(fresh);
+    for (size_t i = 0; i < sizeof TABLES / sizeof TABLES[0]; i++) {
+        const char *a = columns(h, TABLES[i]), *b = columns(hf, TABLES[i]);
+        TST_CHECK(strcmp(a, b) == 0, "%s: migrated %s, new %s", TABLES[i], a, b);
+    }
+    sqlite3_close(hf);
+    /* The added columns are constrained as in schema.sql. */
+    sqlite3_exec(h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    TST_CHECK(refused(h, "UPDATE digits SET check_prob = 1.5") &&
+                  refused(h, "UPDATE digits SET check_prob = -0.5"),
+              "the migrated check_prob has its CHECK");
+    TST_CHECK(refused(h, "UPDATE runs SET checker_id = 999"),
+              "the migrated checker_id is a foreign key");
+    TST_CHECK(sqlite3_exec(h, "UPDATE runs SET checker_id = 1", NULL, NULL, NULL) == SQLITE_OK &&
+                  sqlite3_exec(h, "DELETE FROM models", NULL, NULL, NULL) == SQLITE_OK &&
+                  tst_sql_int(h, "SELECT count(*) FROM runs WHERE checker_id IS NULL AND model_id IS NULL") == 1,
+              "ON DELETE SET NULL");
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM digits WHERE check_prob IS NULL") == 1,
+              "nothing changed by the refused updates");
+    sqlite3_close(h);
+    db_close(&d);
+
+    /* Opened again: at the current version no step runs (a second ALTER
+     * TABLE ADD COLUMN would fail). */
+    TST_CHECK(db_open(path, 0, &d) == UTIL_OK, "reopened: %s", util_last_error());
+    db_close(&d);
+}
+
 /* ----------------------------------------------------------- refusals */
 
 static void test_refusals(void)
@@ -1285,6 +1399,7 @@ int main(void)
     test_concurrent();
     test_kill();
     test_migration();
+    test_migrate_v1();
     test_refusals();
     test_damaged();
     test_export();
