@@ -35,13 +35,18 @@ enum { DB_PUT_ADDED = 1, DB_PUT_REPLACED = 2, DB_PUT_SKIPPED = 3 };
 /* How a run ended (runs.status). */
 enum { DB_RUN_DONE = 0, DB_RUN_FAILED = 1, DB_RUN_INTERRUPTED = 2 };
 
-/* One digit of a field. */
+/*
+ * One digit of a field.  A digit zeroed with memset (or = {0}) has no
+ * checker probability: has_check 0 stores check_prob as NULL.
+ */
 typedef struct db_digit {
     int pos;                       /* 0-based, left to right */
     int label;                     /* 0..9 */
     double prob;                   /* its probability, 0..1 */
     int label2;                    /* runner-up label 0..9, or -1: none (NULL) */
     double prob2;                  /* its probability (ignored when label2 < 0) */
+    int has_check;                 /* 0: no checker, check_prob stored as NULL */
+    double check_prob;             /* the checker's probability of label, 0..1 */
     int x, y, w, h;                /* box on the page, pixels */
     int has_crop;                  /* 0: crop stored as NULL */
     uint8_t crop[DB_CROP_PIXELS];  /* 28 x 28, row by row, 0 background .. 255 ink */
@@ -97,7 +102,11 @@ typedef struct db_doc {
     const db_page *pages;
 } db_doc;
 
-/* What a run is (db_run_begin). */
+/*
+ * What a run is (db_run_begin): its classifier model and, when it has one,
+ * the checker network (a second, independent model).  A db_run zeroed with
+ * = {0} or memset has no checker.
+ */
 typedef struct db_run {
     const char *args;              /* the command line */
     const char *model_sha256;      /* NULL: no model row */
@@ -105,6 +114,11 @@ typedef struct db_run {
     const char *model_path;        /* or NULL */
     double model_test_accuracy;    /* 0..1, or < 0: unknown */
     double model_temperature;      /* calibration temperature > 0, or <= 0: unknown */
+    const char *checker_sha256;    /* NULL: no checker (runs.checker_id NULL) */
+    const char *checker_arch;
+    const char *checker_path;      /* or NULL */
+    double checker_test_accuracy;  /* 0..1, or < 0: unknown */
+    double checker_temperature;    /* calibration temperature > 0, or <= 0: unknown */
 } db_run;
 
 /* How a run went (db_run_end). */
@@ -136,8 +150,13 @@ void db_close(db **pdb);
 const char *db_path(const db *d);
 
 /*
- * db_run_begin - records a new run (status 'running') with its arguments
- * and model (the model row is added once per SHA-256); *prun_id is its id.
+ * db_run_begin - records a new run (status 'running') with its arguments,
+ * model (runs.model_id) and checker (runs.checker_id), in one transaction;
+ * *prun_id is its id.  A models row is added once per SHA-256 (a model
+ * already known keeps its row as first recorded; model and checker may be
+ * the same file, one row).  A model or checker given without a SHA-256 of
+ * 64 lowercase hex digits or without an architecture is UTIL_EINVAL, and
+ * nothing is written.
  */
 int db_run_begin(db *d, const db_run *run, int64_t *prun_id);
 
@@ -159,8 +178,9 @@ int db_doc_find(db *d, const char *sha256, int64_t *pid);
  * then the old one is deleted with everything under it in the same
  * transaction (DB_PUT_REPLACED).  Earlier 'failed' records of the same
  * path or SHA-256 are deleted.  run_id 0: no run.  A record the schema
- * refuses (a missing name, a confidence out of 0..1, ...) gives UTIL_EINVAL
- * with a message naming the document.
+ * refuses (a missing name, a confidence or check_prob out of 0..1, ...),
+ * or a check_prob that is not finite, gives UTIL_EINVAL with a message
+ * naming the document.
  */
 int db_doc_put(db *d, int64_t run_id, const db_doc *doc, int replace, int *poutcome,
                int64_t *pid);

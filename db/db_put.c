@@ -1,7 +1,8 @@
 /*
- * db_put.c - writing to the database: runs and their models, a document
- * with its pages, fields and digits in one transaction, failed documents,
- * and the look-up by SHA-256.  Every value goes in as a bound parameter.
+ * db_put.c - writing to the database: runs and their models (the
+ * classifier and the checker), a document with its pages, fields and
+ * digits in one transaction, failed documents, and the look-up by SHA-256.
+ * Every value goes in as a bound parameter.
  */
 #include "db/db_int.h"
 
@@ -54,20 +55,67 @@ static int is_sha256(const char *s)
 
 /* --------------------------------------------------------------- runs */
 
+/* Whether a run's model (or checker) may be recorded: no SHA-256 (none), or
+ * a SHA-256 of 64 lowercase hex digits with an architecture. */
+static int model_ok(const char *sha, const char *arch)
+{
+    return !sha || (is_sha256(sha) && arch);
+}
+
+/*
+ * model_row - the models row of the file with this SHA-256, added when new
+ * (ins: the INSERT ... ON CONFLICT DO NOTHING, sel: the SELECT id), inside
+ * db_run_begin's transaction.  acc < 0 and temp <= 0 are unknown (NULL).
+ * *pid is its id; what says which one ("model", "checker") in a message.
+ */
+static int model_row(db *d, sqlite3_stmt *ins, sqlite3_stmt *sel, const char *what,
+                     const char *sha, const char *arch, const char *path, double acc,
+                     double temp, int64_t *pid)
+{
+    int rc = UTIL_OK, src;
+
+    *pid = 0;
+    sqlite3_clear_bindings(ins);
+    bind_text(ins, 1, sha);
+    bind_text(ins, 2, arch);
+    if (acc >= 0)
+        bind_real(ins, 3, acc);
+    if (temp > 0)
+        bind_real(ins, 4, temp);
+    bind_text(ins, 5, path);
+    src = step_done(ins);
+    if (src != SQLITE_OK) {
+        rc = db_fail(d, src, "recording the %s %s", what, sha);
+        goto cleanup;
+    }
+    bind_text(sel, 1, sha);
+    src = sqlite3_step(sel);
+    if (src != SQLITE_ROW) {
+        rc = db_fail(d, src, "finding the %s %s", what, sha);
+        goto cleanup;
+    }
+    *pid = sqlite3_column_int64(sel, 0);
+cleanup:
+    sqlite3_reset(sel);
+    return rc;
+}
+
 int db_run_begin(db *d, const db_run *run, int64_t *prun_id)
 {
     sqlite3_stmt *model = NULL, *model_id = NULL, *ins = NULL;
     int rc = UTIL_OK, src, in_txn = 0;
-    int64_t mid = 0;
+    int64_t mid = 0, cid = 0;
 
     *prun_id = 0;
     if (!d || !run || !run->args) {
         util_log(UTIL_LOG_ERROR, "db_run_begin: no database or no arguments");
         return UTIL_EINVAL;
     }
-    if (run->model_sha256 && (!is_sha256(run->model_sha256) || !run->model_arch)) {
-        util_log(UTIL_LOG_ERROR, "%s: a run's model needs a SHA-256 (64 lowercase hex digits) "
-                 "and an architecture", d->path);
+    if (!model_ok(run->model_sha256, run->model_arch) ||
+        !model_ok(run->checker_sha256, run->checker_arch)) {
+        util_log(UTIL_LOG_ERROR, "%s: a run's %s needs a SHA-256 (64 lowercase hex digits) "
+                 "and an architecture", d->path,
+                 model_ok(run->model_sha256, run->model_arch) ? "checker" : "model");
         return UTIL_EINVAL;
     }
     rc = db_prepare(d,
@@ -77,36 +125,27 @@ int db_run_begin(db *d, const db_run *run, int64_t *prun_id)
     if (rc == UTIL_OK)
         rc = db_prepare(d, "SELECT id FROM models WHERE sha256 = ?1", &model_id);
     if (rc == UTIL_OK)
-        rc = db_prepare(d, "INSERT INTO runs(args, model_id) VALUES(?1, ?2)", &ins);
+        rc = db_prepare(d, "INSERT INTO runs(args, model_id, checker_id) VALUES(?1, ?2, ?3)",
+                        &ins);
     if (rc == UTIL_OK)
         rc = db_begin(d);
     if (rc != UTIL_OK)
         goto cleanup;
     in_txn = 1;
-    if (run->model_sha256) {
-        bind_text(model, 1, run->model_sha256);
-        bind_text(model, 2, run->model_arch);
-        if (run->model_test_accuracy >= 0)
-            bind_real(model, 3, run->model_test_accuracy);
-        if (run->model_temperature > 0)
-            bind_real(model, 4, run->model_temperature);
-        bind_text(model, 5, run->model_path);
-        src = step_done(model);
-        if (src != SQLITE_OK) {
-            rc = db_fail(d, src, "recording the model %s", run->model_sha256);
-            goto cleanup;
-        }
-        bind_text(model_id, 1, run->model_sha256);
-        src = sqlite3_step(model_id);
-        if (src != SQLITE_ROW) {
-            rc = db_fail(d, src, "finding the model %s", run->model_sha256);
-            goto cleanup;
-        }
-        mid = sqlite3_column_int64(model_id, 0);
-    }
+    if (run->model_sha256)
+        rc = model_row(d, model, model_id, "model", run->model_sha256, run->model_arch,
+                       run->model_path, run->model_test_accuracy, run->model_temperature, &mid);
+    if (rc == UTIL_OK && run->checker_sha256)
+        rc = model_row(d, model, model_id, "checker", run->checker_sha256, run->checker_arch,
+                       run->checker_path, run->checker_test_accuracy,
+                       run->checker_temperature, &cid);
+    if (rc != UTIL_OK)
+        goto cleanup;
     bind_text(ins, 1, run->args);
     if (mid)
         sqlite3_bind_int64(ins, 2, mid);
+    if (cid)
+        sqlite3_bind_int64(ins, 3, cid);
     src = step_done(ins);
     if (src != SQLITE_OK) {
         rc = db_fail(d, src, "recording a run");
@@ -209,8 +248,8 @@ static const char *const PUT_SQL[S_N] = {
     [S_FIELD] = "INSERT INTO fields(page_id, form, name, type, x, y, w, h, text, value, "
                 "confidence, status, doubt, note) "
                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    [S_DIGIT] = "INSERT INTO digits(field_id, pos, label, prob, label2, prob2, x, y, w, h, crop) "
-                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    [S_DIGIT] = "INSERT INTO digits(field_id, pos, label, prob, label2, prob2, x, y, w, h, crop, "
+                "check_prob) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 };
 
 static int doc_status_review(const db_doc *doc)
@@ -276,6 +315,13 @@ static int put_field(db *d, sqlite3_stmt **st, const db_doc *doc, int page_no, i
     s = st[S_DIGIT];
     for (int i = 0; i < f->n_digits; i++) {
         const db_digit *g = &f->digits[i];
+        /* NaN and infinities would bind as NULL, which check_prob allows. */
+        if (g->has_check && !isfinite(g->check_prob)) {
+            util_log(UTIL_LOG_ERROR, "%s: cannot store %s (page %d, field %s, digit %d): the "
+                     "checker's probability is not finite", d->path, doc->path, page_no,
+                     f->name ? f->name : "(no name)", g->pos);
+            return UTIL_EINVAL;
+        }
         sqlite3_bind_int64(s, 1, field_id);
         sqlite3_bind_int(s, 2, g->pos);
         sqlite3_bind_int(s, 3, g->label);
@@ -295,6 +341,10 @@ static int put_field(db *d, sqlite3_stmt **st, const db_doc *doc, int page_no, i
             sqlite3_bind_blob(s, 11, g->crop, DB_CROP_PIXELS, SQLITE_STATIC);
         else
             sqlite3_bind_null(s, 11);
+        if (g->has_check)
+            bind_real(s, 12, r6(g->check_prob));
+        else
+            sqlite3_bind_null(s, 12);
         src = step_done(s);
         if (src != SQLITE_OK)
             return db_fail(d, src, "cannot store %s (page %d, field %s, digit %d)", doc->path,

@@ -6,9 +6,10 @@
  * leaving nothing behind, failed documents, two processes writing at once,
  * a writer killed with SIGKILL inside its transaction, migrations (the
  * machinery, and a real version-1 database from tests/data/schema-v1.sql
- * brought to version 2), the refusal of newer, foreign, empty and damaged
- * files, and export (CSV quoting, JSON validity, the command line with its
- * exit codes and -o).
+ * brought to version 2), the checker's digits.check_prob and
+ * runs.checker_id, the refusal of newer, foreign, empty and damaged files,
+ * and export (CSV quoting, JSON validity, the command line with its exit
+ * codes and -o).
  *
  * The checks read the database with plain SQL through their own SQLite
  * connection, not through db/.
@@ -933,7 +934,7 @@ static const char *columns(sqlite3 *h, const char *table)
  * as it was at version 1) with a run, a model, a document, a page, a field
  * and a digit written by plain SQL, opened with db_open: migrated to the
  * current version, every row kept, the new columns NULL and constrained
- * like a new database's.
+ * like a new database's, and usable by db_doc_put and db_run_begin.
  */
 static void test_migrate_v1(void)
 {
@@ -942,7 +943,10 @@ static void test_migrate_v1(void)
     char *v1 = tst_read_text("tests/data/schema-v1.sql");
     db *d = NULL, *f = NULL;
     sqlite3 *h = NULL, *hf;
-    int src;
+    db_run run = {0};
+    tdoc t;
+    int64_t run_id = 0, id = 0;
+    int out = 0, src;
 
     TST_CHECK(v1 != NULL, "tests/data/schema-v1.sql readable from the repository root");
     if (!v1)
@@ -1016,12 +1020,199 @@ static void test_migrate_v1(void)
               "ON DELETE SET NULL");
     TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM digits WHERE check_prob IS NULL") == 1,
               "nothing changed by the refused updates");
+
+    /* Written to through db/. */
+    tdoc_make(&t, "new.tif", 90, 1, 1);
+    for (int i = 0; i < t.fields[0].n_digits; i++) {
+        t.digits[i].has_check = 1;
+        t.digits[i].check_prob = 0.5 + 0.0625 * i;
+    }
+    run.args = "docpipe ingest new";
+    run.model_sha256 = "1111111111111111111111111111111111111111111111111111111111111111";
+    run.model_arch = "conv8k3 dense10";
+    run.model_test_accuracy = -1;
+    run.checker_sha256 = "2222222222222222222222222222222222222222222222222222222222222222";
+    run.checker_arch = "conv16k5 dense10";
+    run.checker_test_accuracy = -1;
+    TST_CHECK(db_run_begin(d, &run, &run_id) == UTIL_OK && run_id > 1, "a run with a checker");
+    TST_CHECK(put(d, run_id, &t, 0, &out, &id) == UTIL_OK && out == DB_PUT_ADDED, "a document");
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM digits g JOIN fields f ON f.id = g.field_id JOIN "
+                             "pages p ON p.id = f.page_id WHERE p.document_id = %lld AND "
+                             "g.check_prob = 0.5 + 0.0625 * g.pos",
+                          (long long)id) == t.fields[0].n_digits &&
+                  t.fields[0].n_digits > 0,
+              "its digits' check_prob stored");
+    TST_CHECK(strcmp(q_text(h, "SELECT m.arch FROM runs r JOIN models m ON m.id = r.checker_id "
+                               "WHERE r.id = %lld", (long long)run_id),
+                     "conv16k5 dense10") == 0,
+              "runs.checker_id stored");
     sqlite3_close(h);
     db_close(&d);
-
     /* Opened again: at the current version no step runs (a second ALTER
      * TABLE ADD COLUMN would fail). */
     TST_CHECK(db_open(path, 0, &d) == UTIL_OK, "reopened: %s", util_last_error());
+    db_close(&d);
+    tdoc_free(&t);
+}
+
+/* ---------------------------------------------------------- check_prob */
+
+static void test_check_prob(void)
+{
+    const char *path = tst_path("check.db");
+    db *d = NULL;
+    sqlite3 *h;
+    tdoc t, u;
+    long long before[4], after[4];
+    int out = 0, n0, n1, last;
+    int64_t id = 0;
+
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "open");
+    if (!d)
+        return;
+    h = tst_sql_open(path);
+    /* Field 0: a checker probability on each digit (0.9f on pos 1, a float
+     * rounded like prob); field 1: none (has_check 0, as calloc left it). */
+    tdoc_make(&t, "check.tif", 80, 1, 2);
+    n0 = t.fields[0].n_digits;
+    n1 = t.fields[1].n_digits;
+    for (int i = 0; i < n0; i++) {
+        t.digits[i].has_check = 1;
+        t.digits[i].check_prob = i == 1 ? 0.9f : 0.25;
+    }
+    t.digits[10 + 2].check_prob = 0.75; /* ignored: has_check 0 */
+    TST_CHECK(put(d, 0, &t, 0, &out, &id) == UTIL_OK && out == DB_PUT_ADDED, "put");
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM digits g JOIN fields f ON f.id = g.field_id "
+                             "WHERE f.name = 'amt0' AND typeof(g.check_prob) = 'real' AND "
+                             "g.check_prob = CASE g.pos WHEN 1 THEN 0.9 ELSE 0.25 END") == n0,
+              "has_check 1: 0.25 stored as 0.25, 0.9f as 0.9 (%s)",
+              q_text(h, "SELECT group_concat(check_prob) FROM digits"));
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM digits g JOIN fields f ON f.id = g.field_id "
+                             "WHERE f.name = 'zip1' AND g.check_prob IS NULL") == n1 && n1 > 0,
+              "has_check 0: NULL");
+    counts(h, before);
+
+    /* Out of 0..1, in the last digit of the last field of the last page:
+     * refused by the CHECK, nothing of the document stored. */
+    tdoc_make(&u, "check-bad.tif", 81, 2, 2);
+    last = 3 * 10 + u.fields[3].n_digits - 1;
+    u.digits[last].has_check = 1;
+    u.digits[last].check_prob = 1.5;
+    util_clear_error();
+    TST_CHECK(put(d, 0, &u, 0, &out, &id) == UTIL_EINVAL && out == 0 && id == 0,
+              "check_prob 1.5 refused");
+    TST_CHECK(strstr(util_last_error(), "check-bad.tif") && strstr(util_last_error(), "check_prob") &&
+                  strstr(util_last_error(), "page 2"),
+              "the message names document, page and column: %s", util_last_error());
+    counts(h, after);
+    TST_CHECK(memcmp(before, after, sizeof before) == 0 &&
+                  tst_sql_int(h, "SELECT count(*) FROM documents WHERE path = 'check-bad.tif'") == 0,
+              "nothing of it stored (%lld %lld %lld %lld)", after[0], after[1], after[2], after[3]);
+    u.digits[last].check_prob = -0.125;
+    TST_CHECK(put(d, 0, &u, 0, &out, &id) == UTIL_EINVAL, "a negative check_prob refused");
+    u.digits[last].check_prob = 0.0 / 0.0;
+    util_clear_error();
+    TST_CHECK(put(d, 0, &u, 0, &out, &id) == UTIL_EINVAL && strstr(util_last_error(), "checker"),
+              "a NaN check_prob refused, not stored as NULL: %s", util_last_error());
+    counts(h, after);
+    TST_CHECK(memcmp(before, after, sizeof before) == 0, "still nothing of it");
+    /* 0 and 1 are probabilities too. */
+    u.digits[last].check_prob = 1;
+    u.digits[last - 1].has_check = 1;
+    u.digits[last - 1].check_prob = 0;
+    TST_CHECK(put(d, 0, &u, 0, &out, &id) == UTIL_OK && out == DB_PUT_ADDED, "fixed, it goes in");
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM digits g JOIN fields f ON f.id = g.field_id JOIN "
+                             "pages p ON p.id = f.page_id WHERE p.document_id = %lld AND "
+                             "g.check_prob IS NOT NULL",
+                          (long long)id) == 2 &&
+                  tst_sql_int(h, "SELECT sum(g.check_prob) FROM digits g JOIN fields f ON "
+                                 "f.id = g.field_id JOIN pages p ON p.id = f.page_id WHERE "
+                                 "p.document_id = %lld",
+                              (long long)id) == 1,
+              "0 and 1 stored, the other digits NULL");
+    sqlite3_close(h);
+    db_close(&d);
+    tdoc_free(&t);
+    tdoc_free(&u);
+}
+
+/* ------------------------------------------------------ runs' checker */
+
+static void test_run_checker(void)
+{
+    const char *path = tst_path("checker.db");
+    const char *A = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    const char *B = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+    const char *C = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+    db *d = NULL;
+    sqlite3 *h;
+    db_run run;
+    int64_t r1 = 0, r2 = 0, r3 = 0, r4 = 0, bad = 7;
+
+    TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "open");
+    if (!d)
+        return;
+    h = tst_sql_open(path);
+    memset(&run, 0, sizeof run);
+    run.args = "docpipe ingest --checker models/checker.model scans/";
+    run.model_sha256 = A;
+    run.model_arch = "conv32k3 ...";
+    run.model_path = "models/default.model";
+    run.model_test_accuracy = 0.996;
+    run.model_temperature = 1.25;
+    run.checker_sha256 = B;
+    run.checker_arch = "conv16k5 dense10";
+    run.checker_path = "models/checker.model";
+    run.checker_test_accuracy = -1; /* unknown: NULL, not the model's 0.996 */
+    run.checker_temperature = 0;
+    TST_CHECK(db_run_begin(d, &run, &r1) == UTIL_OK && r1 > 0, "a run with a checker");
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM models") == 2, "two models rows");
+    TST_CHECK(strcmp(q_text(h, "SELECT m.sha256 || '|' || c.sha256 FROM runs r JOIN models m ON "
+                               "m.id = r.model_id JOIN models c ON c.id = r.checker_id WHERE r.id = %lld",
+                            (long long)r1),
+                     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff|"
+                     "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100") == 0,
+              "runs.model_id and runs.checker_id");
+    TST_CHECK(strcmp(q_text(h, "SELECT arch || '|' || path || '|' || ifnull(test_accuracy, 'NULL') || "
+                               "'|' || ifnull(temperature, 'NULL') FROM models WHERE sha256 = '%s'", B),
+                     "conv16k5 dense10|models/checker.model|NULL|NULL") == 0,
+              "the checker's row: %s", q_text(h, "SELECT arch FROM models WHERE sha256 = '%s'", B));
+    TST_CHECK(strcmp(q_text(h, "SELECT test_accuracy || '|' || temperature FROM models WHERE sha256 = '%s'", A),
+                     "0.996|1.25") == 0,
+              "the model's row");
+    /* The checker known already: its row is reused. */
+    run.checker_test_accuracy = 0.5;
+    TST_CHECK(db_run_begin(d, &run, &r2) == UTIL_OK && r2 > r1 &&
+                  tst_sql_int(h, "SELECT count(*) FROM models") == 2 &&
+                  tst_sql_int(h, "SELECT count(DISTINCT checker_id) FROM runs") == 1,
+              "a second run: no new models row");
+    /* One file as model and checker: one row. */
+    run.model_sha256 = C;
+    run.checker_sha256 = C;
+    TST_CHECK(db_run_begin(d, &run, &r3) == UTIL_OK &&
+                  tst_sql_int(h, "SELECT count(*) FROM models") == 3 &&
+                  tst_sql_int(h, "SELECT model_id = checker_id FROM runs WHERE id = %lld", (long long)r3) == 1,
+              "the same file as model and checker");
+    /* No checker: NULL. */
+    run.checker_sha256 = NULL;
+    TST_CHECK(db_run_begin(d, &run, &r4) == UTIL_OK &&
+                  tst_sql_int(h, "SELECT checker_id IS NULL AND model_id IS NOT NULL FROM runs "
+                                 "WHERE id = %lld", (long long)r4) == 1,
+              "a run without a checker: checker_id NULL");
+    /* A bad checker is refused before anything is written. */
+    run.checker_sha256 = "FFEEDDCCBBAA99887766554433221100FFEEDDCCBBAA99887766554433221100";
+    util_clear_error();
+    TST_CHECK(db_run_begin(d, &run, &bad) == UTIL_EINVAL && bad == 0 &&
+                  strstr(util_last_error(), "checker"),
+              "an uppercase checker SHA-256 refused: %s", util_last_error());
+    run.checker_sha256 = "ffeeddcc";
+    TST_CHECK(db_run_begin(d, &run, &bad) == UTIL_EINVAL, "a short checker SHA-256 refused");
+    run.checker_sha256 = B;
+    run.checker_arch = NULL;
+    TST_CHECK(db_run_begin(d, &run, &bad) == UTIL_EINVAL, "a checker without architecture refused");
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM runs") == 4 && tst_sql_int(h, "SELECT count(*) FROM models") == 3,
+              "the refused runs wrote nothing");
+    sqlite3_close(h);
     db_close(&d);
 }
 
@@ -1400,6 +1591,8 @@ int main(void)
     test_kill();
     test_migration();
     test_migrate_v1();
+    test_check_prob();
+    test_run_checker();
     test_refusals();
     test_damaged();
     test_export();
