@@ -215,8 +215,10 @@ typedef struct db_merge_counts {
  * transaction (all of the shard or, on any error, nothing).  The shard is
  * opened with db_open first, so a newer schema version (UTIL_EUNSUP),
  * another program's database, a file that is not SQLite or a damaged one
- * (UTIL_EFORMAT) is refused.  Models are added by SHA-256; runs unless one
- * with the same start time and command line is in; stored documents
+ * (UTIL_EFORMAT) is refused, and an older version is migrated (the shard
+ * file itself).  Models are added by SHA-256; runs unless one with the
+ * same start time and command line is in (their model and checker found
+ * by SHA-256); stored documents
  * unless their SHA-256 is in (then skipped), with their pages, fields and
  * digits under new ids; failed records unless d knows their path; a stored
  * document deletes d's failed records of its path or SHA-256.  Merging the

@@ -7,10 +7,11 @@
  * transaction per shard.
  *
  * What is copied: models (by SHA-256), runs (known by start time and
- * command line), documents whose SHA-256 the output does not hold yet with
- * their pages, fields and digits (ids shifted above the output's highest
- * ever, so none is reused), and failed records whose path the output does
- * not know.  So merging a shard twice, or a shard whose documents another
+ * command line; their model and checker found by SHA-256), documents whose
+ * SHA-256 the output does not hold yet with their pages, fields and digits
+ * (check_prob included; ids shifted above the output's highest ever, so
+ * none is reused), and failed records whose path the output does not
+ * know.  So merging a shard twice, or a shard whose documents another
  * shard already brought, adds nothing.
  */
 #include "db/db_int.h"
@@ -93,12 +94,14 @@ static int copy_shard(db *d, db_merge_counts *c)
                        off, &c->models, "models")))
         return rc;
     if ((rc = run_step(d,
-                       "INSERT INTO main.runs(args, model_id, started_at, ended_at, seconds, "
-                       "status, documents, replaced, skipped, failed, pages, fields, review) "
-                       "SELECT s.args, (SELECT m.id FROM main.models m JOIN shard.models sm "
-                       "ON sm.sha256 = m.sha256 WHERE sm.id = s.model_id), s.started_at, "
-                       "s.ended_at, s.seconds, s.status, s.documents, s.replaced, s.skipped, "
-                       "s.failed, s.pages, s.fields, s.review FROM shard.runs s "
+                       "INSERT INTO main.runs(args, model_id, checker_id, started_at, ended_at, "
+                       "seconds, status, documents, replaced, skipped, failed, pages, fields, "
+                       "review) SELECT s.args, (SELECT m.id FROM main.models m JOIN shard.models "
+                       "sm ON sm.sha256 = m.sha256 WHERE sm.id = s.model_id), (SELECT m.id FROM "
+                       "main.models m JOIN shard.models sm ON sm.sha256 = m.sha256 WHERE sm.id = "
+                       "s.checker_id), s.started_at, s.ended_at, s.seconds, s.status, "
+                       "s.documents, s.replaced, s.skipped, s.failed, s.pages, s.fields, "
+                       "s.review FROM shard.runs s "
                        "WHERE NOT EXISTS (SELECT 1 FROM main.runs r "
                        "WHERE r.started_at = s.started_at AND r.args = s.args) ORDER BY s.id",
                        off, &c->runs, "runs")))
@@ -140,8 +143,9 @@ static int copy_shard(db *d, db_merge_counts *c)
                        off, &c->fields, "fields")) ||
         (rc = run_step(d,
                        "INSERT INTO main.digits(id, field_id, pos, label, prob, label2, prob2, "
-                       "x, y, w, h, crop) SELECT s.id + ?4, s.field_id + ?3, s.pos, s.label, "
-                       "s.prob, s.label2, s.prob2, s.x, s.y, s.w, s.h, s.crop "
+                       "check_prob, x, y, w, h, crop) SELECT s.id + ?4, s.field_id + ?3, s.pos, "
+                       "s.label, s.prob, s.label2, s.prob2, s.check_prob, s.x, s.y, s.w, s.h, "
+                       "s.crop "
                        "FROM shard.digits s WHERE s.field_id + ?3 IN "
                        "(SELECT id FROM main.fields WHERE id > ?3) ORDER BY s.id",
                        off, &n, "digits")))

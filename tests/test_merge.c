@@ -4,11 +4,13 @@
  * same documents holds (fields, digits and crops, pages, documents, failed
  * records), a document in two shards once; merging again changes not one
  * byte of any table; runs and models carried over (a run's model found by
- * SHA-256); ids above the output's own; a stored document replacing a
- * failed record; refusals (newer schema version, another program's
- * database, not SQLite, missing, the output itself) leaving the output
- * unchanged; a shard failing midway writes nothing of itself; and the CLI
- * end to end on real pages (two --shard ingests merged = one ingest).
+ * SHA-256); the checker's check_prob and runs.checker_id carried (the
+ * checker found by SHA-256); a version-1 shard migrated and merged; ids
+ * above the output's own; a stored document replacing a failed record;
+ * refusals (newer schema version, another program's database, not SQLite,
+ * missing, the output itself) leaving the output unchanged; a shard failing
+ * midway writes nothing of itself; and the CLI end to end on real pages
+ * (two --shard ingests merged = one ingest).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,7 +76,8 @@ static char *dump(const char *path, const char *sql)
     "SELECT d.path, d.sha256, d.status, d.bytes, p.page_no, p.form, f.name, f.type, f.text, "    \
     "f.value, f.confidence, f.status, f.note FROM fields f JOIN pages p ON p.id = f.page_id "    \
     "JOIN documents d ON d.id = p.document_id ORDER BY 1, 5, 7; "                                \
-    "SELECT d.path, p.page_no, f.name, g.pos, g.label, g.prob, g.label2, hex(g.crop) FROM "      \
+    "SELECT d.path, p.page_no, f.name, g.pos, g.label, g.prob, g.label2, g.check_prob, "         \
+    "hex(g.crop) FROM "                                                                          \
     "digits g JOIN fields f ON f.id = g.field_id JOIN pages p ON p.id = f.page_id JOIN "         \
     "documents d ON d.id = p.document_id ORDER BY 1, 2, 3, 4; "                                  \
     "SELECT path, status, error, sha256 FROM documents ORDER BY path, status"
@@ -82,8 +85,8 @@ static char *dump(const char *path, const char *sql)
 #define ALL                                                                                      \
     "SELECT * FROM models ORDER BY id; SELECT * FROM runs ORDER BY id; "                         \
     "SELECT * FROM documents ORDER BY id; SELECT * FROM pages ORDER BY id; "                     \
-    "SELECT * FROM fields ORDER BY id; SELECT id, field_id, pos, hex(crop) FROM digits "         \
-    "ORDER BY id; SELECT * FROM sqlite_sequence ORDER BY name"
+    "SELECT * FROM fields ORDER BY id; SELECT id, field_id, pos, check_prob, hex(crop) FROM "     \
+    "digits ORDER BY id; SELECT * FROM sqlite_sequence ORDER BY name"
 
 /* A made-up document: pages x 2 fields, digits with crops, all from seed. */
 typedef struct tdoc {
@@ -388,6 +391,142 @@ static void test_refusals(void)
     }
 }
 
+/* A shard whose run has a checker and whose digits carry check_prob: the
+ * output keeps every check_prob, and the run's checker_id names the same
+ * model (by SHA-256) under the output's own models ids. */
+static void test_merge_checker(void)
+{
+    static const int seeds[] = {21, 22}, other[] = {23};
+    const char *shard = tmp("chk.db"), *out = tmp("chk-out.db");
+    const char *shards[1] = {shard};
+    const char *B = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    db *d = NULL;
+    db_run run = {0};
+    int64_t run_id = 0, id;
+    int out_, n = 0;
+    char *want, *got;
+
+    /* The output knows another model first, so the models ids differ. */
+    make_db(out, other, 1, NULL, "docpipe ingest other");
+    exec_raw(out, "INSERT INTO models(sha256, arch) VALUES "
+                  "('dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd', 'other')");
+    unlink(shard);
+    run.args = "docpipe ingest --checker c.model";
+    run.model_sha256 = "5555555555555555555555555555555555555555555555555555555555555555";
+    run.model_arch = "conv8k3 flatten dense10";
+    run.model_test_accuracy = 0.99;
+    run.checker_sha256 = B;
+    run.checker_arch = "conv16k5 dense10";
+    run.checker_test_accuracy = 0.98;
+    run.checker_temperature = 1.5;
+    if (db_open(shard, DB_OPEN_CREATE, &d) || db_run_begin(d, &run, &run_id)) {
+        fprintf(stderr, "chk shard: %s\n", util_last_error());
+        abort();
+    }
+    exec_raw(shard, "INSERT INTO models(sha256, arch) VALUES "
+                    "('eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee', 'unused')");
+    for (int i = 0; i < 2; i++) {
+        tdoc t;
+        char name[32];
+        snprintf(name, sizeof name, "chk%d.tif", seeds[i]);
+        tdoc_make(&t, name, seeds[i], 2);
+        for (int f = 0; f < 4; f++)
+            for (int k = 0; k < 4; k++, n++) {
+                t.digits[f][k].has_check = k != 2; /* one NULL per field */
+                t.digits[f][k].check_prob = 0.125 * (k + 1) + 0.001 * i;
+            }
+        if (db_doc_put(d, run_id, &t.doc, 0, &out_, &id)) {
+            fprintf(stderr, "chk put: %s\n", util_last_error());
+            abort();
+        }
+    }
+    db_close(&d);
+    TST_CHECK(merge_files(out, shards, 1) == UTIL_OK, "merge a shard with a checker: %s",
+              util_last_error());
+#define CHK_DIGITS                                                                               \
+    "SELECT d.path, p.page_no, f.name, g.pos, ifnull(g.check_prob, 'NULL') FROM digits g JOIN " \
+    "fields f ON f.id = g.field_id JOIN pages p ON p.id = f.page_id JOIN documents d ON "        \
+    "d.id = p.document_id WHERE d.path GLOB 'chk*' ORDER BY 1, 2, 3, 4"
+    want = dump(shard, CHK_DIGITS);
+    got = dump(out, CHK_DIGITS);
+    TST_CHECK(want && got && strcmp(want, got) == 0 && strstr(got, "|0.25|") &&
+                  strstr(got, "|0.501|") && strstr(got, "|NULL|"),
+              "every check_prob kept (%d digits):\n%s", n, got ? got : "");
+    free(want);
+    free(got);
+    got = dump(out, "SELECT m.sha256, c.sha256, c.arch, c.test_accuracy, c.temperature "
+                    "FROM runs r JOIN models m ON m.id = r.model_id JOIN models c ON "
+                    "c.id = r.checker_id WHERE r.args = 'docpipe ingest --checker c.model'; "
+                    "SELECT count(*) FROM runs WHERE checker_id IS NULL");
+    TST_CHECK(got && strcmp(got, "5555555555555555555555555555555555555555555555555555555555555555|"
+                                 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb|"
+                                 "conv16k5 dense10|0.98|1.5|\n1|\n") == 0,
+              "the run's checker carried by SHA-256, the other run without one:\n%s", got);
+    free(got);
+#define CHK_ID "SELECT checker_id FROM runs WHERE checker_id IS NOT NULL"
+    want = dump(shard, CHK_ID);
+    got = dump(out, CHK_ID);
+    TST_CHECK(want && got && strcmp(want, "2|\n") == 0 && strcmp(got, "3|\n") == 0,
+              "checker_id mapped to the output's own models id (shard %s, output %s)", want, got);
+    free(want);
+    free(got);
+    want = dump(out, ALL);
+    TST_CHECK(merge_files(out, shards, 1) == UTIL_OK, "merge it again");
+    got = dump(out, ALL);
+    TST_CHECK(want && got && strcmp(want, got) == 0, "again: not one byte changes");
+    free(want);
+    free(got);
+}
+
+/* A shard of schema version 1 (tests/data/schema-v1.sql, rows written by
+ * plain SQL): migrated by the open that checks it, then merged; its digit
+ * has no check_prob and its run no checker. */
+static void test_merge_v1(void)
+{
+    static const int seeds[] = {31};
+    const char *shard = tmp("v1-shard.db"), *out = tmp("v1-out.db");
+    const char *shards[1] = {shard};
+    char *v1 = tst_read_text("tests/data/schema-v1.sql"), *got, want[64];
+
+    TST_CHECK(v1 != NULL, "tests/data/schema-v1.sql readable from the repository root");
+    if (!v1)
+        return;
+    unlink(shard);
+    exec_raw(shard, v1);
+    free(v1);
+    exec_raw(shard,
+             "INSERT INTO models(id, sha256, arch) VALUES (7, "
+             "'5555555555555555555555555555555555555555555555555555555555555555', "
+             "'conv8k3 flatten dense10'); "
+             "INSERT INTO runs(id, args, model_id, status) VALUES (3, 'docpipe ingest v1', 7, 'done'); "
+             "INSERT INTO documents(id, run_id, path, sha256, bytes, page_count, status) VALUES "
+             "(5, 3, 'v1.tif', 'abababababababababababababababababababababababababababababababab', "
+             "10, 1, 'ok'); "
+             "INSERT INTO pages(id, document_id, page_no, width, height) VALUES (6, 5, 1, 100, 200); "
+             "INSERT INTO fields(id, page_id, form, name, type, x, y, w, h, text, value, confidence, "
+             "status) VALUES (8, 6, 'postal', 'f0', 'number', 0, 0, 50, 50, '4', '4', 0.5, 'ok'); "
+             "INSERT INTO digits(id, field_id, pos, label, prob, x, y, w, h) VALUES "
+             "(9, 8, 0, 4, 0.5, 0, 0, 10, 10)");
+    got = dump(shard, "PRAGMA user_version; SELECT count(*) FROM digits");
+    TST_CHECK(got && strcmp(got, "1|\n1|\n") == 0, "a version-1 shard with one digit: %s", got);
+    free(got);
+    make_db(out, seeds, 1, NULL, "docpipe ingest v2");
+    TST_CHECK(merge_files(out, shards, 1) == UTIL_OK, "merged: %s", util_last_error());
+    got = dump(shard, "PRAGMA user_version");
+    snprintf(want, sizeof want, "%d|\n", DB_SCHEMA_VERSION);
+    TST_CHECK(got && strcmp(got, want) == 0, "the shard was migrated on open: %s", got);
+    free(got);
+    got = dump(out, "SELECT d.path, g.label, g.prob, ifnull(g.check_prob, 'NULL'), r.args, "
+                    "m.sha256 = '5555555555555555555555555555555555555555555555555555555555555555', "
+                    "ifnull(r.checker_id, 'NULL') FROM digits g JOIN fields f ON f.id = g.field_id "
+                    "JOIN pages p ON p.id = f.page_id JOIN documents d ON d.id = p.document_id "
+                    "JOIN runs r ON r.id = d.run_id JOIN models m ON m.id = r.model_id "
+                    "WHERE d.path = 'v1.tif'");
+    TST_CHECK(got && strcmp(got, "v1.tif|4|0.5|NULL|docpipe ingest v1|1|NULL|\n") == 0,
+              "its document, digit and run in the output: %s", got);
+    free(got);
+}
+
 /* Real pages: two --shard ingests merged = one ingest. */
 static void test_cli(void)
 {
@@ -430,6 +569,8 @@ int main(void)
 {
     test_merge_api();
     test_refusals();
+    test_merge_checker();
+    test_merge_v1();
     test_cli();
     return tst_done();
 }
