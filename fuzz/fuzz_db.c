@@ -1,10 +1,11 @@
 /*
  * fuzz_db.c - libFuzzer harness for opening a database (db/db_open.c):
  * the input is written to a file, which db_open opens with DB_OPEN_CREATE
- * (an empty file gets the schema; an older version would be migrated; a
- * newer, foreign, non-SQLite or damaged one must be refused).  A database
- * it accepts then takes one small document and is asked for it by SHA-256,
- * so the tables behind a fuzzed schema are used too.
+ * (an empty file gets the schema; an older version is migrated, as the
+ * version-1 seed is; a newer, foreign, non-SQLite or damaged one must be
+ * refused).  A database it accepts then takes one small document (its
+ * digit with a checker probability) and is asked for it by SHA-256, so the
+ * tables behind a fuzzed schema are used too.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -49,6 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         dg.label = 7;
         dg.prob = 0.9;
         dg.label2 = -1;
+        dg.has_check = 1; /* digits.check_prob (schema version 2) used too */
+        dg.check_prob = 0.8;
         memset(&f, 0, sizeof f);
         f.form = "auto";
         f.name = "amount";

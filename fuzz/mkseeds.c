@@ -198,23 +198,45 @@ static void shrink(const char *path, const char *extra_sql)
     sqlite3_close(h);
 }
 
+/* The version-1 layout the tests keep (tests/data/schema-v1.sql, read from
+ * the repository root, where make fuzz-seeds runs): a database that the
+ * harness's db_open migrates. */
+#define SCHEMA_V1 "tests/data/schema-v1.sql"
+
 static void db_seeds(void)
 {
-    char p[1024];
+    char p[1024], name[64], sql[64];
+    uint8_t *v1 = NULL;
+    size_t v1_len = 0;
     db *d = NULL;
+    sqlite3 *h = NULL;
 
     snprintf(p, sizeof p, "%s", path_of("db", "empty-v1.db"));
+    unlink(p);
+    if (util_file_read(SCHEMA_V1, 0, &v1, &v1_len) != UTIL_OK) /* NUL terminated */
+        die(SCHEMA_V1);
+    if (sqlite3_open(p, &h) || sqlite3_exec(h, (const char *)v1, NULL, NULL, NULL)) {
+        fprintf(stderr, "mkseeds: %s: %s\n", p, sqlite3_errmsg(h));
+        exit(1);
+    }
+    sqlite3_close(h);
+    free(v1);
+    shrink(p, NULL);
+    snprintf(name, sizeof name, "empty-v%d.db", DB_SCHEMA_VERSION);
+    snprintf(p, sizeof p, "%s", path_of("db", name));
     unlink(p);
     if (db_open(p, DB_OPEN_CREATE, &d))
         die("db");
     db_close(&d);
     shrink(p, NULL);
-    snprintf(p, sizeof p, "%s", path_of("db", "newer-v2.db"));
+    snprintf(name, sizeof name, "newer-v%d.db", DB_SCHEMA_VERSION + 1);
+    snprintf(p, sizeof p, "%s", path_of("db", name));
     unlink(p);
     if (db_open(p, DB_OPEN_CREATE, &d))
         die("db");
     db_close(&d);
-    shrink(p, "PRAGMA user_version = 2;");
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d;", DB_SCHEMA_VERSION + 1);
+    shrink(p, sql);
     snprintf(p, sizeof p, "%s", path_of("db", "foreign.db"));
     unlink(p);
     shrink(p, "CREATE TABLE t(a INTEGER, b TEXT); INSERT INTO t VALUES (1, 'x');");
