@@ -550,23 +550,42 @@ int rec_model_load(rec_model **pm, const char *path, int kind)
 
 /* ------------------------------------------------------ default path */
 
-void rec_model_default_path(char *buf, size_t cap)
+/* The first of the places a shipped model file may be that exists; 1 when
+ * one does, 0 otherwise (buf then holds the first candidate). */
+static int model_find(const char *name, char *buf, size_t cap)
 {
-    const char *env = getenv("DOCPIPE_MODEL");
     char exe[4096], cand[3][4200];
 
-    if (env && *env) {
-        snprintf(buf, cap, "%s", env);
-        return;
-    }
     util_exe_dir(exe, sizeof exe);
-    snprintf(cand[0], sizeof cand[0], "%s/models/default.model", exe);
-    snprintf(cand[1], sizeof cand[1], "%s/../share/docpipe/models/default.model", exe);
-    snprintf(cand[2], sizeof cand[2], "models/default.model");
+    snprintf(cand[0], sizeof cand[0], "%s/models/%s", exe, name);
+    snprintf(cand[1], sizeof cand[1], "%s/../share/docpipe/models/%s", exe, name);
+    snprintf(cand[2], sizeof cand[2], "models/%s", name);
     for (int i = 0; i < 3; i++)
         if (access(cand[i], R_OK) == 0) {
             snprintf(buf, cap, "%s", cand[i]);
-            return;
+            return 1;
         }
     snprintf(buf, cap, "%s", cand[0]);
+    return 0;
+}
+
+void rec_model_default_path(char *buf, size_t cap)
+{
+    const char *env = getenv("DOCPIPE_MODEL");
+
+    if (env && *env)
+        snprintf(buf, cap, "%s", env);
+    else
+        model_find("default.model", buf, cap);
+}
+
+int rec_model_checker_path(char *buf, size_t cap)
+{
+    const char *env = getenv("DOCPIPE_CHECKER");
+
+    if (env && *env) {
+        snprintf(buf, cap, "%s", env);
+        return 1;
+    }
+    return model_find("checker.model", buf, cap);
 }

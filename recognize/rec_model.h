@@ -98,4 +98,15 @@ int rec_model_meta_double(const rec_model *m, const char *key, double lo, double
  * so the error names a real place).
  */
 void rec_model_default_path(char *buf, size_t cap);
+
+/*
+ * rec_model_checker_path - where the shipped checker model is (a second
+ * network, trained apart, whose opinion of each digit ingest weighs into
+ * the field confidence: README "Confidence"): $DOCPIPE_CHECKER when set,
+ * else the first of the same three places as rec_model_default_path with
+ * checker.model for default.model.  Returns 1 when the file found exists
+ * (or the variable is set), 0 when none does (buf then names the first
+ * candidate).
+ */
+int rec_model_checker_path(char *buf, size_t cap);
 #endif
