@@ -21,7 +21,11 @@ truth.csv.  Per stored field it takes what pipe_assemble_field() computes:
            the rule factors), recovered from the stored confidence with the
            constants pipeline/pipe_assemble.c holds now (so the databases
            must come from a binary built from that file),
-and the type; fits the logistic form pipe_assemble.c uses to "the field's
+and the type.  A field with a digit the checker reads otherwise
+(digits.check_prob under CHECK_DISAGREE) had its confidence multiplied by
+CHECK_FACTOR after the logistic form: that is undone before ls is
+recovered and done again to every confidence the fit gives.  Fits the
+logistic form pipe_assemble.c uses to "the field's
 text is exact" by maximum likelihood (Newton's method, a little L2), and
 prints each set left out in turn (read rate at <= 1 % field error of the fit
 on the others, beside the stored confidences'), the constants fitted on all
@@ -45,7 +49,7 @@ def constants(path=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
     src = open(path).read()
     k = {}
     for name in ("CONF_BIAS", "CONF_LP", "CONF_LS", "CONF_MARGIN", "CONF_MARGIN_MAX",
-                 "CONF_PIECES", "EMPTY_CONF"):
+                 "CONF_PIECES", "EMPTY_CONF", "CHECK_DISAGREE", "CHECK_FACTOR"):
         k[name] = float(re.search(r"#define %s \(?([-0-9.e]+)" % name, src).group(1))
     k["CONF_TYPE"] = [float(x) for x in re.search(
         r"CONF_TYPE\[SEG_FT_COUNT\] = \{([^}]*)\}", src).group(1).split(",")]
@@ -68,10 +72,12 @@ def load(db, truth):
     for fid, path, page, name, typ, text, conf, note in h.execute(q):
         rows[fid] = dict(key=(os.path.basename(path), page, name), type=typ, text=text,
                          conf=conf, note=note or "", probs=[])
-    for fid, prob, prob2 in h.execute(
-            "SELECT field_id, prob, prob2 FROM digits ORDER BY field_id, pos"):
+    for fid, prob, prob2, cp in h.execute(
+            "SELECT field_id, prob, prob2, check_prob FROM digits ORDER BY field_id, pos"):
         if fid in rows:
             rows[fid]["probs"].append((prob, prob2 if prob2 is not None else 0.0))
+            if cp is not None and cp < K["CHECK_DISAGREE"]:
+                rows[fid]["veto"] = 1
     out = []
     seen = set()
     lg = lambda p: math.log(max(p, 1e-12))
@@ -85,13 +91,14 @@ def load(db, truth):
         m = max(m, 0.0)
         pieces = 1.0 if r["note"] == "pieces merged" else 0.0
         t = TYPES.index(r["type"]) if r["type"] in TYPES else 3
-        c = min(max(r["conf"], 1e-15), 1 - 1e-15)
+        veto = r.get("veto", 0)
+        c = min(max(r["conf"] / (K["CHECK_FACTOR"] if veto else 1.0), 1e-15), 1 - 1e-15)
         z = math.log(c / (1 - c))
         ls = (z - K["CONF_BIAS"] - K["CONF_TYPE"][t] - K["CONF_LP"] * lp - K["CONF_MARGIN"] * m -
               K["CONF_PIECES"] * pieces) / K["CONF_LS"]
         ls = min(max(ls, -28), 0.0)
         out.append(dict(ok=int(r["text"] == want[r["key"]]), lp=lp, ls=ls, m=m, pieces=pieces,
-                        type=r["type"], old=r["conf"]))
+                        type=r["type"], old=r["conf"], veto=veto))
     for k in want:
         if k not in seen:  # its document failed: wrong, confidence 0
             out.append(dict(ok=0, lp=None))
@@ -146,7 +153,7 @@ def conf_of(w, r):
     if r["lp"] is None:
         return 0.0
     z = sum(wi * xi for wi, xi in zip(w, feats(r)))
-    return 1 / (1 + math.exp(-max(min(z, 40), -40)))
+    return (K["CHECK_FACTOR"] if r["veto"] else 1.0) / (1 + math.exp(-max(min(z, 40), -40)))
 
 
 def read_rate(rows, key, max_err=0.01):

@@ -5,7 +5,7 @@
 # 1. generates `docpipe samples --pages 200 --seed 11` (300 dpi, mixed) into
 #    DIR when it is not there yet;
 # 2. ingests it into a fresh database, timed (--threads 2), and runs
-#    eval-ingest on it;
+#    eval-ingest on it; then again without the checker (--checker none);
 # 3. Tesseract (Debian tesseract-ocr, installed with apt-get when missing)
 #    reads each field area docpipe located, deskewed the same way
 #    (bench/tess_crops.c), with --psm 7 and a digits-only whitelist; both
@@ -30,6 +30,13 @@ np=$(sqlite3 "$work/bench.db" "SELECT count(*) FROM pages")
 echo "$np pages in $(echo "$end - $start" | bc) s: $(echo "scale=1; $np / ($end - $start)" | bc) pages/s end to end"
 echo "== eval-ingest"
 "$bin" eval-ingest --db "$work/bench.db" --truth "$dir/truth.csv"
+echo "== the same without the checker (--checker none): its cost, its read rate"
+rm -f "$work/nc.db" "$work/nc.db-wal" "$work/nc.db-shm"
+start=$(date +%s.%N)
+"$bin" ingest --quiet --checker none --db "$work/nc.db" --threads 2 "$dir" || true
+end=$(date +%s.%N)
+echo "$np pages in $(echo "$end - $start" | bc) s: $(echo "scale=1; $np / ($end - $start)" | bc) pages/s end to end without the checker"
+"$bin" eval-ingest --db "$work/nc.db" --truth "$dir/truth.csv" | grep -E "field exact|read rate|status ok"
 
 echo "== Tesseract on the same field areas"
 if ! command -v tesseract >/dev/null 2>&1; then

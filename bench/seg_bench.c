@@ -352,7 +352,7 @@ int main(int argc, char **argv)
                 if (gpx && gp && gprobs && dd && rec_classifier_run(cls, gp, gpx, ng) == UTIL_OK) {
                     for (int k = 0; k < ng; k++)
                         gprobs[k] = gp + 10 * k;
-                    pipe_assemble_field(f, gprobs, &rules, 0.97, &rd, dd);
+                    pipe_assemble_field(f, gprobs, NULL, &rules, 0.97, &rd, dd);
                     chosen_count.ok += rd.n == nd;
                     chosen_text.ok += strcmp(rd.text, tf[j].text) == 0;
                     if (sfile)

@@ -148,6 +148,9 @@ static const cmd CMDS[] = {
      "split into pages; a file already stored (same SHA-256) is skipped.\n"
      "  --db FILE          the database, created when missing (docpipe.db)\n"
      "  --model M          model file (default: models/default.model beside the binary)\n"
+     "  --checker M|none   a second model, trained apart, whose opinion of each digit\n"
+     "                     goes into the confidence (default: models/checker.model\n"
+     "                     beside the binary when it is there; none: without one)\n"
      "  --form NAME|auto   read every page as this template; 'auto': every printed\n"
      "                     box or comb (default: the best template, else auto)\n"
      "  --forms DIR        the templates (default: forms/ beside the binary)\n"
@@ -555,6 +558,7 @@ static int cmd_ingest(const cmd *c, int argc, char **argv)
     pipe_ingest_opts_default(&o);
     const opt opts[] = {
         {"--db", O_STR, &o.db, 0, 0},           {"--model", O_STR, &o.model, 0, 0},
+        {"--checker", O_STR, &o.checker, 0, 0},
         {"--form", O_STR, &o.form, 0, 0},       {"--forms", O_STR, &o.forms_dir, 0, 0},
         {"--threads", O_INT, &o.threads, 0, 64}, {"--batch", O_INT, &o.batch, 1, 65536},
         {"--review-below", O_DBL, &o.review_below, 0.0, 1.0},

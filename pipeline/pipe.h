@@ -44,6 +44,9 @@ int pipe_shard_parse(const char *spec, pipe_shard *pshard);
 typedef struct pipe_ingest_opts {
     const char *db;          /* database file (docpipe.db), created when missing */
     const char *model;       /* model file, NULL: rec_model_default_path() */
+    const char *checker;     /* checker model file (a second opinion on each digit, weighed
+                              * into the confidence), NULL: rec_model_checker_path() when it
+                              * exists, none otherwise; "none": no checker */
     const char *form;        /* NULL: best template else auto; "auto"; or a template name */
     const char *forms_dir;   /* NULL: seg_forms_default_dir() */
     const char *engine;      /* --device: "auto" (NULL), "cpu" or "cuda" (rec_engine_open) */

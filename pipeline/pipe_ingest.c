@@ -78,6 +78,7 @@ typedef struct pdoc {
     int n_crops;                 /* distinct crops to classify */
     uint8_t *crops;              /* n_crops x 784 */
     float *probs;                /* n_crops x 10, filled by the main thread */
+    float *cprobs;               /* the checker's, the same way (NULL: no checker) */
     int *gmap;                   /* every glyph, field by field, split by split: its crop */
     int fed, done;               /* crops put into batches / classified */
     double seconds;
@@ -98,6 +99,7 @@ static void pdoc_destroy(pdoc **pd)
     free(d->error);
     free(d->crops);
     free(d->probs);
+    free(d->cprobs);
     free(d->gmap);
     free(d);
     *pd = NULL;
@@ -124,6 +126,7 @@ typedef struct ingest {
     seg_form_set *forms;
     seg_opts so;
     int n_threads;
+    int with_check;              /* a checker model runs beside the model */
     /* shared between threads, under mu */
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_main;
@@ -132,8 +135,9 @@ typedef struct ingest {
     pdoc *q_head, *q_tail;
 } ingest;
 
-/* Lists every glyph's crop, once per distinct (box, crop) within a field. */
-static int list_crops(pdoc *d)
+/* Lists every glyph's crop, once per distinct (box, crop) within a field;
+ * room for the checker's probabilities too when with_check. */
+static int list_crops(pdoc *d, int with_check)
 {
     int n_glyphs = 0, j = 0;
 
@@ -146,7 +150,9 @@ static int list_crops(pdoc *d)
     d->gmap = malloc((size_t)n_glyphs * sizeof *d->gmap);
     d->crops = malloc((size_t)n_glyphs * SEG_CROP_PIXELS);
     d->probs = malloc((size_t)n_glyphs * 10 * sizeof *d->probs);
-    if (!d->gmap || !d->crops || !d->probs)
+    if (with_check)
+        d->cprobs = malloc((size_t)n_glyphs * 10 * sizeof *d->cprobs);
+    if (!d->gmap || !d->crops || !d->probs || (with_check && !d->cprobs))
         return UTIL_ENOMEM;
     for (int p = 0; p < d->n_pages; p++) {
         const seg_page *pg = d->pages[p].seg;
@@ -255,7 +261,7 @@ static pdoc *process(ingest *g, int idx, db *rd)
                                                        : strdup("no page could be read");
         goto done;
     }
-    if (list_crops(d)) {
+    if (list_crops(d, g->with_check)) {
         d->kind = DOC_FAILED;
         d->error = strdup("out of memory listing its digits");
     }
@@ -328,9 +334,10 @@ typedef struct writer {
     db *db;
     int64_t run_id;
     rec_classifier *cls;
+    rec_classifier *chk;           /* the checker, or NULL */
     int batch;
     uint8_t *bpix;
-    float *bprob;
+    float *bprob, *bcprob;
     pdoc **bdoc;
     int *bcrop;
     pdoc *fifo_head, *fifo_tail;   /* documents waiting for probabilities or writing */
@@ -375,7 +382,7 @@ static int write_doc(writer *w, pdoc *d)
     db_field *fields = NULL;
     db_digit *digits = NULL;
     pipe_read *reads = NULL;
-    const float **gp = NULL;
+    const float **gp = NULL, **cp = NULL;
     size_t n_fields = 0, n_digits = 0, n_glyphs = 0;
     int rc = UTIL_OK, outcome = 0;
     int64_t id = 0;
@@ -415,7 +422,9 @@ static int write_doc(writer *w, pdoc *d)
     reads = calloc(n_fields ? n_fields : 1, sizeof *reads);
     digits = calloc(n_digits ? n_digits : 1, sizeof *digits);
     gp = calloc(n_glyphs ? n_glyphs : 1, sizeof *gp);
-    if (!pages || !fields || !reads || !digits || !gp) {
+    if (d->cprobs)
+        cp = calloc(n_glyphs ? n_glyphs : 1, sizeof *cp);
+    if (!pages || !fields || !reads || !digits || !gp || (d->cprobs && !cp)) {
         util_log(UTIL_LOG_ERROR, "out of memory storing %s", e->path);
         rc = UTIL_ENOMEM;
         goto cleanup;
@@ -443,11 +452,15 @@ static int write_doc(writer *w, pdoc *d)
                 for (int k = 0; k < fl->n_splits; k++)
                     if (fl->splits[k].n > most)
                         most = fl->splits[k].n;
-                for (int j = 0; j < ng; j++)
-                    gp[gj + (size_t)j] = d->probs + (size_t)d->gmap[gj + (size_t)j] * 10;
+                for (int j = 0; j < ng; j++) {
+                    size_t c = (size_t)d->gmap[gj + (size_t)j] * 10;
+                    gp[gj + (size_t)j] = d->probs + c;
+                    if (cp)
+                        cp[gj + (size_t)j] = d->cprobs + c;
+                }
                 rules_of(w->g, pp->seg, fl, &rules);
-                pipe_assemble_field(fl, gp + gj, &rules, w->g->o->review_below, &reads[fi],
-                                    &digits[di]);
+                pipe_assemble_field(fl, gp + gj, cp ? cp + gj : NULL, &rules,
+                                    w->g->o->review_below, &reads[fi], &digits[di]);
                 df->form = pp->seg->form[0] ? pp->seg->form : "auto";
                 df->name = fl->name;
                 df->type = seg_field_type_name(fl->type);
@@ -507,6 +520,7 @@ cleanup:
     free(reads);
     free(digits);
     free(gp);
+    free(cp);
     return rc;
 }
 
@@ -547,7 +561,8 @@ static int run_batch(writer *w)
         }
     if (m == 0)
         return UTIL_OK;
-    if ((rc = rec_classifier_run(w->cls, w->bprob, w->bpix, m)))
+    if ((rc = rec_classifier_run(w->cls, w->bprob, w->bpix, m)) ||
+        (w->chk && (rc = rec_classifier_run(w->chk, w->bcprob, w->bpix, m))))
         return rc;
     dt = util_now() - t0;
     w->st.classify_seconds += dt;
@@ -555,6 +570,9 @@ static int run_batch(writer *w)
     for (int i = 0; i < m; i++) {
         pdoc *d = w->bdoc[i];
         memcpy(d->probs + (size_t)w->bcrop[i] * 10, w->bprob + (size_t)i * 10, 10 * sizeof(float));
+        if (d->cprobs)
+            memcpy(d->cprobs + (size_t)w->bcrop[i] * 10, w->bcprob + (size_t)i * 10,
+                   10 * sizeof(float));
         d->done++;
         d->seconds += dt / m;
     }
@@ -668,13 +686,14 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
 {
     ingest g = {0};
     writer w = {0};
-    rec_model *model = NULL;
+    rec_model *model = NULL, *checker = NULL;
     const rec_engine_ops *ops = NULL;
     rec_engine *eng = NULL;
     pthread_t th[MAX_THREADS];
     int n_started = 0, loop_failed = 0, rc, log_level = util_log_get_level(), sev = -1, run_open = 0;
     char model_path[4200], arch[4096], sha[DB_SHA256_HEX];
-    double t0 = util_now(), acc = -1, temp = 0;
+    char chk_path[4200], chk_arch[4096], chk_sha[DB_SHA256_HEX];
+    double t0 = util_now(), acc = -1, temp = 0, chk_acc = -1, chk_temp = 0;
 
     if (pstats)
         memset(pstats, 0, sizeof *pstats);
@@ -697,27 +716,43 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
         snprintf(model_path, sizeof model_path, "%s", o->model);
     else
         rec_model_default_path(model_path, sizeof model_path);
+    /* The checker: the one named, or the shipped one when it is there. */
+    if (o->checker && strcmp(o->checker, "none") == 0)
+        g.with_check = 0;
+    else if (o->checker)
+        g.with_check = snprintf(chk_path, sizeof chk_path, "%s", o->checker) > 0;
+    else
+        g.with_check = rec_model_checker_path(chk_path, sizeof chk_path);
     if ((rc = rec_model_load(&model, model_path, REC_MODEL_KIND_MODEL)) ||
-        (rc = db_sha256_file(model_path, sha, NULL)) || (rc = load_forms(&g)) ||
-        (rc = db_open(o->db, DB_OPEN_CREATE, &w.db)))
+        (rc = db_sha256_file(model_path, sha, NULL)) ||
+        (g.with_check && ((rc = rec_model_load(&checker, chk_path, REC_MODEL_KIND_MODEL)) ||
+                          (rc = db_sha256_file(chk_path, chk_sha, NULL)))) ||
+        (rc = load_forms(&g)) || (rc = db_open(o->db, DB_OPEN_CREATE, &w.db)))
         goto cleanup;
     {
         pipe_ingest_opts oo = *o;
         oo.batch = w.batch;
-        if ((rc = make_classifier(&oo, model, &ops, &eng, &w.cls)))
+        if ((rc = make_classifier(&oo, model, &ops, &eng, &w.cls)) ||
+            (checker && (rc = rec_classifier_create(&w.chk, checker, ops, eng, w.batch))))
             goto cleanup;
     }
     rec_arch_format(&model->arch, arch, sizeof arch);
     rec_model_meta_double(model, "test_accuracy", 0, 1, -1, &acc);
     rec_model_meta_double(model, "temperature", 0.01, 100, 0, &temp);
+    if (checker) {
+        rec_arch_format(&checker->arch, chk_arch, sizeof chk_arch);
+        rec_model_meta_double(checker, "test_accuracy", 0, 1, -1, &chk_acc);
+        rec_model_meta_double(checker, "temperature", 0.01, 100, 0, &chk_temp);
+    }
     if ((rc = pipe_walk_paths(o->paths, o->n_paths, &g.walk)))
         goto cleanup;
     pipe_shard_filter(g.walk, &w.st.shard, &w.st.other_shards);
     w.bpix = malloc((size_t)w.batch * SEG_CROP_PIXELS);
     w.bprob = malloc((size_t)w.batch * 10 * sizeof *w.bprob);
+    w.bcprob = malloc((size_t)w.batch * 10 * sizeof *w.bcprob);
     w.bdoc = malloc((size_t)w.batch * sizeof *w.bdoc);
     w.bcrop = malloc((size_t)w.batch * sizeof *w.bcrop);
-    if (!w.bpix || !w.bprob || !w.bdoc || !w.bcrop) {
+    if (!w.bpix || !w.bprob || !w.bcprob || !w.bdoc || !w.bcrop) {
         util_log(UTIL_LOG_ERROR, "out of memory for a batch of %d digits", w.batch);
         rc = UTIL_ENOMEM;
         goto cleanup;
@@ -730,6 +765,13 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
         run.model_path = model_path;
         run.model_test_accuracy = acc;
         run.model_temperature = temp;
+        if (checker) {
+            run.checker_sha256 = chk_sha;
+            run.checker_arch = chk_arch;
+            run.checker_path = chk_path;
+            run.checker_test_accuracy = chk_acc;
+            run.checker_temperature = chk_temp;
+        }
         if ((rc = db_run_begin(w.db, &run, &w.run_id)))
             goto cleanup;
         run_open = 1;
@@ -812,22 +854,25 @@ cleanup:
         printf("%ld pages, %ld fields, %ld need review; %.1f s, %.1f pages/s, into %s\n",
                w.st.pages, w.st.fields, w.st.review, w.st.seconds,
                w.st.seconds > 0 ? w.st.pages / w.st.seconds : 0.0, o->db);
-        printf("classifier: %ld digits on %s, %.2f s classifying, %.2f s waiting for "
+        printf("classifier: %ld digits on %s%s, %.2f s classifying, %.2f s waiting for "
                "segmentation\n",
-               w.st.crops, ops && eng ? ops->name : "-", w.st.classify_seconds,
-               w.st.wait_seconds);
+               w.st.crops, ops && eng ? ops->name : "-", w.chk ? " with the checker" : "",
+               w.st.classify_seconds, w.st.wait_seconds);
         fflush(stdout);
     }
     if (pstats)
         *pstats = w.st;
     free(w.bpix);
     free(w.bprob);
+    free(w.bcprob);
     free(w.bdoc);
     free(w.bcrop);
     rec_classifier_destroy(&w.cls);
+    rec_classifier_destroy(&w.chk);
     if (eng)
         ops->destroy(&eng);
     rec_model_destroy(&model);
+    rec_model_destroy(&checker);
     db_close(&w.db);
     pipe_walk_destroy(&g.walk);
     seg_form_set_destroy(&g.forms);

@@ -2,7 +2,10 @@
  * test_accuracy.c - the shipped model, models/default.model, on the real
  * MNIST test set (data/test_labeled.csv, made by `make data`): it must
  * classify at least 99.60 % of the 10,000 digits correctly, its
- * calibration must be sane, and predict must agree with eval.
+ * calibration must be sane, and predict must agree with eval.  The shipped
+ * checker, models/checker.model (README "Confidence"), must read at least
+ * CHECKER_MIN of them and be calibrated too: its probabilities go into
+ * every field's confidence.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +20,8 @@
 
 #define MODEL "models/default.model"
 #define TEST_SET "data/test_labeled.csv"
+#define CHECKER "models/checker.model"
+#define CHECKER_MIN 9900 /* of 10,000 */
 
 int main(void)
 {
@@ -67,6 +72,21 @@ int main(void)
                       "docpipe eval --json reports the same accuracy (%g vs %g)", acc,
                       ev.accuracy);
         }
+    }
+    /* The checker: a second opinion, weaker than the model but sane. */
+    rec_classifier_destroy(&cls);
+    rec_model_destroy(&m);
+    if (TST_CHECK(rec_model_load(&m, CHECKER, REC_MODEL_KIND_MODEL) == UTIL_OK,
+                  "the shipped checker loads: %s", util_last_error()) &&
+        TST_CHECK(rec_classifier_create(&cls, m, ops, eng, 500) == UTIL_OK, "its classifier") &&
+        TST_CHECK(rec_classifier_run(cls, probs, d->pixels, d->n) == UTIL_OK, "classified") &&
+        TST_CHECK(trn_eval_compute(&ev, probs, d->labels, d->n) == UTIL_OK, "scored")) {
+        rec_arch_format(&m->arch, arch, sizeof arch);
+        printf("%s (%s): test accuracy %.2f %% (%d/%d), log-loss %.4f, ECE %.4f\n", CHECKER,
+               arch, 100.0 * ev.accuracy, ev.correct, ev.n, ev.log_loss, ev.ece);
+        TST_CHECK(ev.correct >= CHECKER_MIN, "checker accuracy >= %.2f %% (%d/10000)",
+                  CHECKER_MIN / 100.0, ev.correct);
+        TST_CHECK(ev.ece < 0.01, "checker calibrated: ECE %.4f < 0.01", ev.ece);
     }
 done:
     rec_classifier_destroy(&cls);

@@ -206,7 +206,7 @@ static void test_assemble(void)
         int ns[1] = {5};
         float pr[1] = {1.0f};
         tfield_make(&t, SEG_FT_POSTCODE, 1, ns, pr);
-        pipe_assemble_field(&t.f, t.gp, &five, 0.85, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &five, 0.85, &r, d);
         double m = log(0.99 / 0.005);
         double want = want_conf(SEG_FT_POSTCODE, 5 * log(0.99), 0.0, m, 0);
         TST_CHECK(r.split == 0 && strcmp(r.text, "01234") == 0 && r.has_value_text &&
@@ -220,27 +220,27 @@ static void test_assemble(void)
                       fabs(d[2].prob2 - 0.005) < 1e-6 && d[2].pos == 2 && d[2].x == 20 &&
                       d[2].has_crop && d[2].crop[0] == 3,
                   "digit 2: label, runner-up, box, crop");
-        pipe_assemble_field(&t.f, t.gp, &five, want + 0.001, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &five, want + 0.001, &r, d);
         TST_CHECK(r.status == DB_FIELD_REVIEW, "under --review-below %.4f: review (%.4f)",
                   want + 0.001, r.confidence);
         /* Pieces merged into one digit weigh as documented; other doubts
          * do not enter. */
         t.f.doubt = 0.15f;
         t.f.doubt_kind = SEG_DOUBT_PIECES;
-        pipe_assemble_field(&t.f, t.gp, &five, 0.0, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &five, 0.0, &r, d);
         TST_CHECK(fabs(r.confidence - want_conf(SEG_FT_POSTCODE, 5 * log(0.99), 0.0, m, 1)) < 1e-4 &&
                       r.confidence > 0 && r.confidence < want - 0.01,
                   "pieces merged weigh as documented: %.4f", r.confidence);
         t.f.doubt = 0.6f;
         t.f.doubt_kind = SEG_DOUBT_WIDE;
-        pipe_assemble_field(&t.f, t.gp, &five, 0.0, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &five, 0.0, &r, d);
         TST_CHECK(fabs(r.confidence - want) < 1e-4, "a wide glyph's doubt: %.4f", r.confidence);
         /* Every digit certain: the margin's cap, the most a postcode gets. */
         t.f.doubt = 0;
         t.f.doubt_kind = SEG_DOUBT_NONE;
         for (int i = 0; i < 5; i++)
             set_p(t.p[i], i, 1.0f, 7, 0.0f);
-        pipe_assemble_field(&t.f, t.gp, &five, 0.0, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &five, 0.0, &r, d);
         TST_CHECK(fabs(r.confidence - want_conf(SEG_FT_POSTCODE, 0, 0, 15, 0)) < 1e-6,
                   "certain digits: the postcode's most %.5f (%.5f)",
                   want_conf(SEG_FT_POSTCODE, 0, 0, 15, 0), r.confidence);
@@ -248,10 +248,10 @@ static void test_assemble(void)
          * with a close runner-up gives less than with a far one. */
         double c_far, c_close;
         set_p(t.p[3], 3, 0.6f, 8, 0.05f);
-        pipe_assemble_field(&t.f, t.gp, &five, 0.0, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &five, 0.0, &r, d);
         c_far = r.confidence;
         set_p(t.p[3], 3, 0.6f, 8, 0.39f);
-        pipe_assemble_field(&t.f, t.gp, &five, 0.0, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &five, 0.0, &r, d);
         c_close = r.confidence;
         TST_CHECK(fabs(c_close - want_conf(SEG_FT_POSTCODE, log(0.6), 0, log(0.6 / 0.39), 0)) < 1e-4 &&
                       c_close < c_far - 0.05,
@@ -264,7 +264,7 @@ static void test_assemble(void)
         tfield_make(&t, SEG_FT_NUMBER, 2, ns, pr);
         /* split 0 has one glyph the classifier does not know (0.3) */
         set_p(t.p[1], 1, 0.3f, 2, 0.25f);
-        pipe_assemble_field(&t.f, t.gp, &none, 0.5, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &none, 0.5, &r, d);
         /* scores: log prior + sum log top p (+ 0.5 per glyph to choose; the
          * share S in the confidence is of the scores without it) */
         double s0 = log(0.6) + 3 * log(0.99) + log(0.3), s1 = log(0.4) + 5 * log(0.99);
@@ -277,13 +277,13 @@ static void test_assemble(void)
         /* with both sure, the prior decides when it is clear enough ... */
         set_p(t.p[1], 1, 0.99f, 7, 0.005f);
         t.s[0].prior = 0.7f, t.s[1].prior = 0.3f;
-        pipe_assemble_field(&t.f, t.gp, &none, 0.5, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &none, 0.5, &r, d);
         TST_CHECK(r.split == 0, "both sure, prior 0.7: the prior decides (%d)", r.split);
         /* ... and a close prior goes to the split with more glyphs read
          * surely (log 0.6 + 4 x 0.5 < log 0.4 + 5 x 0.5): two touching
          * digits that also read surely as one */
         t.s[0].prior = 0.6f, t.s[1].prior = 0.4f;
-        pipe_assemble_field(&t.f, t.gp, &none, 0.5, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &none, 0.5, &r, d);
         s0 = log(0.6) + 4 * log(0.99), s1 = log(0.4) + 5 * log(0.99);
         share = 1.0 / (1.0 + exp(s0 - s1)); /* under one half: the bonus turned it */
         TST_CHECK(r.split == 1 && strcmp(r.text, "12345") == 0,
@@ -299,9 +299,9 @@ static void test_assemble(void)
         int ns[2] = {4, 5};
         float pr[2] = {0.7f, 0.3f};
         tfield_make(&t, SEG_FT_POSTCODE, 2, ns, pr);
-        pipe_assemble_field(&t.f, t.gp, &none, 0.5, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &none, 0.5, &r, d);
         TST_CHECK(r.split == 0, "no rules: the prior's split (%d)", r.split);
-        pipe_assemble_field(&t.f, t.gp, &five, 0.5, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &five, 0.5, &r, d);
         TST_CHECK(r.split == 1 && strcmp(r.text, "12345") == 0, "rules: the 5-digit split (%s)",
                   r.text);
     }
@@ -310,7 +310,7 @@ static void test_assemble(void)
         int ns[1] = {4};
         float pr[1] = {1.0f};
         tfield_make(&t, SEG_FT_POSTCODE, 1, ns, pr);
-        pipe_assemble_field(&t.f, t.gp, &five, 0.0, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &five, 0.0, &r, d);
         TST_CHECK(r.status == DB_FIELD_REVIEW && strstr(r.why, "4 digits") && !r.has_value_text,
                   "4-digit postcode: review (%s)", r.why);
     }
@@ -322,20 +322,20 @@ static void test_assemble(void)
         pipe_rules amt = {1, 1, 7, 2, ""};
         tfield_make(&t, SEG_FT_AMOUNT, 1, ns, pr);
         t.s[0].n_int = 3;
-        pipe_assemble_field(&t.f, t.gp, &amt, 0.5, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &amt, 0.5, &r, d);
         TST_CHECK(strcmp(r.text, "712.34") == 0 && r.has_value && r.cents == 71234 &&
                       d[0].label == 7 && d[0].label2 == 0 && d[0].prob2 > d[0].prob &&
                       r.status == DB_FIELD_REVIEW,
                   "amount read 012.34: the runner-up 7 leads, to review: %s %lld %.4f", r.text,
                   (long long)r.cents, r.confidence);
         t.s[0].n_int = 5;
-        pipe_assemble_field(&t.f, t.gp, &amt, 0.5, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &amt, 0.5, &r, d);
         TST_CHECK(r.status == DB_FIELD_REVIEW && strstr(r.why, "decimal point assumed") && strcmp(r.text, "712.34") == 0,
                   "no point where cents are expected: review (%s)", r.why);
         ns[0] = 3;
         tfield_make(&t, SEG_FT_AMOUNT, 1, ns, pr);
         t.s[0].n_int = 1;
-        pipe_assemble_field(&t.f, t.gp, &amt, 0.5, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &amt, 0.5, &r, d);
         TST_CHECK(strcmp(r.text, "0.12") == 0 && r.cents == 12 && d[0].label == 0 && r.status == DB_FIELD_OK,
                   "a whole part of one digit may be 0: %s", r.text);
     }
@@ -345,14 +345,14 @@ static void test_assemble(void)
         float pr[1] = {1.0f};
         pipe_rules phone = {1, 10, 10, 0, "NXXNXXXXZ9"};
         tfield_make(&t, SEG_FT_NUMBER, 1, ns, pr); /* reads 0123456789, runner-up 7 */
-        pipe_assemble_field(&t.f, t.gp, &phone, 0.0, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &phone, 0.0, &r, d);
         TST_CHECK(strcmp(r.text, "7123456789") == 0 && d[0].label == 7 && d[0].label2 == 0,
                   "pattern N: a 0 read as the likeliest of 2-9: %s", r.text);
         snprintf(phone.pattern, sizeof phone.pattern, "XXXXXXXXX5");
-        pipe_assemble_field(&t.f, t.gp, &phone, 0.0, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &phone, 0.0, &r, d);
         TST_CHECK(strcmp(r.text, "0123456785") == 0, "pattern digit: the 9 read as 5: %s", r.text);
         snprintf(phone.pattern, sizeof phone.pattern, "NXXNXXXXX");
-        pipe_assemble_field(&t.f, t.gp, &phone, 0.0, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &phone, 0.0, &r, d);
         TST_CHECK(strcmp(r.text, "0123456789") == 0,
                   "a pattern of another length than the reading applies nowhere: %s", r.text);
     }
@@ -365,7 +365,7 @@ static void test_assemble(void)
         for (int i = 0; i < 8; i++)
             set_p(t.p[i], seen[i] - '0', 0.99f, (seen[i] - '0' + 1) % 10, 0.005f);
         set_p(t.p[0], 1, 0.6f, 0, 0.3f); /* month 13: the 1 may be a 0 */
-        pipe_assemble_field(&t.f, t.gp, &none, 0.0, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &none, 0.0, &r, d);
         TST_CHECK(strcmp(r.text, "03052019") == 0 && r.has_value_text &&
                       strcmp(r.value_text, "2019-03-05") == 0 && d[0].label == 0 && d[0].label2 == 1,
                   "month 13 read as 03: %s", r.text);
@@ -375,28 +375,62 @@ static void test_assemble(void)
         set_p(t.p[1], 2, 0.99f, 3, 0.005f); /* February */
         set_p(t.p[3], 9, 0.99f, 8, 0.005f); /* the 29th, in no leap year near 2029 */
         set_p(t.p[7], 9, 0.99f, 8, 0.005f);
-        pipe_assemble_field(&t.f, t.gp, &none, 0.0, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &none, 0.0, &r, d);
         TST_CHECK(r.has_value_text && strcmp(r.text, "02292029") != 0 &&
                       (strcmp(r.text, "02282029") == 0 || strcmp(r.text, "02292028") == 0),
                   "February 29 2029 read as the likeliest real date: %s", r.text);
         tfield_make(&t, SEG_FT_DATE, 1, ns, pr);
         set_p(t.p[4], 4, 0.99f, 1, 0.005f); /* the year's 4 may be a 1 */
-        pipe_assemble_field(&t.f, t.gp, &none, 0.9, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &none, 0.9, &r, d);
         TST_CHECK(strcmp(r.text, "01231967") == 0 && r.has_value_text &&
                       r.status == DB_FIELD_REVIEW && r.confidence < 0.5,
                   "month 01 day 23 year 4567: 1967 the likeliest year, unsure (%s %.4f)", r.text,
                   r.confidence);
         ns[0] = 6;
         tfield_make(&t, SEG_FT_DATE, 1, ns, pr);
-        pipe_assemble_field(&t.f, t.gp, &none, 0.0, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &none, 0.0, &r, d);
         TST_CHECK(strcmp(r.text, "012345") == 0 && !r.has_value_text && r.status == DB_FIELD_REVIEW,
                   "a date of 6 digits: read as seen, no value, review (%s)", r.text);
         ns[0] = 0;
         tfield_make(&t, SEG_FT_POSTCODE, 1, ns, pr);
-        pipe_assemble_field(&t.f, t.gp, &five, 0.9, &r, d);
+        pipe_assemble_field(&t.f, t.gp, NULL, &five, 0.9, &r, d);
         TST_CHECK(r.n == 0 && r.text[0] == '\0' && !r.has_value_text && r.confidence > 0.9 &&
                       r.status == DB_FIELD_OK,
                   "a blank field reads as empty, confidently (%.3f)", r.confidence);
+    }
+    /* The checker: its probability of each label read is stored; where it
+     * reads a digit otherwise (under 0.5) the confidence is halved and the
+     * field goes to review with the reason. */
+    {
+        int ns[1] = {5};
+        float pr[1] = {1.0f}, cpv[5][10];
+        const float *cp[5];
+        double want = want_conf(SEG_FT_POSTCODE, 5 * log(0.99), 0.0, log(0.99 / 0.005), 0);
+        tfield_make(&t, SEG_FT_POSTCODE, 1, ns, pr);
+        for (int i = 0; i < 5; i++) {
+            set_p(cpv[i], i, 0.98f, 7, 0.01f);
+            cp[i] = cpv[i];
+        }
+        pipe_assemble_field(&t.f, t.gp, NULL, &five, 0.0, &r, d);
+        TST_CHECK(!d[0].has_check && !d[4].has_check, "no checker: no check_prob");
+        pipe_assemble_field(&t.f, t.gp, cp, &five, 0.9, &r, d);
+        TST_CHECK(strcmp(r.text, "01234") == 0 && d[3].has_check &&
+                      fabs(d[3].check_prob - 0.98) < 1e-6 && fabs(r.confidence - want) < 1e-4 &&
+                      r.status == DB_FIELD_OK && !r.why[0],
+                  "the checker agrees: check_prob %.3f stored, confidence as without it (%.4f)",
+                  d[3].check_prob, r.confidence);
+        set_p(cpv[2], 2, 0.51f, 5, 0.45f); /* torn, but still the same digit */
+        pipe_assemble_field(&t.f, t.gp, cp, &five, 0.9, &r, d);
+        TST_CHECK(fabs(r.confidence - want) < 1e-4 && r.status == DB_FIELD_OK,
+                  "the checker unsure but agreeing (0.51): no change (%.4f)", r.confidence);
+        set_p(cpv[2], 5, 0.97f, 2, 0.02f); /* it reads digit 3 (a 2) as a 5 */
+        pipe_assemble_field(&t.f, t.gp, cp, &five, 0.4, &r, d);
+        TST_CHECK(strcmp(r.text, "01234") == 0 && fabs(d[2].check_prob - 0.02) < 1e-6 &&
+                      fabs(r.confidence - 0.5 * want) < 1e-4 && r.status == DB_FIELD_REVIEW &&
+                      strstr(r.why, "checker reads digit 3"),
+                  "the checker reads a digit otherwise: the model's text, confidence halved "
+                  "(%.4f), review even above the threshold (%s)",
+                  r.confidence, r.why);
     }
 }
 
@@ -528,8 +562,16 @@ static void test_end_to_end(void)
     TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM runs WHERE status='done' AND documents = %d AND "
                        "pages = 5 AND model_id IS NOT NULL", n_docs) == 1,
               "the run recorded with its counts and model");
-    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM models WHERE test_accuracy > 0.99 AND temperature > 1") == 1,
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM models m JOIN runs r ON r.model_id = m.id "
+                             "WHERE m.test_accuracy > 0.99 AND m.temperature > 1") == 1,
               "the model's accuracy and temperature recorded");
+    /* The shipped checker is found beside the binary and used. */
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM models m JOIN runs r ON r.checker_id = m.id "
+                             "WHERE m.id <> r.model_id AND m.test_accuracy > 0.98 AND "
+                             "m.temperature > 0 AND m.path LIKE '%%checker.model'") == 1 &&
+                  tst_sql_int(h, "SELECT count(*) FROM digits WHERE check_prob BETWEEN 0 AND 1") ==
+                      tst_sql_int(h, "SELECT count(*) FROM digits"),
+              "the checker recorded with the run, its probability with every digit");
     ids_before = tst_sql_int(h, "SELECT max(id) FROM documents");
 
     /* eval-ingest: figures in range, consistent with the text and json forms */
@@ -674,6 +716,19 @@ static void test_cli(void)
     rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s --model %s %s 2>&1", tst_bin(), tst_path("m.db"), tst_path("no.model"), g_set);
     TST_CHECK(rc == 1 && strstr(g_out, "no.model") && !tst_file_exists(tst_path("m.db")),
               "a missing model: exit 1 naming it, no database made: %s", g_out);
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s --checker %s %s 2>&1", tst_bin(), tst_path("c.db"), tst_path("no-checker.model"), g_set);
+    TST_CHECK(rc == 1 && strstr(g_out, "no-checker.model") && !tst_file_exists(tst_path("c.db")),
+              "a missing checker named: exit 1 naming it, no database made: %s", g_out);
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --quiet --db %s --checker none %s 2>&1", tst_bin(), tst_path("nc.db"), g_set);
+    {
+        sqlite3 *h = tst_sql_open(tst_path("nc.db"));
+        TST_CHECK(rc == 0 && tst_sql_int(h, "SELECT count(*) FROM digits") > 0 &&
+                      tst_sql_int(h, "SELECT count(*) FROM digits WHERE check_prob IS NOT NULL") == 0 &&
+                      tst_sql_int(h, "SELECT count(*) FROM runs WHERE checker_id IS NULL") == 1 &&
+                      tst_sql_int(h, "SELECT count(*) FROM models") == 1,
+                  "--checker none: no checker recorded, no check_prob (exit %d): %s", rc, g_out);
+        sqlite3_close(h);
+    }
     rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s --form nosuch %s 2>&1", tst_bin(), tst_path("f.db"), g_set);
     TST_CHECK(rc == 1 && strstr(g_out, "nosuch"), "an unknown form: exit 1");
     /* from another folder: the model and forms are found beside the binary
@@ -689,6 +744,21 @@ static void test_cli(void)
                  "--db here.db set/doc0001.* 2>&1", tst_tmpdir());
         TST_CHECK(rc == 0 && tst_file_exists(tst_path("here.db")),
                   "works from any folder (model and forms beside the binary): %s", g_out);
+        /* an install without the checker: read without one */
+        rc = tst_runf(g_out, sizeof g_out, "mkdir -p %s/models && cp %s %s/docpipe && "
+                 "ln -s %s/models/default.model %s/models/default.model && ln -s %s/forms %s/forms 2>&1",
+                 tst_path("inst2"), tst_bin(), tst_path("inst2"), cwd, tst_path("inst2"), cwd,
+                 tst_path("inst2"));
+        TST_CHECK(rc == 0, "install folder without the checker: %s", g_out);
+        rc = tst_runf(g_out, sizeof g_out, "cd %s && env -u DOCPIPE_MODEL -u DOCPIPE_FORMS -u DOCPIPE_CHECKER "
+                 "inst2/docpipe ingest --quiet --db here2.db set/doc0001.* 2>&1", tst_tmpdir());
+        {
+            sqlite3 *h = tst_sql_open(tst_path("here2.db"));
+            TST_CHECK(rc == 0 && tst_sql_int(h, "SELECT count(*) FROM digits") > 0 &&
+                          tst_sql_int(h, "SELECT count(*) FROM digits WHERE check_prob IS NOT NULL") == 0,
+                      "no checker beside the binary: read without one (exit %d): %s", rc, g_out);
+            sqlite3_close(h);
+        }
     }
     /* --form auto reads fields without a template */
     rc = tst_runf(g_out, sizeof g_out, "%s ingest --quiet --form auto --db %s %s 2>&1", tst_bin(), tst_path("auto.db"), g_set);
