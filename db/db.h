@@ -102,6 +102,15 @@ typedef struct db_doc {
     const db_page *pages;
 } db_doc;
 
+/* A model file a run used (a models row), known by its SHA-256. */
+typedef struct db_model_ref {
+    const char *sha256;            /* NULL: none (no row; the run's reference NULL) */
+    const char *arch;
+    const char *path;              /* or NULL */
+    double test_accuracy;          /* 0..1, or < 0: unknown */
+    double temperature;            /* calibration temperature > 0, or <= 0: unknown */
+} db_model_ref;
+
 /*
  * What a run is (db_run_begin): its classifier model and, when it has one,
  * the checker network (a second, independent model).  A db_run zeroed with
@@ -109,16 +118,8 @@ typedef struct db_doc {
  */
 typedef struct db_run {
     const char *args;              /* the command line */
-    const char *model_sha256;      /* NULL: no model row */
-    const char *model_arch;
-    const char *model_path;        /* or NULL */
-    double model_test_accuracy;    /* 0..1, or < 0: unknown */
-    double model_temperature;      /* calibration temperature > 0, or <= 0: unknown */
-    const char *checker_sha256;    /* NULL: no checker (runs.checker_id NULL) */
-    const char *checker_arch;
-    const char *checker_path;      /* or NULL */
-    double checker_test_accuracy;  /* 0..1, or < 0: unknown */
-    double checker_temperature;    /* calibration temperature > 0, or <= 0: unknown */
+    db_model_ref model;            /* runs.model_id */
+    db_model_ref checker;          /* runs.checker_id */
 } db_run;
 
 /* How a run went (db_run_end). */

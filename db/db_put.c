@@ -57,41 +57,43 @@ static int is_sha256(const char *s)
 
 /* Whether a run's model (or checker) may be recorded: no SHA-256 (none), or
  * a SHA-256 of 64 lowercase hex digits with an architecture. */
-static int model_ok(const char *sha, const char *arch)
+static int model_ok(const db_model_ref *m)
 {
-    return !sha || (is_sha256(sha) && arch);
+    return !m->sha256 || (is_sha256(m->sha256) && m->arch);
 }
 
 /*
- * model_row - the models row of the file with this SHA-256, added when new
- * (ins: the INSERT ... ON CONFLICT DO NOTHING, sel: the SELECT id), inside
- * db_run_begin's transaction.  acc < 0 and temp <= 0 are unknown (NULL).
- * *pid is its id; what says which one ("model", "checker") in a message.
+ * model_row - the models row of file m, added when new (ins: the INSERT ...
+ * ON CONFLICT DO NOTHING, sel: the SELECT id), inside db_run_begin's
+ * transaction; *pid is its id, 0 when m has no SHA-256.  An unknown
+ * accuracy or temperature is NULL; what says which one ("model",
+ * "checker") in a message.
  */
 static int model_row(db *d, sqlite3_stmt *ins, sqlite3_stmt *sel, const char *what,
-                     const char *sha, const char *arch, const char *path, double acc,
-                     double temp, int64_t *pid)
+                     const db_model_ref *m, int64_t *pid)
 {
     int rc = UTIL_OK, src;
 
     *pid = 0;
+    if (!m->sha256)
+        return UTIL_OK;
     sqlite3_clear_bindings(ins);
-    bind_text(ins, 1, sha);
-    bind_text(ins, 2, arch);
-    if (acc >= 0)
-        bind_real(ins, 3, acc);
-    if (temp > 0)
-        bind_real(ins, 4, temp);
-    bind_text(ins, 5, path);
+    bind_text(ins, 1, m->sha256);
+    bind_text(ins, 2, m->arch);
+    if (m->test_accuracy >= 0)
+        bind_real(ins, 3, m->test_accuracy);
+    if (m->temperature > 0)
+        bind_real(ins, 4, m->temperature);
+    bind_text(ins, 5, m->path);
     src = step_done(ins);
     if (src != SQLITE_OK) {
-        rc = db_fail(d, src, "recording the %s %s", what, sha);
+        rc = db_fail(d, src, "recording the %s %s", what, m->sha256);
         goto cleanup;
     }
-    bind_text(sel, 1, sha);
+    bind_text(sel, 1, m->sha256);
     src = sqlite3_step(sel);
     if (src != SQLITE_ROW) {
-        rc = db_fail(d, src, "finding the %s %s", what, sha);
+        rc = db_fail(d, src, "finding the %s %s", what, m->sha256);
         goto cleanup;
     }
     *pid = sqlite3_column_int64(sel, 0);
@@ -111,11 +113,9 @@ int db_run_begin(db *d, const db_run *run, int64_t *prun_id)
         util_log(UTIL_LOG_ERROR, "db_run_begin: no database or no arguments");
         return UTIL_EINVAL;
     }
-    if (!model_ok(run->model_sha256, run->model_arch) ||
-        !model_ok(run->checker_sha256, run->checker_arch)) {
+    if (!model_ok(&run->model) || !model_ok(&run->checker)) {
         util_log(UTIL_LOG_ERROR, "%s: a run's %s needs a SHA-256 (64 lowercase hex digits) "
-                 "and an architecture", d->path,
-                 model_ok(run->model_sha256, run->model_arch) ? "checker" : "model");
+                 "and an architecture", d->path, model_ok(&run->model) ? "checker" : "model");
         return UTIL_EINVAL;
     }
     rc = db_prepare(d,
@@ -132,14 +132,8 @@ int db_run_begin(db *d, const db_run *run, int64_t *prun_id)
     if (rc != UTIL_OK)
         goto cleanup;
     in_txn = 1;
-    if (run->model_sha256)
-        rc = model_row(d, model, model_id, "model", run->model_sha256, run->model_arch,
-                       run->model_path, run->model_test_accuracy, run->model_temperature, &mid);
-    if (rc == UTIL_OK && run->checker_sha256)
-        rc = model_row(d, model, model_id, "checker", run->checker_sha256, run->checker_arch,
-                       run->checker_path, run->checker_test_accuracy,
-                       run->checker_temperature, &cid);
-    if (rc != UTIL_OK)
+    if ((rc = model_row(d, model, model_id, "model", &run->model, &mid)) ||
+        (rc = model_row(d, model, model_id, "checker", &run->checker, &cid)))
         goto cleanup;
     bind_text(ins, 1, run->args);
     if (mid)

@@ -641,6 +641,34 @@ static int main_loop(writer *w)
 
 /* ----------------------------------------------------------- the run */
 
+/* A model file as the run uses and records it (the model, the checker). */
+typedef struct model_file {
+    char path[4200], arch[4096], sha[DB_SHA256_HEX];
+    double acc, temp;    /* its metadata: test accuracy (-1 unknown), temperature (0 unknown) */
+    rec_model *m;
+} model_file;
+
+/* Loads mf->path into mf (its network, SHA-256, architecture, metadata). */
+static int model_file_load(model_file *mf)
+{
+    int rc;
+
+    if ((rc = rec_model_load(&mf->m, mf->path, REC_MODEL_KIND_MODEL)) ||
+        (rc = db_sha256_file(mf->path, mf->sha, NULL)))
+        return rc;
+    rec_arch_format(&mf->m->arch, mf->arch, sizeof mf->arch);
+    rec_model_meta_double(mf->m, "test_accuracy", 0, 1, -1, &mf->acc);
+    rec_model_meta_double(mf->m, "temperature", 0.01, 100, 0, &mf->temp);
+    return UTIL_OK;
+}
+
+/* What the runs and models tables record of a loaded model file. */
+static db_model_ref model_file_ref(const model_file *mf)
+{
+    db_model_ref r = {mf->sha, mf->arch, mf->path, mf->acc, mf->temp};
+    return r;
+}
+
 /* The engine is chosen here and only here (--device, rec_engine_open). */
 static int make_classifier(const pipe_ingest_opts *o, const rec_model *m,
                            const rec_engine_ops **pops, rec_engine **peng, rec_classifier **pcls)
@@ -686,14 +714,12 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
 {
     ingest g = {0};
     writer w = {0};
-    rec_model *model = NULL, *checker = NULL;
+    model_file model = {0}, checker = {0};
     const rec_engine_ops *ops = NULL;
     rec_engine *eng = NULL;
     pthread_t th[MAX_THREADS];
     int n_started = 0, loop_failed = 0, rc, log_level = util_log_get_level(), sev = -1, run_open = 0;
-    char model_path[4200], arch[4096], sha[DB_SHA256_HEX];
-    char chk_path[4200], chk_arch[4096], chk_sha[DB_SHA256_HEX];
-    double t0 = util_now(), acc = -1, temp = 0, chk_acc = -1, chk_temp = 0;
+    double t0 = util_now();
 
     if (pstats)
         memset(pstats, 0, sizeof *pstats);
@@ -713,36 +739,25 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
     if ((rc = pipe_shard_resolve(o->shard, o->shard_count, &w.st.shard)))
         goto cleanup;
     if (o->model)
-        snprintf(model_path, sizeof model_path, "%s", o->model);
+        snprintf(model.path, sizeof model.path, "%s", o->model);
     else
-        rec_model_default_path(model_path, sizeof model_path);
+        rec_model_default_path(model.path, sizeof model.path);
     /* The checker: the one named, or the shipped one when it is there. */
     if (o->checker && strcmp(o->checker, "none") == 0)
         g.with_check = 0;
     else if (o->checker)
-        g.with_check = snprintf(chk_path, sizeof chk_path, "%s", o->checker) > 0;
+        g.with_check = snprintf(checker.path, sizeof checker.path, "%s", o->checker) > 0;
     else
-        g.with_check = rec_model_checker_path(chk_path, sizeof chk_path);
-    if ((rc = rec_model_load(&model, model_path, REC_MODEL_KIND_MODEL)) ||
-        (rc = db_sha256_file(model_path, sha, NULL)) ||
-        (g.with_check && ((rc = rec_model_load(&checker, chk_path, REC_MODEL_KIND_MODEL)) ||
-                          (rc = db_sha256_file(chk_path, chk_sha, NULL)))) ||
+        g.with_check = rec_model_checker_path(checker.path, sizeof checker.path);
+    if ((rc = model_file_load(&model)) || (g.with_check && (rc = model_file_load(&checker))) ||
         (rc = load_forms(&g)) || (rc = db_open(o->db, DB_OPEN_CREATE, &w.db)))
         goto cleanup;
     {
         pipe_ingest_opts oo = *o;
         oo.batch = w.batch;
-        if ((rc = make_classifier(&oo, model, &ops, &eng, &w.cls)) ||
-            (checker && (rc = rec_classifier_create(&w.chk, checker, ops, eng, w.batch))))
+        if ((rc = make_classifier(&oo, model.m, &ops, &eng, &w.cls)) ||
+            (checker.m && (rc = rec_classifier_create(&w.chk, checker.m, ops, eng, w.batch))))
             goto cleanup;
-    }
-    rec_arch_format(&model->arch, arch, sizeof arch);
-    rec_model_meta_double(model, "test_accuracy", 0, 1, -1, &acc);
-    rec_model_meta_double(model, "temperature", 0.01, 100, 0, &temp);
-    if (checker) {
-        rec_arch_format(&checker->arch, chk_arch, sizeof chk_arch);
-        rec_model_meta_double(checker, "test_accuracy", 0, 1, -1, &chk_acc);
-        rec_model_meta_double(checker, "temperature", 0.01, 100, 0, &chk_temp);
     }
     if ((rc = pipe_walk_paths(o->paths, o->n_paths, &g.walk)))
         goto cleanup;
@@ -760,18 +775,9 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
     {
         db_run run = {0};
         run.args = o->command ? o->command : "docpipe ingest";
-        run.model_sha256 = sha;
-        run.model_arch = arch;
-        run.model_path = model_path;
-        run.model_test_accuracy = acc;
-        run.model_temperature = temp;
-        if (checker) {
-            run.checker_sha256 = chk_sha;
-            run.checker_arch = chk_arch;
-            run.checker_path = chk_path;
-            run.checker_test_accuracy = chk_acc;
-            run.checker_temperature = chk_temp;
-        }
+        run.model = model_file_ref(&model);
+        if (checker.m)
+            run.checker = model_file_ref(&checker);
         if ((rc = db_run_begin(w.db, &run, &w.run_id)))
             goto cleanup;
         run_open = 1;
@@ -871,8 +877,8 @@ cleanup:
     rec_classifier_destroy(&w.chk);
     if (eng)
         ops->destroy(&eng);
-    rec_model_destroy(&model);
-    rec_model_destroy(&checker);
+    rec_model_destroy(&model.m);
+    rec_model_destroy(&checker.m);
     db_close(&w.db);
     pipe_walk_destroy(&g.walk);
     seg_form_set_destroy(&g.forms);

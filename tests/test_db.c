@@ -322,11 +322,11 @@ static void test_roundtrip(void)
 
     TST_CHECK(db_open(path, DB_OPEN_CREATE, &d) == UTIL_OK, "open");
     run.args = "docpipe ingest --db round.db scans/";
-    run.model_sha256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-    run.model_arch = "conv32k3 ...";
-    run.model_path = "models/default.model";
-    run.model_test_accuracy = 0.996;
-    run.model_temperature = 1.25;
+    run.model.sha256 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    run.model.arch = "conv32k3 ...";
+    run.model.path = "models/default.model";
+    run.model.test_accuracy = 0.996;
+    run.model.temperature = 1.25;
     TST_CHECK(db_run_begin(d, &run, &run_id) == UTIL_OK && run_id > 0, "run begun");
     TST_CHECK(db_run_begin(d, &run, &run2) == UTIL_OK && run2 > run_id, "a second run");
 
@@ -1028,12 +1028,12 @@ static void test_migrate_v1(void)
         t.digits[i].check_prob = 0.5 + 0.0625 * i;
     }
     run.args = "docpipe ingest new";
-    run.model_sha256 = "1111111111111111111111111111111111111111111111111111111111111111";
-    run.model_arch = "conv8k3 dense10";
-    run.model_test_accuracy = -1;
-    run.checker_sha256 = "2222222222222222222222222222222222222222222222222222222222222222";
-    run.checker_arch = "conv16k5 dense10";
-    run.checker_test_accuracy = -1;
+    run.model.sha256 = "1111111111111111111111111111111111111111111111111111111111111111";
+    run.model.arch = "conv8k3 dense10";
+    run.model.test_accuracy = -1;
+    run.checker.sha256 = "2222222222222222222222222222222222222222222222222222222222222222";
+    run.checker.arch = "conv16k5 dense10";
+    run.checker.test_accuracy = -1;
     TST_CHECK(db_run_begin(d, &run, &run_id) == UTIL_OK && run_id > 1, "a run with a checker");
     TST_CHECK(put(d, run_id, &t, 0, &out, &id) == UTIL_OK && out == DB_PUT_ADDED, "a document");
     TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM digits g JOIN fields f ON f.id = g.field_id JOIN "
@@ -1155,16 +1155,16 @@ static void test_run_checker(void)
     h = tst_sql_open(path);
     memset(&run, 0, sizeof run);
     run.args = "docpipe ingest --checker models/checker.model scans/";
-    run.model_sha256 = A;
-    run.model_arch = "conv32k3 ...";
-    run.model_path = "models/default.model";
-    run.model_test_accuracy = 0.996;
-    run.model_temperature = 1.25;
-    run.checker_sha256 = B;
-    run.checker_arch = "conv16k5 dense10";
-    run.checker_path = "models/checker.model";
-    run.checker_test_accuracy = -1; /* unknown: NULL, not the model's 0.996 */
-    run.checker_temperature = 0;
+    run.model.sha256 = A;
+    run.model.arch = "conv32k3 ...";
+    run.model.path = "models/default.model";
+    run.model.test_accuracy = 0.996;
+    run.model.temperature = 1.25;
+    run.checker.sha256 = B;
+    run.checker.arch = "conv16k5 dense10";
+    run.checker.path = "models/checker.model";
+    run.checker.test_accuracy = -1; /* unknown: NULL, not the model's 0.996 */
+    run.checker.temperature = 0;
     TST_CHECK(db_run_begin(d, &run, &r1) == UTIL_OK && r1 > 0, "a run with a checker");
     TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM models") == 2, "two models rows");
     TST_CHECK(strcmp(q_text(h, "SELECT m.sha256 || '|' || c.sha256 FROM runs r JOIN models m ON "
@@ -1181,34 +1181,34 @@ static void test_run_checker(void)
                      "0.996|1.25") == 0,
               "the model's row");
     /* The checker known already: its row is reused. */
-    run.checker_test_accuracy = 0.5;
+    run.checker.test_accuracy = 0.5;
     TST_CHECK(db_run_begin(d, &run, &r2) == UTIL_OK && r2 > r1 &&
                   tst_sql_int(h, "SELECT count(*) FROM models") == 2 &&
                   tst_sql_int(h, "SELECT count(DISTINCT checker_id) FROM runs") == 1,
               "a second run: no new models row");
     /* One file as model and checker: one row. */
-    run.model_sha256 = C;
-    run.checker_sha256 = C;
+    run.model.sha256 = C;
+    run.checker.sha256 = C;
     TST_CHECK(db_run_begin(d, &run, &r3) == UTIL_OK &&
                   tst_sql_int(h, "SELECT count(*) FROM models") == 3 &&
                   tst_sql_int(h, "SELECT model_id = checker_id FROM runs WHERE id = %lld", (long long)r3) == 1,
               "the same file as model and checker");
     /* No checker: NULL. */
-    run.checker_sha256 = NULL;
+    run.checker.sha256 = NULL;
     TST_CHECK(db_run_begin(d, &run, &r4) == UTIL_OK &&
                   tst_sql_int(h, "SELECT checker_id IS NULL AND model_id IS NOT NULL FROM runs "
                                  "WHERE id = %lld", (long long)r4) == 1,
               "a run without a checker: checker_id NULL");
     /* A bad checker is refused before anything is written. */
-    run.checker_sha256 = "FFEEDDCCBBAA99887766554433221100FFEEDDCCBBAA99887766554433221100";
+    run.checker.sha256 = "FFEEDDCCBBAA99887766554433221100FFEEDDCCBBAA99887766554433221100";
     util_clear_error();
     TST_CHECK(db_run_begin(d, &run, &bad) == UTIL_EINVAL && bad == 0 &&
                   strstr(util_last_error(), "checker"),
               "an uppercase checker SHA-256 refused: %s", util_last_error());
-    run.checker_sha256 = "ffeeddcc";
+    run.checker.sha256 = "ffeeddcc";
     TST_CHECK(db_run_begin(d, &run, &bad) == UTIL_EINVAL, "a short checker SHA-256 refused");
-    run.checker_sha256 = B;
-    run.checker_arch = NULL;
+    run.checker.sha256 = B;
+    run.checker.arch = NULL;
     TST_CHECK(db_run_begin(d, &run, &bad) == UTIL_EINVAL, "a checker without architecture refused");
     TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM runs") == 4 && tst_sql_int(h, "SELECT count(*) FROM models") == 3,
               "the refused runs wrote nothing");

@@ -162,10 +162,10 @@ static void make_db(const char *path, const int *seeds, int n, const char *faile
 
     unlink(path);
     run.args = run_args;
-    run.model_sha256 = "5555555555555555555555555555555555555555555555555555555555555555";
-    run.model_arch = "conv8k3 flatten dense10";
-    run.model_test_accuracy = 0.99;
-    run.model_temperature = 1.25;
+    run.model.sha256 = "5555555555555555555555555555555555555555555555555555555555555555";
+    run.model.arch = "conv8k3 flatten dense10";
+    run.model.test_accuracy = 0.99;
+    run.model.temperature = 1.25;
     if (db_open(path, DB_OPEN_CREATE, &d) || (run_args && db_run_begin(d, &run, &run_id))) {
         fprintf(stderr, "make_db %s: %s\n", path, util_last_error());
         abort();
@@ -412,13 +412,13 @@ static void test_merge_checker(void)
                   "('dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd', 'other')");
     unlink(shard);
     run.args = "docpipe ingest --checker c.model";
-    run.model_sha256 = "5555555555555555555555555555555555555555555555555555555555555555";
-    run.model_arch = "conv8k3 flatten dense10";
-    run.model_test_accuracy = 0.99;
-    run.checker_sha256 = B;
-    run.checker_arch = "conv16k5 dense10";
-    run.checker_test_accuracy = 0.98;
-    run.checker_temperature = 1.5;
+    run.model.sha256 = "5555555555555555555555555555555555555555555555555555555555555555";
+    run.model.arch = "conv8k3 flatten dense10";
+    run.model.test_accuracy = 0.99;
+    run.checker.sha256 = B;
+    run.checker.arch = "conv16k5 dense10";
+    run.checker.test_accuracy = 0.98;
+    run.checker.temperature = 1.5;
     if (db_open(shard, DB_OPEN_CREATE, &d) || db_run_begin(d, &run, &run_id)) {
         fprintf(stderr, "chk shard: %s\n", util_last_error());
         abort();
