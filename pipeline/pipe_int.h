@@ -127,12 +127,13 @@ typedef struct pipe_read {
  * without the glyph bonus) times factors for a digit count outside rules,
  * an assumed decimal point and a text that does not parse, the smallest
  * log ratio of a digit's probability to its runner-up's, the field's
- * type, whether the segmenter doubted pieces merged and, when cprobs is
- * not NULL, the smallest probability the checker model gives a label
- * read (cprobs numbered as gprobs; digits then carry it in check_prob).
- * Without a checker the constants fitted without one are used.  Status is
- * review when the confidence is under review_below or the text does not
- * parse.  Pure: no I/O, no errors.
+ * type and whether the segmenter doubted pieces merged.  When cprobs is
+ * not NULL (the checker's probabilities, numbered as gprobs) each digit
+ * carries the checker's probability of its label in check_prob, and a
+ * field with a digit the checker gives less than 0.5 has its confidence
+ * halved and goes to review with the reason.  Status is review when the
+ * confidence is under review_below or any reason applies.  Pure: no I/O,
+ * no errors.
  */
 void pipe_assemble_field(const seg_field *f, const float *const *gprobs,
                          const float *const *cprobs, const pipe_rules *rules,
