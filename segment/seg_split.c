@@ -754,26 +754,38 @@ static float pair_belief(const seg_blob *b, int dh, const pcut *pc, double medw)
 /* The readings of one digit blob: whole, or cut into k digits.  cents: the
  * amount has fewer cents digit blobs than it should and this blob may hold
  * two of them (or the last integer digit and a cent), so its reading as two
- * is kept with a belief of at least 0.3. */
-static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_count, int cents,
-                     int ox, int oy, double medw, float *pdoubt)
+ * is kept with a belief of at least 0.3.  short_count: the field's blobs
+ * hold fewer digits than its template requires (in a comb: and this blob
+ * lies beside an empty cell), so a reading as two weighs more; sep_x: in
+ * such a comb blob, the column of that cell's separator, the first place
+ * to cut it when it lies in the blob's middle three fifths (0: none). */
+static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_count, int sep_x,
+                     int cents, int ox, int oy, double medw, float *pdoubt)
 {
     int rc = UTIL_OK, kk[3], nk = 0, bad, cutx = 0;
     float pk[3];
     double r = (double)b->w / dh;
 
+    int sep_cut = cw > 0 && short_count && sep_x > b->w / 5 && sep_x < b->w - b->w / 5 ? sep_x : 0;
+
     *pdoubt = 0.0f;
     s->cx = b->x + 0.5f * b->w;
-    if (cw > 0) { /* comb: cells say how many */
+    /* comb: the cells say how many, except for a blob across a separator
+     * of a comb short of digits, which may be two digits pushed together
+     * although narrower than two cells (the shape and the best cut say, as
+     * in a box) */
+    if (cw > 0 && (!short_count || lround(b->w / cw) >= 2 || r > 1.15)) {
         int k = (int)lround(b->w / cw);
         if (k >= 2) {
             kk[nk] = k, pk[nk++] = 0.75f;
             kk[nk] = 1, pk[nk++] = 0.15f;
             *pdoubt = 0.3f;
+            cutx = k == 2 ? sep_cut : 0;
         } else if (r > 1.15) {
             kk[nk] = 1, pk[nk++] = 0.6f;
             kk[nk] = 2, pk[nk++] = 0.4f;
             *pdoubt = 0.35f;
+            cutx = sep_cut;
         } else {
             kk[nk] = 1, pk[nk++] = 1.0f;
         }
@@ -785,7 +797,7 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
         if (b->w / (k + 1.0) >= 0.35 * dh)
             kk[nk] = k + 1, pk[nk++] = 0.1f;
         *pdoubt = 0.4f;
-    } else if (b->w >= 0.6 * b->h || r > 0.75) {
+    } else if (b->w >= 0.6 * b->h || r > 0.75 || cw > 0) {
         /* One digit or two touching: the shape and the best cut say. */
         pcut pc;
         float p2;
@@ -793,11 +805,11 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
             return rc;
         p2 = pair_belief(b, dh, &pc, medw);
         if (short_count && p2 < 0.5f)
-            p2 = fminf(0.5f, 2.0f * p2);
+            p2 = cw > 0 ? fmaxf(p2, 0.3f) : fminf(0.5f, 2.0f * p2);
         if (cents && p2 < 0.3f)
             p2 = 0.3f;
         s->cents = cents;
-        cutx = pc.x;
+        cutx = sep_cut ? sep_cut : pc.x;
         if (p2 >= 0.5f) {
             kk[nk] = 2, pk[nk++] = p2;
             kk[nk] = 1, pk[nk++] = 1.0f - p2;
@@ -1321,6 +1333,39 @@ done:
     return rc;
 }
 
+/* Whether blob i of a comb reaches, within a tenth of a cell, the
+ * separator beside an empty cell (no blob's center in it): in a comb short
+ * of digits, two digits pushed together across that separator, which is at
+ * *psep (from the inner box's left). */
+static int comb_beside_empty(const seg_form_field *ff, int w, const seg_blobs *bl, int i,
+                             int inner_x, double *psep)
+{
+    const seg_blob *b = &bl->v[i];
+    double x0, x1, cw, l = b->x - inner_x, r = l + b->w;
+
+    *psep = 0.0;
+    int k = seg_comb_cell_at(ff, w, l + 0.5 * b->w), left = k > 0, right = k + 1 < ff->cells;
+
+    cw = seg_comb_cell(ff, w, k, &x0, &x1);
+    if (cw <= 0)
+        return 0;
+    for (int j = 0; j < bl->n; j++) {
+        int kj;
+        if (j == i || bl->v[j].kind != SEG_BLOB_DIGIT)
+            continue;
+        kj = seg_comb_cell_at(ff, w, bl->v[j].x - inner_x + 0.5 * bl->v[j].w);
+        left &= kj != k - 1;
+        right &= kj != k + 1;
+    }
+    if (left && l <= x0 + 0.1 * cw)
+        *psep = x0;
+    else if (right && r >= x1 - 0.1 * cw)
+        *psep = x1;
+    else
+        return 0;
+    return 1;
+}
+
 static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_field *ff,
                            seg_field *dst)
 {
@@ -1328,7 +1373,7 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
     BOX *inner = NULL;
     seg_blobs *bl = NULL;
     slot *sl = NULL;
-    int ox, oy, ns = 0, nd = 0, rc, after = 0, *suspect = NULL;
+    int ox, oy, ns = 0, nd = 0, rc, after = 0, *suspect = NULL, inner_x;
     l_int32 ax, ay, aw, ah;
     double bx = HUGE_VAL, cw = 0.0;
 
@@ -1336,6 +1381,7 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
     rc = seg_field_crop(page1, dpi, area, &crop, &ox, &oy);
     if (rc)
         return rc;
+    inner_x = ax - ox;
     if (!(inner = boxCreate(ax - ox, ay - oy, aw, ah)))
         goto nomem;
     if ((rc = seg_lines_remove(crop, dpi, inner, ff, &clean, NULL)))
@@ -1347,8 +1393,11 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
     if ((rc = seg_blobs_find(clean, dpi, inner, ff, &bl)))
         goto done;
     cw = seg_comb_cell(ff, aw, 0, NULL, NULL);
+    /* digits the blobs hold at first sight: one each, or in a comb as many
+     * as the cells a blob spans */
     for (int i = 0; i < bl->n; i++)
-        nd += bl->v[i].kind == SEG_BLOB_DIGIT;
+        if (bl->v[i].kind == SEG_BLOB_DIGIT)
+            nd += cw > 0 ? imax(1, (int)lround(bl->v[i].w / cw)) : 1;
     if (!(sl = calloc((size_t)imax(nd, 1), sizeof *sl)) ||
         !(suspect = calloc((size_t)imax(bl->n, 1), sizeof *suspect)))
         goto nomem;
@@ -1360,8 +1409,15 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
         float d = 0.0f;
         if (bl->v[i].kind != SEG_BLOB_DIGIT)
             continue;
-        rc = slot_fill(&sl[ns], &bl->v[i], bl->digit_h, cw, nd < ff->min_digits, suspect[i], ox,
-                       oy, other_width(bl, i), &d);
+        const seg_blob *b = &bl->v[i];
+        int short_count = nd < ff->min_digits, sep_x = 0;
+        double sep = 0.0;
+        if (cw > 0 && short_count) {
+            short_count = comb_beside_empty(ff, aw, bl, i, inner_x, &sep);
+            sep_x = (int)lround(sep - (b->x - inner_x));
+        }
+        rc = slot_fill(&sl[ns], b, bl->digit_h, cw, short_count, sep_x, suspect[i], ox, oy,
+                       other_width(bl, i), &d);
         if (rc)
             goto done;
         if (sl[ns].nc == 0)

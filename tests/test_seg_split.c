@@ -781,6 +781,70 @@ static void test_comb_stroke(void)
     }
 }
 
+/* Two digits of a comb pushed together across the separator between cells
+ * 2 and 3, touching there, so that one of the two cells looks empty: in a
+ * comb whose template wants all 5 cells filled, the blob is offered as two
+ * digits, cut first at that separator (a split of 5, read as written); in
+ * a comb that may be partly filled it is first read as one glyph. */
+static void test_comb_pushed(void)
+{
+    for (int dpi = 200; dpi <= 300; dpi += 100) {
+        int five = 0, read = 0, four_partly = 0, trials = 6;
+        for (int trial = 0; trial < trials; trial++) {
+            util_rng r;
+            truth t;
+            int next = 1200 + 10 * trial, lw = dpi >= 250 ? 4 : 3, cw = (int)(0.32 * dpi);
+            PIX *page = pixCreate((int)(3.5 * dpi), dpi, 1);
+            BOX *area;
+            util_rng_seed(&r, util_key(7, 9, 11, (uint64_t)(dpi * 100 + trial)));
+            make_field(page, &t, K_PLAIN, SEG_FRAME_COMB, 5, 0, 5, dpi / 4, dpi / 4, dpi, &next, &r);
+            for (int k = 2; k <= 3; k++) /* wipe cells 2 and 3, keeping their separators */
+                pixRasterop(page, t.x + k * cw + lw, t.y + lw, cw - 2 * lw, t.h - 2 * lw, PIX_CLR,
+                            NULL, 0, 0);
+            /* digit 2 ends at the line, digit 3 crosses it by o and touches digit 2 */
+            int sep = t.x + 3 * cw, o = dpi / 100;
+            for (int k = 2; k <= 3; k++) {
+                PIX *ink = digit_ink(t.idx[k], t.bh[k]);
+                int iw = pixGetWidth(ink);
+                pixRasterop(page, k == 2 ? sep - iw : sep - o, t.by[k], iw, pixGetHeight(ink),
+                            PIX_SRC | PIX_DST, ink, 0, 0);
+                pixDestroy(&ink);
+            }
+            area = boxCreate(t.x, t.y, t.w, t.h);
+            for (int full = 1; full >= 0; full--) {
+                seg_field f;
+                int k5 = -1;
+                t.ff.min_digits = full ? 5 : 1;
+                if (!TST_CHECK(seg_field_read(page, dpi, area, &t.ff, &f) == UTIL_OK, "comb read"))
+                    continue;
+                for (int k = 0; k < f.n_splits && k5 < 0; k++)
+                    k5 = f.splits[k].n == 5 ? k : -1;
+                if (full && k5 >= 0) {
+                    int ok = 1;
+                    five++;
+                    for (int i = 0; i < 5; i++) {
+                        float p[10];
+                        ok &= rec_classifier_run(g_cls, p, f.splits[k5].glyphs[i].crop, 1) ==
+                                  UTIL_OK && argmax10(p) == g_pred[t.idx[i]];
+                    }
+                    read += ok;
+                }
+                if (!full)
+                    four_partly += f.n_splits > 0 && f.splits[0].n == 4;
+                seg_field_clear(&f);
+            }
+            boxDestroy(&area);
+            pixDestroy(&page);
+        }
+        TST_CHECK(five == trials && read >= trials - 1,
+                  "%d dpi: digits pushed together across a separator of a full comb: a split of 5 "
+                  "offered in %d of %d fields, read as written in %d", dpi, five, trials, read);
+        TST_CHECK(four_partly == trials,
+                  "%d dpi: the same in a comb that may be partly filled: read as 4 glyphs first "
+                  "(%d of %d)", dpi, four_partly, trials);
+    }
+}
+
 /* A column of short stubs just inside a box's side (a security
  * background's hatching restored across the removed frame line) is no
  * digit: without the stub-column rule these fields read one digit more. */
@@ -916,6 +980,7 @@ int main(void)
     test_cut();
     test_stub_column();
     test_comb_stroke();
+    test_comb_pushed();
     test_flag();
     test_edges();
     test_fields();
