@@ -20,6 +20,7 @@
 #define STUB_PARTS 3     /* a column of stubs: pieces, */
 #define STUB_W 0.5      /* width in digit heights, */
 #define STUB_COVER 0.6   /* share of rows with ink under this */
+#define STUB2_COVER 0.3  /* (under this for two pieces) */
 #define RAISED_MISSING 0.1f /* prior kept by an amount's split without the raised cents
                              * another of its splits has */
 
@@ -195,7 +196,11 @@ static double row_cover(const seg_blob *b)
  * a digit (whose broken pieces leave few rows without ink). */
 static int stub_column(const seg_blob *b, int dh)
 {
-    return b->parts >= STUB_PARTS && b->w < STUB_W * dh && row_cover(b) < STUB_COVER;
+    double cover;
+    if (b->parts < 2 || b->w >= STUB_W * dh)
+        return 0;
+    cover = row_cover(b);
+    return b->parts >= STUB_PARTS ? cover < STUB_COVER : cover < STUB2_COVER;
 }
 
 /* Whether the small piece p is the separate top bar of digit d (a 5's

@@ -871,6 +871,40 @@ static void test_stub_column(void)
         pixDestroy(&page);
     }
     TST_CHECK(ok >= 9, "stub columns dropped: count exact in %d of %d fields", ok, total);
+    /* Two stubs alone, far apart in y (ink on a tenth of the rows between
+     * them) are no digit either; a stroke broken once (two long pieces, ink
+     * on most rows) is one. */
+    for (int broken = 0; broken <= 1; broken++) {
+        ok = total = 0;
+        for (int i = 0; i < 10; i++) {
+            PIX *page = pixCreate(1300, 400, 1);
+            truth t;
+            seg_field f;
+            BOX *area;
+            int sx;
+            make_field(page, &t, K_PLAIN, SEG_FRAME_BOX, 0, 0, 3 + i % 3, 100, 80, 300, &next, &r);
+            sx = i % 2 ? t.x + 4 : t.x + t.w - 14;
+            if (broken) { /* a 1 of 2 x 30 pixels with a 4-pixel gap, in the middle */
+                sx = t.x + t.w - 60;
+                fill(page, sx, t.y + 25, 7, 30);
+                fill(page, sx, t.y + 59, 7, 30);
+            } else {
+                fill(page, sx, t.y + 22, 7, 3);
+                fill(page, sx + 1, t.y + 82, 7, 3);
+            }
+            area = boxCreate(t.x, t.y, t.w, t.h);
+            if (seg_field_read(page, 300, area, &t.ff, &f) == UTIL_OK) {
+                ok += f.n_splits > 0 && f.splits[0].n == t.n + broken;
+                seg_field_clear(&f);
+            }
+            total++;
+            boxDestroy(&area);
+            pixDestroy(&page);
+        }
+        TST_CHECK(ok >= 9, broken ? "a stroke broken in two is kept as a digit in %d of %d fields"
+                                  : "two stubs far apart dropped: count exact in %d of %d fields",
+                  ok, total);
+    }
 }
 
 /* A digit's top bar drawn apart from its body (a 5's flag) joins the
