@@ -309,8 +309,14 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
                     int cb = seg_comb_cell_at(ff, iw, b->x + 0.5 * b->w - ix);
                     merge = ca == cb;
                 } else if (pa || pb) {
-                    /* a point merges only when it lies within a digit's columns */
-                    merge = ov >= 0.9 * (pa ? a->w : b->w) && ov > 0;
+                    /* a point merges only when it lies within a digit's
+                     * columns, or half in them and well above the digit's
+                     * bottom (a piece of the digit: a point is written on
+                     * the base line) */
+                    const seg_blob *pt = pa ? a : b, *dg = pa ? b : a;
+                    merge = ov > 0 && (ov >= 0.9 * pt->w ||
+                                       (ov >= 0.5 * pt->w && !(pa && pb) &&
+                                        pt->y + pt->h <= dg->y + dg->h - 0.2 * dh));
                 } else {
                     merge = ov >= 0.5 * mw || ((sa || sb) && ov >= 0.2 * mw && ov > 0) ||
                             (sa != sb && flag_of(sa ? a : b, sa ? b : a, dh, base));

@@ -127,12 +127,14 @@ typedef struct seg_blobs {
  * broken pieces of one digit merged (strong overlap in x, a small piece
  * above or below a digit, a small piece in the band's upper half level
  * with a digit's top at most 0.05 digit heights beside it -- a 5's flag
- * --, the same comb cell), small low marks between
+ * --, the same comb cell, a point-like piece half in a digit's columns
+ * and 0.2 digit heights above its bottom), small low marks between
  * digits of an amount kept as points, dashes and flat underlines as marks,
  * other small isolated pieces dropped, and so are columns of stubs (3 or
  * more pieces merged into a blob under half a digit height wide with ink
- * on under 60 % of its rows: a security background's hatching restored
- * across a removed vertical frame line).  Left to right.  An empty field
+ * on under 60 % of its rows, or 2 with ink on under 30 %: a security
+ * background's hatching restored across a removed vertical frame line).
+ * Left to right.  An empty field
  * gives n 0.  Free with seg_blobs_destroy.
  */
 int seg_blobs_find(PIX *clean1, int dpi, const BOX *inner, const seg_form_field *ff,

@@ -499,6 +499,25 @@ static void test_blobs(void)
     }
     seg_blobs_destroy(&bl);
     seg_blobs_destroy(&bl);
+    /* A point-like piece half inside a digit's columns: a piece of the digit
+     * when well above its bottom, a decimal point when on the base line. */
+    for (int low = 0; low <= 1; low++) {
+        int aw = pixGetWidth(a), ah = pixGetHeight(a);
+        pixClearAll(img);
+        pixRasterop(img, 50, 50, aw, ah, PIX_SRC, a, 0, 0);
+        pixRasterop(img, 250, 50, pixGetWidth(b), pixGetHeight(b), PIX_SRC, b, 0, 0);
+        fill(img, 50 + aw - 5, low ? 50 + ah - 10 : 50 + ah - 26, 10, 10);
+        TST_CHECK(seg_blobs_find(img, dpi, inner, &ff, &bl) == UTIL_OK && bl, "blobs found");
+        if (bl && low)
+            TST_CHECK(bl->n == 3 && bl->v[1].kind == SEG_BLOB_POINT,
+                      "a point on the base line half under a digit stays a point (%d blobs)",
+                      bl->n);
+        else if (bl)
+            TST_CHECK(bl->n == 2 && bl->v[0].parts == 2 && bl->v[0].kind == SEG_BLOB_DIGIT,
+                      "a point-like piece half in a digit's columns, 16 pixels above its bottom, "
+                      "is part of it (%d blobs, %d parts)", bl->n, bl->n ? bl->v[0].parts : 0);
+        seg_blobs_destroy(&bl);
+    }
     /* nothing written: no blobs */
     pixClearAll(img);
     TST_CHECK(seg_blobs_find(img, dpi, inner, &ff, &bl) == UTIL_OK && bl && bl->n == 0,
