@@ -2,7 +2,9 @@
  * model_blend.c - the tool that made the shipped model: the weights of two
  * models of the same network averaged, W x A + (1 - W) x B (every tensor,
  * batch-norm statistics included), written atomically with A's metadata
- * (so A's temperature) and a "blend" line saying what was mixed.
+ * (so A's temperature) and a "blend" line saying what was mixed.  A's
+ * test_accuracy is not the blend's: `docpipe eval --record --model OUT
+ * data/test_labeled.csv` measures and stores the blend's own.
  * Averaging a fine-tuned model with the one it started from keeps much
  * of what the fine-tuning gained while giving back less of the original
  * task (README "The shipped model").
@@ -46,7 +48,8 @@ int main(int argc, char **argv)
             *p = '?';
     if (rec_model_meta_set(a, "blend", note) || rec_model_save(a, argv[4]))
         goto cleanup;
-    printf("wrote %s: %s\n", argv[4], note);
+    printf("wrote %s: %s (its test_accuracy is still A's: run docpipe eval --record on it)\n",
+           argv[4], note);
     rc = 0;
 cleanup:
     rec_model_destroy(&a);

@@ -82,11 +82,14 @@ static const cmd CMDS[] = {
      "  --device D    auto (default: the GPU when one is usable), cpu or cuda\n"
      "  --batch N     images per forward pass (1000)\n"},
     {"eval",
-     "usage: docpipe eval [--model M] [--json] LABELED.csv\n"
+     "usage: docpipe eval [--model M] [--json] [--record] LABELED.csv\n"
      "Scores a model: accuracy, per-class precision/recall, confusion matrix,\n"
      "mean log-loss and expected calibration error.\n"
      "  --model M     model file (default: models/default.model beside the binary)\n"
      "  --json        one JSON object (accuracy, n, confusion, ...) instead\n"
+     "  --record      store the accuracy in the model file as its test_accuracy\n"
+     "                (what ingest records in models.test_accuracy); use the\n"
+     "                MNIST test set (data/test_labeled.csv)\n"
      "  --threads N   CPU threads (0: every core)\n"
      "  --device D    auto (default: the GPU when one is usable), cpu or cuda\n"
      "  --batch N     images per forward pass (1000)\n"},
@@ -409,18 +412,19 @@ static int cmd_use(const cmd *c, int argc, char **argv, int eval)
     const opt opts[] = {
         {"--model", O_STR, &o.model, 0, 0},      {"-o", O_STR, &o.out, 0, 0},
         {"--proba", O_FLAG, &o.proba, 0, 0},     {"--json", O_FLAG, &o.json, 0, 0},
+        {"--record", O_FLAG, &o.record, 0, 0},
         {"--threads", O_INT, &o.threads, 0, 64}, {"--batch", O_INT, &o.batch, 1, 65536},
         {"--device", O_STR, &o.device, 0, 0},
     };
-    /* predict takes -o and --proba, eval takes --json. */
+    /* predict takes -o and --proba, eval takes --json and --record. */
     const opt *use = opts;
-    opt sel[7];
+    opt sel[8];
     size_t n = 0;
     for (size_t i = 0; i < N_OF(opts); i++) {
         const char *nm = use[i].name;
         if (eval && (strcmp(nm, "-o") == 0 || strcmp(nm, "--proba") == 0))
             continue;
-        if (!eval && strcmp(nm, "--json") == 0)
+        if (!eval && (strcmp(nm, "--json") == 0 || strcmp(nm, "--record") == 0))
             continue;
         sel[n++] = use[i];
     }

@@ -674,6 +674,49 @@ static void test_predict_eval(void)
     free(c);
 }
 
+/* eval --record: the accuracy eval prints becomes the model file's
+ * test_accuracy (the rest of the file as it was); a failed eval leaves the
+ * file byte for byte; predict has no --record. */
+static void test_eval_record(void)
+{
+    const char *m = tmp("record.model"), *missing = tmp("no-such-digits.csv");
+    char cmd[3000], before[80], got[64] = "";
+    double acc = -1.0;
+    rec_model *a = NULL, *b = NULL;
+    int rc;
+
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", g_model, m);
+    if (!TST_CHECK(tst_run(cmd, NULL, 0) == 0, "copy the model"))
+        return;
+    rc = dp_stdout("eval --json --model '%s' '%s'", m, g_train);
+    TST_CHECK(rc == 0 && json_num(g_out, "accuracy", &acc) == 0, "eval --json: exit %d", rc);
+    snprintf(cmd, sizeof cmd, "cksum < '%s'", m);
+    tst_run(cmd, before, sizeof before);
+    rc = tst_run_bin(g_out, sizeof g_out, "eval --record --model '%s' '%s'", m, missing);
+    snprintf(cmd, sizeof cmd, "test \"$(cksum < '%s')\" = '%.*s'", m,
+             (int)strcspn(before, "\n"), before);
+    TST_CHECK(rc == 1 && tst_run(cmd, NULL, 0) == 0,
+              "eval --record on a missing CSV: exit %d, the model untouched", rc);
+    rc = tst_run_bin(g_out, sizeof g_out, "eval --record --model '%s' '%s'", m, g_train);
+    TST_CHECK(rc == 0, "eval --record: exit %d \"%.300s\"", rc, g_out);
+    if (TST_CHECK(rec_model_load(&a, g_model, 0) == UTIL_OK && rec_model_load(&b, m, 0) == UTIL_OK,
+                  "both models load")) {
+        char want[64];
+        snprintf(want, sizeof want, "%.6f", acc);
+        rec_model_meta_get(b, "test_accuracy", got, sizeof got);
+        TST_CHECK(acc >= 0 && strcmp(got, want) == 0, "test_accuracy recorded: \"%s\", eval "
+                  "printed %s", got, want);
+        TST_CHECK(a->n_params == b->n_params &&
+                      memcmp(a->params, b->params, a->n_params * sizeof *a->params) == 0,
+                  "the weights are the same");
+    }
+    rec_model_destroy(&a);
+    rec_model_destroy(&b);
+    rc = tst_run_bin(g_out, sizeof g_out, "predict --record --model '%s' '%s'", m, g_train);
+    TST_CHECK(rc == 2 && has("unknown option \"--record\""), "predict --record: exit %d \"%.200s\"",
+              rc, g_out);
+}
+
 int main(void)
 {
     util_log_set_level(-1);
@@ -697,5 +740,6 @@ int main(void)
     test_missing();
     test_corrupt_model();
     test_predict_eval();
+    test_eval_record();
     return tst_done();
 }

@@ -161,6 +161,15 @@ int trn_eval_run(const trn_use_opts *o)
         trn_eval_print(stdout, &ev);
     }
     fflush(stdout);
+    if (o->record) {
+        char acc[32];
+        snprintf(acc, sizeof acc, "%.6f", ev.accuracy);
+        rc = rec_model_meta_set(m, "test_accuracy", acc);
+        if (!rc)
+            rc = rec_model_save(m, path);
+        if (!rc)
+            util_log(UTIL_LOG_INFO, "%s: test_accuracy=%s recorded", path, acc);
+    }
 cleanup:
     trn_data_destroy(&d);
     rec_model_destroy(&m);

@@ -11,6 +11,7 @@ typedef struct trn_use_opts {
     const char *out;    /* predict: the CSV to write ("-": stdout) */
     int proba;          /* predict: add a Confidence column */
     int json;           /* eval: one JSON object instead of the report */
+    int record;         /* eval: store the accuracy in the model file's metadata */
     int threads;        /* 0: every core */
     const char *device; /* "auto" (NULL), "cpu" or "cuda": rec_engine_open() */
     int batch;          /* images per forward pass */
@@ -26,7 +27,10 @@ void trn_use_opts_default(trn_use_opts *o);
 int trn_predict_run(const trn_use_opts *o);
 
 /* trn_eval_run - scores the model on a labeled CSV and prints the report
- * (trn_eval_print) or its JSON form, with the model's path and arch. */
+ * (trn_eval_print) or its JSON form, with the model's path and arch.  With
+ * o->record the accuracy is then stored as the model file's test_accuracy
+ * (the figure ingest copies into models.test_accuracy), the file rewritten
+ * atomically; on any error before that the file is untouched. */
 int trn_eval_run(const trn_use_opts *o);
 
 #endif
