@@ -10,7 +10,7 @@
 
 #define MAX_LINES 64
 
-typedef struct span { int a, b; } span;
+typedef struct span { int a, b, l, r; } span; /* rows a..b, columns l..r */
 
 static int imax(int a, int b) { return a > b ? a : b; }
 
@@ -96,25 +96,49 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
          * gaps along a line are closed before looking for long runs */
         if (!(gapped = pixCloseSafeBrick(NULL, crop1, gap, 1)))
             goto nomem;
-        if (hlen < 3 || !(hopen = pixOpenCompBrick(NULL, gapped, hlen, 1)) ||
-            !(hb = pixConnCompBB(hopen, 8)))
-            goto nomem;
-        for (int i = 0; i < boxaGetCount(hb); i++) {
-            l_int32 x, y, w, h;
-            boxaGetBoxGeometry(hb, i, &x, &y, &w, &h);
-            double cy = y + 0.5 * h;
-            int ok = h <= 2 * tmax;
-            if (ff->frame == SEG_FRAME_LINE)
-                ok = ok && cy > iy + 0.5 * ih;
-            else
-                ok = ok && (cy < iy + 0.3 * ih || cy > iy + 0.7 * ih);
-            if (!ok || nh >= MAX_LINES)
-                continue;
-            pixRasterop(hmask, x, y, w, h, PIX_SRC | PIX_DST, hopen, x, y);
-            hs[nh].a = y;
-            hs[nh].b = y + h - 1;
-            th = imax(th, h);
-            nh++;
+        /* Under 250 dpi a printed hairline is a pixel or two thick, and a
+         * scan's rotation and its undoing can leave it a staircase of runs a
+         * row apart, none long enough: a second look, at the ink thickened
+         * by a row (neighbouring runs then share one), takes the lines the
+         * first did not find, with that row. */
+        for (int pass = 0; pass < (dpi < 250 ? 2 : 1); pass++) {
+            int found = nh;
+            if (pass == 1) {
+                PIX *t = pixDilateBrick(NULL, gapped, 1, 2);
+                if (!t)
+                    goto nomem;
+                pixDestroy(&gapped);
+                gapped = t;
+                pixDestroy(&hopen);
+                boxaDestroy(&hb);
+            }
+            if (hlen < 3 || !(hopen = pixOpenCompBrick(NULL, gapped, hlen, 1)) ||
+                !(hb = pixConnCompBB(hopen, 8)))
+                goto nomem;
+            for (int i = 0; i < boxaGetCount(hb); i++) {
+                l_int32 x, y, w, h;
+                int seen = 0;
+                boxaGetBoxGeometry(hb, i, &x, &y, &w, &h);
+                double cy = y + 0.5 * h;
+                int ok = h <= 2 * tmax;
+                if (ff->frame == SEG_FRAME_LINE)
+                    ok = ok && cy > iy + 0.5 * ih;
+                else
+                    ok = ok && (cy < iy + 0.3 * ih || cy > iy + 0.7 * ih);
+                /* found by the first look, as long (not a staircase's step) */
+                for (int j = 0; j < found && !seen; j++)
+                    seen = y <= hs[j].b + 2 && y + h - 1 >= hs[j].a - 2 &&
+                           hs[j].r - hs[j].l + 1 >= 0.9 * w;
+                if (!ok || seen || nh >= MAX_LINES)
+                    continue;
+                pixRasterop(hmask, x, y, w, h, PIX_SRC | PIX_DST, hopen, x, y);
+                hs[nh].a = y;
+                hs[nh].b = y + h - 1;
+                hs[nh].l = x;
+                hs[nh].r = x + w - 1;
+                th = imax(th, h);
+                nh++;
+            }
         }
     }
 

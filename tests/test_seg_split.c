@@ -864,6 +864,50 @@ static void test_comb_pushed(void)
     }
 }
 
+/* A comb printed with hairlines at 200 dpi that came out of the scan's
+ * rotation and its undoing as staircases (a pixel thick, a row up or down
+ * every 40 pixels): its top and bottom lines are found and removed like
+ * straight ones, so each cell holds its digit alone. */
+static void test_staircase_lines(void)
+{
+    int dpi = 200, ok = 0, read = 0, trials = 6;
+    for (int trial = 0; trial < trials; trial++) {
+        util_rng r;
+        truth t;
+        seg_field f;
+        int next = 2100 + 10 * trial, lw = 3;
+        PIX *page = pixCreate((int)(3.5 * dpi), dpi, 1);
+        BOX *area;
+        util_rng_seed(&r, util_key(7, 9, 13, (uint64_t)trial));
+        make_field(page, &t, K_PLAIN, SEG_FRAME_COMB, 5, 0, 5, dpi / 4, dpi / 4, dpi, &next, &r);
+        for (int e = 0; e < 2; e++) { /* the top and bottom lines redrawn as staircases */
+            int ly = e ? t.y + t.h : t.y;
+            pixRasterop(page, t.x - lw, ly - lw / 2, t.w + 2 * lw, lw, PIX_CLR, NULL, 0, 0);
+            for (int x = t.x - lw / 2; x < t.x + t.w + lw / 2; x++)
+                fill(page, x, ly - 1 + ((x - t.x) / 40) % 2, 1, 1);
+        }
+        area = boxCreate(t.x, t.y, t.w, t.h);
+        if (TST_CHECK(seg_field_read(page, dpi, area, &t.ff, &f) == UTIL_OK, "comb read")) {
+            if (f.n_splits > 0 && f.splits[0].n == 5) {
+                int all = 1;
+                ok++;
+                for (int i = 0; i < 5; i++) {
+                    float p[10];
+                    all &= rec_classifier_run(g_cls, p, f.splits[0].glyphs[i].crop, 1) ==
+                               UTIL_OK && argmax10(p) == g_pred[t.idx[i]];
+                }
+                read += all;
+            }
+            seg_field_clear(&f);
+        }
+        boxDestroy(&area);
+        pixDestroy(&page);
+    }
+    TST_CHECK(ok == trials && read >= trials - 1,
+              "200 dpi comb with staircase hairlines: 5 glyphs in %d of %d fields, read as "
+              "written in %d", ok, trials, read);
+}
+
 /* A column of short stubs just inside a box's side (a security
  * background's hatching restored across the removed frame line) is no
  * digit: without the stub-column rule these fields read one digit more. */
@@ -1034,6 +1078,7 @@ int main(void)
     test_stub_column();
     test_comb_stroke();
     test_comb_pushed();
+    test_staircase_lines();
     test_flag();
     test_edges();
     test_fields();
