@@ -334,21 +334,13 @@ int main(int argc, char **argv)
                 float *gp = malloc((size_t)(ng ? ng : 1) * 10 * sizeof *gp);
                 const float **gprobs = malloc((size_t)(ng ? ng : 1) * sizeof *gprobs);
                 db_digit *dd = malloc(64 * sizeof *dd);
-                const seg_form *form = seg_form_set_find(forms, pg->form);
-                pipe_rules rules = {0, 0, 0, 0, ""};
+                pipe_rules rules;
                 pipe_read rd;
                 for (int s = 0; s < f->n_splits; s++)
                     for (int k = 0; k < f->splits[s].n; k++, g++)
                         memcpy(gpx + (size_t)g * SEG_CROP_PIXELS, f->splits[s].glyphs[k].crop,
                                SEG_CROP_PIXELS);
-                for (int k = 0; form && k < form->n_fields; k++)
-                    if (strcmp(form->fields[k].name, f->name) == 0) {
-                        rules.known = 1;
-                        rules.min_digits = form->fields[k].min_digits;
-                        rules.max_digits = form->fields[k].max_digits;
-                        rules.cents = form->fields[k].cents;
-                        memcpy(rules.pattern, form->fields[k].pattern, sizeof rules.pattern);
-                    }
+                pipe_rules_of(seg_form_set_find(forms, pg->form), f->name, &rules);
                 if (gpx && gp && gprobs && dd && rec_classifier_run(cls, gp, gpx, ng) == UTIL_OK) {
                     for (int k = 0; k < ng; k++)
                         gprobs[k] = gp + 10 * k;

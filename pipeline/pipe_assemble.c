@@ -80,6 +80,20 @@ static const double CONF_TYPE[SEG_FT_COUNT] = {-0.1702, 0.2996, 0.5008, 0.0};
 #define CHECK_DISAGREE 0.5
 #define CHECK_FACTOR 0.5
 
+void pipe_rules_of(const seg_form *form, const char *name, pipe_rules *r)
+{
+    memset(r, 0, sizeof *r);
+    for (int i = 0; form && i < form->n_fields; i++)
+        if (strcmp(form->fields[i].name, name) == 0) {
+            r->known = 1;
+            r->min_digits = form->fields[i].min_digits;
+            r->max_digits = form->fields[i].max_digits;
+            r->cents = form->fields[i].cents;
+            memcpy(r->pattern, form->fields[i].pattern, sizeof r->pattern);
+            return;
+        }
+}
+
 int pipe_field_glyphs(const seg_field *f)
 {
     int n = 0;

@@ -351,20 +351,7 @@ typedef struct writer {
 /* The rules the template gives a field. */
 static void rules_of(const ingest *g, const seg_page *pg, const seg_field *f, pipe_rules *r)
 {
-    const seg_form *form = g->forms ? seg_form_set_find(g->forms, pg->form) : NULL;
-
-    memset(r, 0, sizeof *r);
-    if (!form)
-        return;
-    for (int i = 0; i < form->n_fields; i++)
-        if (strcmp(form->fields[i].name, f->name) == 0) {
-            r->known = 1;
-            r->min_digits = form->fields[i].min_digits;
-            r->max_digits = form->fields[i].max_digits;
-            r->cents = form->fields[i].cents;
-            memcpy(r->pattern, form->fields[i].pattern, sizeof r->pattern);
-            return;
-        }
+    pipe_rules_of(g->forms ? seg_form_set_find(g->forms, pg->form) : NULL, f->name, r);
 }
 
 static void say_failed(writer *w, const char *path, const char *why)

@@ -157,6 +157,11 @@ double pipe_read_split(int type, const seg_split *sp, const pipe_rules *rules,
                        const float *const *probs, int *labels);
 int pipe_amount_int_digits(const seg_split *sp, const pipe_rules *rules);
 
+/* pipe_rules_of - the rules form (NULL: none) gives its field named name
+ * into *r: digit range, cents and pattern, known 1; all zero when form is
+ * NULL or has no such field (an auto field). */
+void pipe_rules_of(const seg_form *form, const char *name, pipe_rules *r);
+
 /* pipe_field_glyphs - the glyphs of all of f's splits together. */
 int pipe_field_glyphs(const seg_field *f);
 
