@@ -1393,7 +1393,7 @@ static int field_read_impl(PIX *page1, int dpi, const BOX *area, const seg_form_
     if (rc)
         return rc;
     inner_x = ax - ox;
-    if (!(inner = boxCreate(ax - ox, ay - oy, aw, ah)))
+    if (!(inner = boxCreate(inner_x, ay - oy, aw, ah)))
         goto nomem;
     if ((rc = seg_lines_remove(crop, dpi, inner, ff, &clean, NULL)))
         goto done;
