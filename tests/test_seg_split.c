@@ -908,6 +908,76 @@ static void test_staircase_lines(void)
               "written in %d", ok, trials, read);
 }
 
+/* Small writing's raised cents underlined by a line shorter than 0.2 inch
+ * that touches their bottoms (300 dpi, digits 0.17 inch high, cents 0.6 of
+ * that): the line is taken off, so neither cent's glyph reaches down to
+ * it and the cents read as written.  Before the shorter look for such
+ * lines under two pieces of ink, the line stayed on the cents in every
+ * one of these fields. */
+static void test_short_underline(void)
+{
+    int dpi = 300, trials = 6, clear = 0, read = 0, whole = 0;
+    for (int trial = 0; trial < trials; trial++) {
+        truth t;
+        seg_field f;
+        int next = 2300 + 10 * trial, dh = (int)(0.17 * dpi), lw = 4, cx, base, uy = 0;
+        int x = dpi / 4, y = dpi / 4, w = (int)(1.3 * dpi), h = (int)(0.36 * dpi), ux0 = 0;
+        PIX *page = pixCreate((int)(2.0 * dpi), dpi, 1);
+        BOX *area;
+        memset(&t, 0, sizeof t);
+        snprintf(t.ff.name, sizeof t.ff.name, "short-underline");
+        t.ff.type = SEG_FT_AMOUNT;
+        t.ff.frame = SEG_FRAME_BOX;
+        t.ff.min_digits = 1;
+        t.ff.max_digits = 12;
+        t.ff.cents = 2;
+        draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, lw);
+        cx = x + dpi / 8;
+        base = y + (h + dh) / 2;
+        for (int k = 0; k < 5; k++) {
+            int idx = next++ % g_d->n, raised = k >= 3;
+            PIX *ink = digit_ink(idx, raised ? (int)(0.6 * dh) : dh);
+            int iw = pixGetWidth(ink), ih = pixGetHeight(ink);
+            int bottom = raised ? base - (int)(0.4 * dh) : base;
+            if (k == 3)
+                ux0 = cx - 3;
+            paste(page, &t, idx, ink, cx, bottom - ih);
+            cx += iw + (raised ? 4 : dpi / 30);
+            pixDestroy(&ink);
+        }
+        for (int k = 3; k < 5; k++) /* the line touches the lower cent's bottom */
+            uy = t.by[k] + t.bh[k] > uy ? t.by[k] + t.bh[k] : uy;
+        uy -= 1;
+        /* 50 px (0.17 inch) centred under the cents */
+        int ulen = 50, umid = (ux0 + 3 + cx - 4) / 2;
+        fill(page, umid - ulen / 2, uy, ulen, 3);
+        area = boxCreate(x, y, w, h);
+        if (TST_CHECK(ulen < (int)(0.2 * dpi) && ulen >= (int)(0.13 * dpi),
+                      "the underline is %d px, between 0.13 and 0.2 inch", ulen) &&
+            TST_CHECK(seg_field_read(page, dpi, area, &t.ff, &f) == UTIL_OK, "field read")) {
+            if (f.n_splits > 0 && f.splits[0].n == 5 && f.splits[0].n_int == 3) {
+                int ok = 1, all = 1;
+                whole++;
+                for (int k = 3; k < 5; k++)
+                    ok &= f.splits[0].glyphs[k].y + f.splits[0].glyphs[k].h <= uy;
+                for (int k = 0; k < 5; k++) {
+                    float p[10];
+                    all &= rec_classifier_run(g_cls, p, f.splits[0].glyphs[k].crop, 1) ==
+                               UTIL_OK && argmax10(p) == g_pred[t.idx[k]];
+                }
+                clear += ok;
+                read += all;
+            }
+            seg_field_clear(&f);
+        }
+        boxDestroy(&area);
+        pixDestroy(&page);
+    }
+    TST_CHECK(whole == trials && clear == trials && read >= trials - 1,
+              "short underlines under raised cents: 3 + 2 cents in %d of %d fields, the line "
+              "off the cents in %d, read as written in %d", whole, trials, clear, read);
+}
+
 /* A column of short stubs just inside a box's side (a security
  * background's hatching restored across the removed frame line) is no
  * digit: without the stub-column rule these fields read one digit more. */
@@ -1076,6 +1146,7 @@ int main(void)
     test_blobs();
     test_cut();
     test_stub_column();
+    test_short_underline();
     test_comb_stroke();
     test_comb_pushed();
     test_staircase_lines();
