@@ -318,7 +318,13 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
                                        (ov >= 0.5 * pt->w && !(pa && pb) &&
                                         pt->y + pt->h <= dg->y + dg->h - 0.2 * dh));
                 } else {
-                    merge = ov >= 0.5 * mw || ((sa || sb) && ov >= 0.2 * mw && ov > 0) ||
+                    /* pieces sharing half the narrower one's columns, or
+                     * a third where the two together are no wider than a
+                     * wide digit (a 6 broken between its stem and its
+                     * loop; seeds 3/5/9/13 read one field more each) */
+                    int uw = imax(a->x + a->w, b->x + b->w) - imin(a->x, b->x);
+                    merge = ov >= 0.5 * mw || (ov >= 0.35 * mw && uw <= 1.25 * dh) ||
+                            ((sa || sb) && ov >= 0.2 * mw && ov > 0) ||
                             (sa != sb && flag_of(sa ? a : b, sa ? b : a, dh, base));
                 }
                 if (merge) {

@@ -518,6 +518,28 @@ static void test_blobs(void)
                       "is part of it (%d blobs, %d parts)", bl->n, bl->n ? bl->v[0].parts : 0);
         seg_blobs_destroy(&bl);
     }
+    /* A digit broken in two tall pieces (a 6's stem and its loop) that
+     * overlap by 40 % of the narrower one's columns, the two together at
+     * most 1.25 digit heights wide: one blob.  Two pieces overlapping as
+     * much but 1.5 digit heights wide together stay two. */
+    for (int wide = 0; wide <= 1; wide++) {
+        int aw = pixGetWidth(a), ah = pixGetHeight(a), pw = wide ? 60 : 14, qw = wide ? 60 : 40;
+        int ov = (int)(0.4 * (pw < qw ? pw : qw)), x0 = 300;
+        pixClearAll(img);
+        pixRasterop(img, 50, 50, aw, ah, PIX_SRC, a, 0, 0); /* two whole digits set dh */
+        pixRasterop(img, 150, 50, aw, ah, PIX_SRC, a, 0, 0);
+        fill(img, x0, 50, pw, 34);                    /* the stem, rows 0-33 */
+        fill(img, x0 + pw - ov, 50 + 36, qw, ah - 36); /* the loop, rows 36 on */
+        TST_CHECK(seg_blobs_find(img, dpi, inner, &ff, &bl) == UTIL_OK && bl, "blobs found");
+        if (bl && !wide)
+            TST_CHECK(bl->n == 3 && bl->v[2].parts == 2,
+                      "two pieces overlapping 40 %%, %d px wide together (dh %d): one blob "
+                      "(%d blobs)", pw + qw - ov, bl->digit_h, bl->n);
+        else if (bl)
+            TST_CHECK(bl->n == 4, "two pieces overlapping 40 %%, %d px wide together (dh %d): "
+                      "two blobs (%d blobs)", pw + qw - ov, bl->digit_h, bl->n);
+        seg_blobs_destroy(&bl);
+    }
     /* nothing written: no blobs */
     pixClearAll(img);
     TST_CHECK(seg_blobs_find(img, dpi, inner, &ff, &bl) == UTIL_OK && bl && bl->n == 0,
