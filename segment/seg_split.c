@@ -289,6 +289,20 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
         }
     }
 
+    /* A flat piece wholly above the digits' band or wholly below their
+     * base line (what a frame's removal left of a security pattern crossing
+     * the frame: a row of ticks on a thin bar) is no piece of a digit: a
+     * mark, merged with nothing.  (Merged, it put bars over and under the
+     * digits' crops; as a mark, seeds 3/5/9/13 read 0/2/2/4 fields more.
+     * A 6 broken so that its loop hangs wholly below its stem's bottom
+     * loses the loop.) */
+    for (int i = 0; i < bl->n; i++) {
+        seg_blob *b = &v[i];
+        if (b->kind == SEG_BLOB_DIGIT && b->h <= 0.3 * dh && b->w >= 1.5 * b->h &&
+            (b->y + b->h < base - 1.05 * dh || b->y > base + 0.1 * dh))
+            b->kind = SEG_BLOB_MARK;
+    }
+
     /* Merge broken pieces of one digit until nothing changes. */
     qsort(v, (size_t)bl->n, sizeof *v, cmp_blob_x);
     for (int changed = 1; changed;) {

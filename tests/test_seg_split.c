@@ -540,6 +540,33 @@ static void test_blobs(void)
                       "two blobs (%d blobs)", pw + qw - ov, bl->digit_h, bl->n);
         seg_blobs_destroy(&bl);
     }
+    /* A frame's remnant (a thin bar with ticks, as a security pattern
+     * crossing a removed line leaves it) over two digits' columns, wholly
+     * above them, or under them below the base line: a mark, and each
+     * digit one piece. */
+    for (int below = 0; below <= 1; below++) {
+        int aw = pixGetWidth(a), ah = pixGetHeight(a), by = below ? 50 + ah + 12 : 30;
+        pixClearAll(img);
+        pixRasterop(img, 50, 50, aw, ah, PIX_SRC, a, 0, 0);
+        pixRasterop(img, 60 + aw, 50, aw, ah, PIX_SRC, a, 0, 0);
+        fill(img, 40, by, 2 * aw + 40, 3);
+        for (int x = 44; x < 2 * aw + 76; x += 9) /* the ticks */
+            fill(img, x, below ? by - 4 : by + 3, 2, 4);
+        TST_CHECK(seg_blobs_find(img, dpi, inner, &ff, &bl) == UTIL_OK && bl, "blobs found");
+        if (bl) {
+            int digits = 0, one = 1, marks = 0;
+            for (int i = 0; i < bl->n; i++) {
+                digits += bl->v[i].kind == SEG_BLOB_DIGIT;
+                marks += bl->v[i].kind == SEG_BLOB_MARK;
+                one &= bl->v[i].kind != SEG_BLOB_DIGIT || bl->v[i].parts == 1;
+            }
+            TST_CHECK(digits == 2 && one && marks == 1,
+                      "a ticked bar %s two digits: a mark, the digits one piece each (%d digits, "
+                      "%d marks, one piece each: %d)", below ? "under" : "over", digits, marks,
+                      one);
+        }
+        seg_blobs_destroy(&bl);
+    }
     /* nothing written: no blobs */
     pixClearAll(img);
     TST_CHECK(seg_blobs_find(img, dpi, inner, &ff, &bl) == UTIL_OK && bl && bl->n == 0,
