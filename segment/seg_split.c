@@ -1208,7 +1208,9 @@ static int two_over(PIX *img1, int x, int y, int w, int dh)
  * up to 6 degrees, whose middle lies between 0.06 and 0.65 digit heights
  * above the digits' base line (a 2's foot on the base line is lower, a 5's
  * or 7's top bar higher) with ink under at most a quarter of its length
- * (a 4's bar has its stem below).  Small writing's underline, shorter than
+ * (a 4's bar has its stem below) and ink within a quarter digit height
+ * above its right half (a 2's foot, where the 2 stands a little above the
+ * others, has its body over its left end only).  Small writing's underline, shorter than
  * 0.2 inch, is taken from 0.13 inch on where, besides, it lies under two
  * pieces of ink (see two_over: a digit's own stroke, a 2's foot or a 6's
  * bottom, lies under one), has ink under at most a twentieth of its length
@@ -1256,7 +1258,9 @@ static int underline_remove(PIX *clean1, int dpi, const BOX *inner)
                     seen = 1;
                 pixDestroy(&t);
             }
-            if (seen || cy < base - 0.65 * dh || cy > base - 0.06 * dh || h > 0.3 * dh ||
+            int qh = (int)(0.25 * dh);
+            if ((pass == 0 && ink_below(clean1, x + w / 2, y - qh, w - w / 2, qh) == 0.0) ||
+                seen || cy < base - 0.65 * dh || cy > base - 0.06 * dh || h > 0.3 * dh ||
                 ink_below(clean1, x, y + h + 2, w, (int)(0.3 * dh)) > 0.25 ||
                 (pass == 1 && (h > 0.2 * dh || !two_over(clean1, x, y, w, dh) ||
                               ink_below(clean1, x, y + h + 2, w, (int)(0.3 * dh)) > 0.05)))

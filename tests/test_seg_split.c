@@ -1027,6 +1027,43 @@ static void test_short_underline(void)
               "off the cents in %d, read as written in %d", whole, trials, clear, read);
 }
 
+/* A 2 standing a little above the other digits of an amount, its foot a
+ * long straight run 0.1 digit heights above their base line: the foot is
+ * not taken for an underline (the 2's body lies over its left end only),
+ * so the glyph keeps its full width.  Before, the foot went and the 2 read
+ * as a 7. */
+static void test_two_foot(void)
+{
+    int dpi = 300, x = 60, y = 60, w = 520, h = 110, lw = 4;
+    PIX *page = pixCreate(700, 260, 1), *a = digit_ink(0, 66);
+    int aw = pixGetWidth(a), ah = pixGetHeight(a), base = y + 90, fb = base - 7, fx = 0;
+    seg_form_field ff = {.name = "two", .type = SEG_FT_AMOUNT, .frame = SEG_FRAME_BOX,
+                         .min_digits = 1, .max_digits = 9, .cents = 2};
+    BOX *area = boxCreate(x, y, w, h);
+    seg_field f;
+    draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, lw);
+    pixRasterop(page, x + 20, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
+    pixRasterop(page, x + 40 + aw, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
+    fx = x + 70 + 2 * aw;
+    for (int k = 0; k < 58; k++) /* the 2's diagonal, down to the left */
+        fill(page, fx + 56 - k, fb - 62 + k, 8, 2);
+    fill(page, fx, fb - 7, 74, 7); /* its foot */
+    pixRasterop(page, fx + 110, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
+    if (TST_CHECK(seg_field_read(page, dpi, area, &ff, &f) == UTIL_OK, "field read")) {
+        int wide = 0;
+        for (int s = 0; s < f.n_splits && s < 1; s++)
+            for (int g = 0; g < f.splits[s].n; g++)
+                if (f.splits[s].glyphs[g].x >= fx - 4 && f.splits[s].glyphs[g].x <= fx + 8)
+                    wide = f.splits[s].glyphs[g].w;
+        TST_CHECK(wide >= 70, "a 2's long foot 0.1 dh above the base line is kept (glyph %d px "
+                  "wide, the 2 74)", wide);
+        seg_field_clear(&f);
+    }
+    boxDestroy(&area);
+    pixDestroy(&a);
+    pixDestroy(&page);
+}
+
 /* A column of short stubs just inside a box's side (a security
  * background's hatching restored across the removed frame line) is no
  * digit: without the stub-column rule these fields read one digit more. */
@@ -1196,6 +1233,7 @@ int main(void)
     test_cut();
     test_stub_column();
     test_short_underline();
+    test_two_foot();
     test_comb_stroke();
     test_comb_pushed();
     test_staircase_lines();
