@@ -220,6 +220,13 @@ static int point_like(const seg_blob *b, int dh, int base)
            b->y + b->h >= base - 0.3 * dh;
 }
 
+/* Whether b is flat: at most 0.3 digit heights tall and 1.5 times as wide
+ * as tall (a dash, an underline, a frame's remnant). */
+static int flat_piece(const seg_blob *b, int dh)
+{
+    return b->h <= 0.3 * dh && b->w >= 1.5 * b->h;
+}
+
 static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_form_field *ff,
                            seg_blobs *bl)
 {
@@ -298,7 +305,7 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
      * loses the loop.) */
     for (int i = 0; i < bl->n; i++) {
         seg_blob *b = &v[i];
-        if (b->kind == SEG_BLOB_DIGIT && b->h <= 0.3 * dh && b->w >= 1.5 * b->h &&
+        if (b->kind == SEG_BLOB_DIGIT && flat_piece(b, dh) &&
             (b->y + b->h < base - 1.05 * dh || b->y > base + 0.1 * dh))
             b->kind = SEG_BLOB_MARK;
     }
@@ -357,7 +364,7 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
         for (int i = 0; i < bl->n; i++) {
             seg_blob *b = &v[i];
             int small = b->h < 0.45 * dh && b->w < 0.6 * dh;
-            int flat = b->h <= 0.3 * dh && b->w >= 1.5 * b->h;
+            int flat = flat_piece(b, dh);
             if (b->kind == SEG_BLOB_MARK)
                 ; /* the dash */
             else if (stub_column(b, dh)) {
@@ -1210,8 +1217,9 @@ static int two_over(PIX *img1, int x, int y, int w, int dh)
  * or 7's top bar higher) with ink under at most a quarter of its length
  * (a 4's bar has its stem below) and ink within a quarter digit height
  * above its right half (a 2's foot, where the 2 stands a little above the
- * others, has its body over its left end only).  Small writing's underline, shorter than
- * 0.2 inch, is taken from 0.13 inch on where, besides, it lies under two
+ * others, has its body over its left end only).  Small writing's
+ * underline, shorter than 0.2 inch, is taken from 0.13 inch on where,
+ * besides the position, thickness and ink-under tests, it lies under two
  * pieces of ink (see two_over: a digit's own stroke, a 2's foot or a 6's
  * bottom, lies under one), has ink under at most a twentieth of its length
  * and is at most 0.2 digit heights thick.  (Taken from 0.13 inch without
@@ -1258,12 +1266,15 @@ static int underline_remove(PIX *clean1, int dpi, const BOX *inner)
                     seen = 1;
                 pixDestroy(&t);
             }
+            double below = ink_below(clean1, x, y + h + 2, w, (int)(0.3 * dh));
             int qh = (int)(0.25 * dh);
-            if ((pass == 0 && ink_below(clean1, x + w / 2, y - qh, w - w / 2, qh) == 0.0) ||
-                seen || cy < base - 0.65 * dh || cy > base - 0.06 * dh || h > 0.3 * dh ||
-                ink_below(clean1, x, y + h + 2, w, (int)(0.3 * dh)) > 0.25 ||
-                (pass == 1 && (h > 0.2 * dh || !two_over(clean1, x, y, w, dh) ||
-                              ink_below(clean1, x, y + h + 2, w, (int)(0.3 * dh)) > 0.05)))
+            int keep = !seen && cy >= base - 0.65 * dh && cy <= base - 0.06 * dh &&
+                       h <= 0.3 * dh && below <= 0.25;
+            if (pass == 0) /* ink over its right half */
+                keep = keep && ink_below(clean1, x + w / 2, y - qh, w - w / 2, qh) > 0.0;
+            else
+                keep = keep && h <= 0.2 * dh && below <= 0.05 && two_over(clean1, x, y, w, dh);
+            if (!keep)
                 pixRasterop(m, x, y, w, h, PIX_CLR, NULL, 0, 0);
         }
         boxaDestroy(&ba);

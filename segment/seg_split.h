@@ -124,18 +124,20 @@ typedef struct seg_blobs {
  * Step c. seg_blobs_find - the ink of clean1 (a crop without its frame)
  * as blobs: 8-connected components, specks dropped (under 0.015 inch),
  * components whose center lies outside inner (plus 0.03 inch) dropped,
- * broken pieces of one digit merged (strong overlap in x, a small piece
- * above or below a digit, a small piece in the band's upper half level
- * with a digit's top at most 0.05 digit heights beside it -- a 5's flag
- * --, the same comb cell, a point-like piece half in a digit's columns
- * and 0.2 digit heights above its bottom), small low marks between
- * digits of an amount kept as points, dashes and flat underlines as marks,
- * other small isolated pieces dropped, and so are columns of stubs (3 or
- * more pieces merged into a blob under half a digit height wide with ink
- * on under 60 % of its rows, or 2 with ink on under 30 %: a security
- * background's hatching restored across a removed vertical frame line).
- * Left to right.  An empty field
- * gives n 0.  Free with seg_blobs_destroy.
+ * broken pieces of one digit merged (overlap in x of half the narrower
+ * piece, or a third where together at most 1.25 digit heights wide, a
+ * small piece above or below a digit, a small piece in the band's upper
+ * half level with a digit's top at most 0.05 digit heights beside it -- a
+ * 5's flag --, the same comb cell, a point-like piece half in a digit's
+ * columns and 0.2 digit heights above its bottom), small low marks between
+ * digits of an amount kept as points, dashes and flat underlines as marks
+ * (and any flat piece wholly above the digits' band or below their base
+ * line, a frame's remnant, merged with nothing), other small isolated
+ * pieces dropped, and so are columns of stubs (3 or more pieces merged
+ * into a blob under half a digit height wide with ink on under 60 % of its
+ * rows, or 2 with ink on under 30 %: a security background's hatching
+ * restored across a removed vertical frame line).  Left to right.  An
+ * empty field gives n 0.  Free with seg_blobs_destroy.
  */
 int seg_blobs_find(PIX *clean1, int dpi, const BOX *inner, const seg_form_field *ff,
                    seg_blobs **pb);
