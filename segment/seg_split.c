@@ -1217,7 +1217,11 @@ static int two_over(PIX *img1, int x, int y, int w, int dh)
  * or 7's top bar higher) with ink under at most a quarter of its length
  * (a 4's bar has its stem below) and ink within a quarter digit height
  * above its right half (a 2's foot, where the 2 stands a little above the
- * others, has its body over its left end only).  Small writing's
+ * others, has its body over its left end only).  Such a run lying lower,
+ * up to 0.25 digit heights below the base line (cents raised little, or
+ * the line drawn far under them), is an underline where it lies under two
+ * pieces of ink (see two_over) and has ink under at most a twentieth of
+ * its length.  Small writing's
  * underline, shorter than 0.2 inch, is taken from 0.13 inch on where,
  * besides the position, thickness and ink-under tests, it lies under two
  * pieces of ink (see two_over: a digit's own stroke, a 2's foot or a 6's
@@ -1270,10 +1274,14 @@ static int underline_remove(PIX *clean1, int dpi, const BOX *inner)
             int qh = (int)(0.25 * dh);
             int keep = !seen && cy >= base - 0.65 * dh && cy <= base - 0.06 * dh &&
                        h <= 0.3 * dh && below <= 0.25;
-            if (pass == 0) /* ink over its right half */
+            if (pass == 0) {
+                /* ink over its right half; or low, under two pieces */
                 keep = keep && ink_below(clean1, x + w / 2, y - qh, w - w / 2, qh) > 0.0;
-            else
+                keep = keep || (cy > base - 0.06 * dh && cy <= base + 0.25 * dh &&
+                                h <= 0.3 * dh && below <= 0.05 && two_over(clean1, x, y, w, dh));
+            } else {
                 keep = keep && h <= 0.2 * dh && below <= 0.05 && two_over(clean1, x, y, w, dh);
+            }
             if (!keep)
                 pixRasterop(m, x, y, w, h, PIX_CLR, NULL, 0, 0);
         }

@@ -1027,6 +1027,65 @@ static void test_short_underline(void)
               "off the cents in %d, read as written in %d", whole, trials, clear, read);
 }
 
+/* Small cents raised a little, their underline (0.3 inch, longer than
+ * 0.2) drawn on the other digits' base line, where only a line above the
+ * base was looked for: the line is taken off all the same, since it lies
+ * under two pieces of ink and has none under it, so no glyph reaches down
+ * to it.  Before, the line stayed and the cents' glyphs took it in (0.85
+ * digit heights tall, no longer smaller cents: 5 + 0 cents in every field). */
+static void test_low_underline(void)
+{
+    int dpi = 300, trials = 6, clear = 0, whole = 0;
+    for (int trial = 0; trial < trials; trial++) {
+        truth t;
+        seg_field f;
+        int next = 4100 + 10 * trial, dh = (int)(0.22 * dpi), lw = 4, cx, base, uy;
+        int x = dpi / 4, y = dpi / 4, w = (int)(1.5 * dpi), h = (int)(0.4 * dpi), cents_x0 = 0;
+        PIX *page = pixCreate((int)(2.2 * dpi), dpi, 1);
+        BOX *area;
+        memset(&t, 0, sizeof t);
+        snprintf(t.ff.name, sizeof t.ff.name, "low-underline");
+        t.ff.type = SEG_FT_AMOUNT;
+        t.ff.frame = SEG_FRAME_BOX;
+        t.ff.min_digits = 1;
+        t.ff.max_digits = 12;
+        t.ff.cents = 2;
+        draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, lw);
+        cx = x + dpi / 8;
+        base = y + (h + dh) / 2;
+        uy = base + 1;
+        for (int k = 0; k < 5; k++) {
+            int idx = next++ % g_d->n, raised = k >= 3;
+            PIX *ink = digit_ink(idx, raised ? (int)(0.6 * dh) : dh);
+            int iw = pixGetWidth(ink), ih = pixGetHeight(ink);
+            if (k == 3)
+                cents_x0 = cx;
+            /* the cents raised a fifth of a digit height */
+            paste(page, &t, idx, ink, cx, (raised ? base - dh / 5 : base) - ih);
+            cx += iw + (raised ? dpi / 30 : dpi / 20);
+            pixDestroy(&ink);
+        }
+        int ulen = (int)(0.3 * dpi), umid = (cents_x0 + cx - dpi / 30) / 2;
+        fill(page, umid - ulen / 2, uy, ulen, 4);
+        area = boxCreate(x, y, w, h);
+        if (TST_CHECK(seg_field_read(page, dpi, area, &t.ff, &f) == UTIL_OK, "field read")) {
+            if (f.n_splits > 0 && f.splits[0].n == 5 && f.splits[0].n_int == 3) {
+                int ok = 1;
+                whole++;
+                for (int k = 3; k < 5; k++)
+                    ok &= f.splits[0].glyphs[k].y + f.splits[0].glyphs[k].h <= uy;
+                clear += ok;
+            }
+            seg_field_clear(&f);
+        }
+        boxDestroy(&area);
+        pixDestroy(&page);
+    }
+    TST_CHECK(whole == trials && clear == trials,
+              "an underline on the base line under small cents: 3 + 2 cents in %d of %d "
+              "fields, the line off the cents in %d", whole, trials, clear);
+}
+
 /* A 2 standing a little above the other digits of an amount, its foot a
  * long straight run 0.1 digit heights above their base line: the foot is
  * not taken for an underline (the 2's body lies over its left end only),
@@ -1232,6 +1291,7 @@ int main(void)
     test_cut();
     test_stub_column();
     test_short_underline();
+    test_low_underline();
     test_two_foot();
     test_comb_stroke();
     test_comb_pushed();
