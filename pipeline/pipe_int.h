@@ -119,12 +119,14 @@ typedef struct pipe_read {
  * labels (pipe_read_split) + 0.5 per glyph (a top probability says which digit a crop is,
  * not whether it is one digit: without the bonus every extra glyph costs),
  * less 3 for a count outside rules and 3 for an amount's cents of another
- * length than rules->cents; the best is read.  digits (room for the chosen
+ * length than rules->cents, plus, when cprobs is not NULL, 0.5 times the
+ * sum of the checker's log probabilities of the same labels; the best is
+ * read (the labels are the model's).  digits (room for the chosen
  * split's n) receives each digit's label, probability, runner-up, box and
  * crop.  The confidence is a logistic function (pipe_assemble.c, README
  * "Confidence") of the chosen digits' log probabilities summed, the log
  * of the chosen split's share of exp(score) over the splits (the scores
- * without the glyph bonus) times factors for a digit count outside rules,
+ * without the glyph bonus and the checker's term) times factors for a digit count outside rules,
  * an assumed decimal point and a text that does not parse, the smallest
  * log ratio of a digit's probability to its runner-up's, the field's
  * type and whether the segmenter doubted pieces merged.  When cprobs is

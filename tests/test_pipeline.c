@@ -293,6 +293,30 @@ static void test_assemble(void)
                       fabs(r.confidence - want_conf(SEG_FT_NUMBER, 5 * log(0.99), log(share),
                                                     log(0.99 / 0.005), 0)) < 1e-4,
                   "share %.4f without the glyph bonus: %.5f", share, r.confidence);
+        /* The checker has a say in the choice: it reads one glyph of the
+         * 5-glyph split as another digit (0.02 for the model's label), so
+         * 0.5 log 0.02 tips the choice back to the 4 glyphs; the share in
+         * the confidence is still of the model's scores alone. */
+        {
+            float cpv[9][10];
+            const float *cp[9];
+            for (int j = 0; j < 9; j++) {
+                int k = j < 4 ? 0 : 1, i = j < 4 ? j : j - 4;
+                set_p(cpv[j], (i + k) % 10, 0.98f, 7, 0.01f);
+                cp[j] = cpv[j];
+            }
+            pipe_assemble_field(&t.f, t.gp, cp, &none, 0.0, &r, d);
+            TST_CHECK(r.split == 1, "the checker agreeing: still the 5 glyphs (%d)", r.split);
+            set_p(cpv[6], 0, 0.97f, 3, 0.02f); /* split 1's third glyph, read 3 */
+            pipe_assemble_field(&t.f, t.gp, cp, &none, 0.0, &r, d);
+            double share0 = 1.0 / (1.0 + exp(s1 - s0));
+            TST_CHECK(r.split == 0 && strcmp(r.text, "0123") == 0 &&
+                          fabs(r.confidence - want_conf(SEG_FT_NUMBER, 4 * log(0.99), log(share0),
+                                                        log(0.99 / 0.005), 0)) < 1e-4,
+                      "the checker reading a glyph of the 5 otherwise: the 4 glyphs (%d %s), "
+                      "confidence from the model's share %.4f: %.5f", r.split, r.text, share0,
+                      r.confidence);
+        }
     }
     /* The template's count range: a 4-digit split loses to a 5-digit one. */
     {
