@@ -279,6 +279,7 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
             hs[nh++] = v[i].y + v[i].h;
     qsort(hs, (size_t)imax(nh, 1), sizeof *hs, cmp_int);
     base = nh ? hs[nh / 2] : iy + ih;
+    int nbase = nh;
 
     /* A comb's printed dash (ZIP+4): a low piece across the boundary after
      * cell ff->dash, in the middle of the height; it merges with nothing. */
@@ -302,10 +303,12 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
      * mark, merged with nothing.  (Merged, it put bars over and under the
      * digits' crops; as a mark, seeds 3/5/9/13 read 0/2/2/4 fields more.
      * A 6 broken so that its loop hangs wholly below its stem's bottom
-     * loses the loop.) */
+     * loses the loop.)  Only where two digits or more set the base line:
+     * one digit's own bottom says nothing of what lies under the digits (a
+     * field of one 6 whose loop hangs so lost it: seed 3 one field more). */
     for (int i = 0; i < bl->n; i++) {
         seg_blob *b = &v[i];
-        if (b->kind == SEG_BLOB_DIGIT && flat_piece(b, dh) &&
+        if (b->kind == SEG_BLOB_DIGIT && nbase >= 2 && flat_piece(b, dh) &&
             (b->y + b->h < base - 1.05 * dh || b->y > base + 0.1 * dh))
             b->kind = SEG_BLOB_MARK;
     }

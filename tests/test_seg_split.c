@@ -567,6 +567,26 @@ static void test_blobs(void)
         }
         seg_blobs_destroy(&bl);
     }
+    /* A field of one digit broken so that its loop hangs, flat, wholly
+     * under its stem's bottom (a 6): with no other digit the base line is
+     * the stem's own bottom and says nothing of remnants under the digits,
+     * so the loop is no mark but a piece of the digit.  (Taken for a mark,
+     * the 6 read as a 1.) */
+    {
+        seg_form_field one = {.name = "n", .type = SEG_FT_NUMBER, .frame = SEG_FRAME_NONE,
+                              .min_digits = 1, .max_digits = 3};
+        pixClearAll(img);
+        fill(img, 120, 50, 12, 66);     /* the stem, bottom row 115 */
+        fill(img, 100, 50 + 66 + 8, 40, 14); /* the loop, 8 rows under it */
+        TST_CHECK(seg_blobs_find(img, dpi, inner, &one, &bl) == UTIL_OK && bl, "blobs found");
+        if (bl)
+            TST_CHECK(bl->n == 1 && bl->v[0].kind == SEG_BLOB_DIGIT && bl->v[0].parts == 2 &&
+                          bl->v[0].h == 66 + 8 + 14,
+                      "one digit's loop flat under its stem, alone in the field: one digit of "
+                      "two pieces, %d px tall (%d blobs, %d parts, %d px)", 66 + 8 + 14, bl->n,
+                      bl->n ? bl->v[0].parts : 0, bl->n ? bl->v[0].h : 0);
+        seg_blobs_destroy(&bl);
+    }
     /* nothing written: no blobs */
     pixClearAll(img);
     TST_CHECK(seg_blobs_find(img, dpi, inner, &ff, &bl) == UTIL_OK && bl && bl->n == 0,
