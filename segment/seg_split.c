@@ -1218,13 +1218,13 @@ static int two_over(PIX *img1, int x, int y, int w, int dh)
  * up to 6 degrees, whose middle lies between 0.06 and 0.65 digit heights
  * above the digits' base line (a 2's foot on the base line is lower, a 5's
  * or 7's top bar higher) with ink under at most a quarter of its length
- * (a 4's bar has its stem below) and ink within a quarter digit height
- * above its right half (a 2's foot, where the 2 stands a little above the
- * others, has its body over its left end only).  Such a run lying lower,
- * up to 0.25 digit heights below the base line (cents raised little, or
- * the line drawn far under them), is an underline where it lies under two
- * pieces of ink (see two_over) and has ink under at most a twentieth of
- * its length.  Small writing's
+ * (a 4's bar has its stem below) and ink 0.1-0.3 digit heights above its
+ * right half (a 2's foot, where the 2 stands a little above the others,
+ * has its body over its left end only, and at most a short upturn at its
+ * right end).  Such a run lying lower, up to 0.25 digit heights below the
+ * base line (cents raised little, or the line drawn far under them), is an
+ * underline where it lies under two pieces of ink (see two_over) and has
+ * ink under at most a twentieth of its length.  Small writing's
  * underline, shorter than 0.2 inch, is taken from 0.13 inch on where,
  * besides the position, thickness and ink-under tests, it lies under two
  * pieces of ink (see two_over: a digit's own stroke, a 2's foot or a 6's
@@ -1274,12 +1274,13 @@ static int underline_remove(PIX *clean1, int dpi, const BOX *inner)
                 pixDestroy(&t);
             }
             double below = ink_below(clean1, x, y + h + 2, w, (int)(0.3 * dh));
-            int qh = (int)(0.25 * dh);
+            int up = (int)(0.3 * dh);
             int keep = !seen && cy >= base - 0.65 * dh && cy <= base - 0.06 * dh &&
                        h <= 0.3 * dh && below <= 0.25;
             if (pass == 0) {
-                /* ink over its right half; or low, under two pieces */
-                keep = keep && ink_below(clean1, x + w / 2, y - qh, w - w / 2, qh) > 0.0;
+                /* ink over its right half, above an upturn; or low, under
+                 * two pieces */
+                keep = keep && ink_below(clean1, x + w / 2, y - up, w - w / 2, up - dh / 10) > 0.0;
                 keep = keep || (cy > base - 0.06 * dh && cy <= base + 0.25 * dh &&
                                 h <= 0.3 * dh && below <= 0.05 && two_over(clean1, x, y, w, dh));
             } else {

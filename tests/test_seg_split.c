@@ -1107,39 +1107,45 @@ static void test_low_underline(void)
 }
 
 /* A 2 standing a little above the other digits of an amount, its foot a
- * long straight run 0.1 digit heights above their base line: the foot is
- * not taken for an underline (the 2's body lies over its left end only),
- * so the glyph keeps its full width.  Before, the foot went and the 2 read
- * as a 7. */
+ * long straight run 0.1 digit heights above their base line, straight or
+ * turned up at its right end: the foot is not taken for an underline (the
+ * 2's body lies over its left end only, the upturn is lower than 0.1 digit
+ * heights), so the glyph keeps its full width.  Before, the foot went and
+ * the 2 read as a 7 (the upturned one until the look above the right half
+ * began 0.1 digit heights up). */
 static void test_two_foot(void)
 {
-    int dpi = 300, x = 60, y = 60, w = 520, h = 110, lw = 4;
-    PIX *page = pixCreate(700, 260, 1), *a = digit_ink(0, 66);
-    int aw = pixGetWidth(a), ah = pixGetHeight(a), base = y + 90, fb = base - 7, fx = 0;
-    seg_form_field ff = {.name = "two", .type = SEG_FT_AMOUNT, .frame = SEG_FRAME_BOX,
-                         .min_digits = 1, .max_digits = 9, .cents = 2};
-    BOX *area = boxCreate(x, y, w, h);
-    seg_field f;
-    draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, lw);
-    pixRasterop(page, x + 20, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
-    pixRasterop(page, x + 40 + aw, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
-    fx = x + 70 + 2 * aw;
-    for (int k = 0; k < 58; k++) /* the 2's diagonal, down to the left */
-        fill(page, fx + 56 - k, fb - 62 + k, 8, 2);
-    fill(page, fx, fb - 7, 74, 7); /* its foot */
-    pixRasterop(page, fx + 110, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
-    if (TST_CHECK(seg_field_read(page, dpi, area, &ff, &f) == UTIL_OK, "field read")) {
-        int wide = 0; /* the width of splits[0]'s glyph that starts at the 2 */
-        for (int g = 0; f.n_splits > 0 && g < f.splits[0].n; g++)
-            if (f.splits[0].glyphs[g].x >= fx - 4 && f.splits[0].glyphs[g].x <= fx + 8)
-                wide = f.splits[0].glyphs[g].w;
-        TST_CHECK(wide >= 70, "a 2's long foot 0.1 dh above the base line is kept (glyph %d px "
-                  "wide, the 2 74)", wide);
-        seg_field_clear(&f);
+    for (int curl = 0; curl <= 1; curl++) {
+        int dpi = 300, x = 60, y = 60, w = 520, h = 110, lw = 4;
+        PIX *page = pixCreate(700, 260, 1), *a = digit_ink(0, 66);
+        int aw = pixGetWidth(a), ah = pixGetHeight(a), base = y + 90, fb = base - 7, fx = 0;
+        seg_form_field ff = {.name = "two", .type = SEG_FT_AMOUNT, .frame = SEG_FRAME_BOX,
+                             .min_digits = 1, .max_digits = 9, .cents = 2};
+        BOX *area = boxCreate(x, y, w, h);
+        seg_field f;
+        draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, lw);
+        pixRasterop(page, x + 20, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
+        pixRasterop(page, x + 40 + aw, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
+        fx = x + 70 + 2 * aw;
+        for (int k = 0; k < 58; k++) /* the 2's diagonal, down to the left */
+            fill(page, fx + 56 - k, fb - 62 + k, 8, 2);
+        fill(page, fx, fb - 7, 74, 7); /* its foot */
+        if (curl)                      /* turned up at its right end, 6 px */
+            fill(page, fx + 68, fb - 13, 6, 6);
+        pixRasterop(page, fx + 110, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
+        if (TST_CHECK(seg_field_read(page, dpi, area, &ff, &f) == UTIL_OK, "field read")) {
+            int wide = 0; /* the width of splits[0]'s glyph that starts at the 2 */
+            for (int g = 0; f.n_splits > 0 && g < f.splits[0].n; g++)
+                if (f.splits[0].glyphs[g].x >= fx - 4 && f.splits[0].glyphs[g].x <= fx + 8)
+                    wide = f.splits[0].glyphs[g].w;
+            TST_CHECK(wide >= 70, "a 2's long foot 0.1 dh above the base line%s is kept (glyph "
+                      "%d px wide, the 2 74)", curl ? ", turned up at its right end," : "", wide);
+            seg_field_clear(&f);
+        }
+        boxDestroy(&area);
+        pixDestroy(&a);
+        pixDestroy(&page);
     }
-    boxDestroy(&area);
-    pixDestroy(&a);
-    pixDestroy(&page);
 }
 
 /* A column of short stubs just inside a box's side (a security
