@@ -977,6 +977,18 @@ static void test_staircase_lines(void)
               "written in %d", ok, trials, read);
 }
 
+/* t cleared for an amount box of 1..12 digits with two cents, named name. */
+static void amount_box(truth *t, const char *name)
+{
+    memset(t, 0, sizeof *t);
+    snprintf(t->ff.name, sizeof t->ff.name, "%s", name);
+    t->ff.type = SEG_FT_AMOUNT;
+    t->ff.frame = SEG_FRAME_BOX;
+    t->ff.min_digits = 1;
+    t->ff.max_digits = 12;
+    t->ff.cents = 2;
+}
+
 /* Small writing's raised cents underlined by a line shorter than 0.2 inch
  * that touches their bottoms (300 dpi, digits 0.17 inch high, cents 0.6 of
  * that): the line is taken off, so neither cent's glyph reaches down to
@@ -993,13 +1005,7 @@ static void test_short_underline(void)
         int x = dpi / 4, y = dpi / 4, w = (int)(1.3 * dpi), h = (int)(0.36 * dpi), cents_x0 = 0;
         PIX *page = pixCreate((int)(2.0 * dpi), dpi, 1);
         BOX *area;
-        memset(&t, 0, sizeof t);
-        snprintf(t.ff.name, sizeof t.ff.name, "short-underline");
-        t.ff.type = SEG_FT_AMOUNT;
-        t.ff.frame = SEG_FRAME_BOX;
-        t.ff.min_digits = 1;
-        t.ff.max_digits = 12;
-        t.ff.cents = 2;
+        amount_box(&t, "short-underline");
         draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, lw);
         cx = x + dpi / 8;
         base = y + (h + dh) / 2;
@@ -1063,13 +1069,7 @@ static void test_low_underline(void)
         int x = dpi / 4, y = dpi / 4, w = (int)(1.5 * dpi), h = (int)(0.4 * dpi), cents_x0 = 0;
         PIX *page = pixCreate((int)(2.2 * dpi), dpi, 1);
         BOX *area;
-        memset(&t, 0, sizeof t);
-        snprintf(t.ff.name, sizeof t.ff.name, "low-underline");
-        t.ff.type = SEG_FT_AMOUNT;
-        t.ff.frame = SEG_FRAME_BOX;
-        t.ff.min_digits = 1;
-        t.ff.max_digits = 12;
-        t.ff.cents = 2;
+        amount_box(&t, "low-underline");
         draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, lw);
         cx = x + dpi / 8;
         base = y + (h + dh) / 2;
