@@ -1160,34 +1160,45 @@ static double ink_below(PIX *img1, int x, int y, int w, int h)
     return n ? (double)cols / n : 0.0;
 }
 
-/* The union over a few slopes (level and up to 6 degrees either way) of
- * clean1's horizontal runs at least len long: a new image in *pmask. */
-static int line_mask(PIX *clean1, int len, PIX **pmask)
+/* For each of the n lengths lens[j], the union over a few slopes (level
+ * and up to 6 degrees either way) of clean1's horizontal runs at least
+ * lens[j] long: new images in pmasks[0..n-1].  Each slope's shear is made
+ * once for all the lengths. */
+static int line_masks(PIX *clean1, const int *lens, int n, PIX **pmasks)
 {
     static const float angles[] = {0.0f, -0.035f, 0.035f, -0.07f, 0.07f, -0.105f, 0.105f};
-    PIX *mask = pixCreateTemplate(clean1), *sh = NULL, *op = NULL, *back = NULL;
+    PIX *sh = NULL, *op = NULL, *back = NULL;
+    int rc = UTIL_OK;
 
-    *pmask = NULL;
-    if (!mask)
-        return UTIL_ENOMEM;
+    for (int j = 0; j < n; j++)
+        pmasks[j] = NULL;
+    for (int j = 0; j < n; j++)
+        if (!(pmasks[j] = pixCreateTemplate(clean1)))
+            goto nomem;
     for (size_t a = 0; a < sizeof angles / sizeof *angles; a++) {
         if (!(sh = angles[a] == 0.0f ? pixClone(clean1)
-                                     : pixVShear(NULL, clean1, 0, angles[a], L_BRING_IN_WHITE)) ||
-            !(op = pixOpenBrick(NULL, sh, len, 1)) ||
-            !(back = angles[a] == 0.0f ? pixClone(op)
-                                       : pixVShear(NULL, op, 0, -angles[a], L_BRING_IN_WHITE))) {
-            pixDestroy(&sh);
+                                     : pixVShear(NULL, clean1, 0, angles[a], L_BRING_IN_WHITE)))
+            goto nomem;
+        for (int j = 0; j < n; j++) {
+            if (!(op = pixOpenBrick(NULL, sh, lens[j], 1)) ||
+                !(back = angles[a] == 0.0f ? pixClone(op)
+                                           : pixVShear(NULL, op, 0, -angles[a], L_BRING_IN_WHITE)))
+                goto nomem;
+            pixOr(pmasks[j], pmasks[j], back);
             pixDestroy(&op);
-            pixDestroy(&mask);
-            return UTIL_ENOMEM;
+            pixDestroy(&back);
         }
-        pixOr(mask, mask, back);
         pixDestroy(&sh);
-        pixDestroy(&op);
-        pixDestroy(&back);
     }
-    *pmask = mask;
     return UTIL_OK;
+nomem:
+    rc = UTIL_ENOMEM;
+    for (int j = 0; j < n; j++)
+        pixDestroy(&pmasks[j]);
+    pixDestroy(&sh);
+    pixDestroy(&op);
+    pixDestroy(&back);
+    return rc;
 }
 
 /* Whether the ink in the band of 0.5 dh above row y, over the columns
@@ -1243,10 +1254,14 @@ static int underline_remove(PIX *clean1, int dpi, const BOX *inner)
         return rc;
     len = imax((int)(0.75 * dh), (int)(0.2 * dpi));
     len2 = imax((int)(0.75 * dh), (int)(0.13 * dpi));
-    if ((rc = line_mask(clean1, len, &mask)))
-        goto done;
-    if (len2 < len && (rc = line_mask(clean1, len2, &mask2)))
-        goto done;
+    {
+        int lens[2] = {len, len2};
+        PIX *masks[2] = {NULL, NULL};
+        if ((rc = line_masks(clean1, lens, len2 < len ? 2 : 1, masks)))
+            goto done;
+        mask = masks[0];
+        mask2 = masks[1];
+    }
     if (mask2 && !(raw = pixCopy(NULL, mask))) {
         rc = UTIL_ENOMEM;
         goto done;
