@@ -131,8 +131,9 @@ typedef struct seg_blobs {
  * 5's flag --, the same comb cell, a point-like piece half in a digit's
  * columns and 0.2 digit heights above its bottom), small low marks between
  * digits of an amount kept as points, dashes and flat underlines as marks
- * (and any flat piece wholly above the digits' band or below their base
- * line, a frame's remnant, merged with nothing), other small isolated
+ * (and, where two digits or more set the base line, any flat piece
+ * wholly above the digits' band or below that line, a frame's remnant,
+ * merged with nothing), other small isolated
  * pieces dropped, and so are columns of stubs (3 or more pieces merged
  * into a blob under half a digit height wide with ink on under 60 % of its
  * rows, or 2 with ink on under 30 %: a security background's hatching
