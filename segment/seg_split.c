@@ -227,6 +227,89 @@ static int flat_piece(const seg_blob *b, int dh)
     return b->h <= 0.3 * dh && b->w >= 1.5 * b->h;
 }
 
+/* Kinds a piece of a comb the template wants full has until
+ * comb_spares() settles it: a mark, or a small piece to drop, unless it is
+ * an empty cell's digit. */
+#define SPARE_MARK 98
+#define SPARE_DROP 99
+
+/* Settles the spare pieces of v[0..*pn-1] (left to right, in a comb ff
+ * whose writing area starts at ix and is iw wide, the template wanting
+ * every cell filled): where the digit blobs (one as wide as k cells fills
+ * k) leave cells empty but fill at least half, a spare piece alone in an
+ * empty cell becomes its digit; the other spares become marks or are
+ * dropped (their images freed, v packed, *pn updated).  (Seed 7 read 1
+ * field more at 300 dpi, 2 at 200; seeds 3/5/9/13 the same, crops of
+ * seed 9 +2.) */
+static void comb_spares(seg_blob *v, int *pn, const seg_form_field *ff, int ix, int iw)
+{
+    int used[64] = {0}, nused = 0, k = 0;
+    double cw = seg_comb_cell(ff, iw, 0, NULL, NULL);
+
+    /* the cells the digits fill: a blob as wide as k cells fills k */
+    for (int i = 0; i < *pn; i++)
+        if (v[i].kind == SEG_BLOB_DIGIT) {
+            int span = imax(1, (int)lround(v[i].w / cw));
+            double step = (double)v[i].w / span;
+            for (int j = 0; j < span; j++) {
+                int c = seg_comb_cell_at(ff, iw, v[i].x + (j + 0.5) * step - ix);
+                nused += !used[c];
+                used[c] = 1;
+            }
+        }
+    for (int i = 0; i < *pn; i++) {
+        seg_blob *b = &v[i];
+        if (b->kind == SPARE_MARK || b->kind == SPARE_DROP) {
+            int c = seg_comb_cell_at(ff, iw, b->x + 0.5 * b->w - ix);
+            if (!used[c] && nused < ff->cells && 2 * nused >= ff->cells) {
+                b->kind = SEG_BLOB_DIGIT;
+                used[c] = 1;
+                nused++;
+            } else if (b->kind == SPARE_MARK) {
+                b->kind = SEG_BLOB_MARK;
+            } else {
+                pixDestroy(&b->pix);
+                continue;
+            }
+        }
+        v[k++] = *b;
+    }
+    *pn = k;
+}
+
+/* More digit blobs in v[0..*pn-1] (left to right) than the max the
+ * template allows: the two next to each other (nothing but marks between)
+ * that together are narrowest merge, while that union is at most
+ * MERGE_EXCESS_W digit heights wide and there are too many (a digit
+ * broken into two strokes side by side; seed 7 one field more at each
+ * dpi, seed 5 one more, seeds 3/9/13 the same). */
+#define MERGE_EXCESS_W 0.9
+static int merge_excess(seg_blob *v, int *pn, int max, int dh)
+{
+    for (;;) {
+        int nd = 0, best = -1, bw = 0, prev = -1, pbest = -1;
+        for (int i = 0; i < *pn; i++) {
+            if (v[i].kind == SEG_BLOB_POINT)
+                prev = -1;
+            if (v[i].kind != SEG_BLOB_DIGIT)
+                continue;
+            nd++;
+            if (prev >= 0) {
+                int uw = imax(v[i].x + v[i].w, v[prev].x + v[prev].w) - imin(v[i].x, v[prev].x);
+                if (uw <= MERGE_EXCESS_W * dh && (best < 0 || uw < bw))
+                    best = i, pbest = prev, bw = uw;
+            }
+            prev = i;
+        }
+        if (nd <= max || best < 0)
+            return UTIL_OK;
+        if (blob_merge(&v[pbest], &v[best]))
+            return UTIL_ENOMEM;
+        memmove(&v[best], &v[best + 1], (size_t)(*pn - best - 1) * sizeof *v);
+        (*pn)--;
+    }
+}
+
 static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_form_field *ff,
                            seg_blobs *bl)
 {
@@ -361,15 +444,19 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
             }
     }
 
-    /* What each blob is; small isolated pieces are dropped. */
+    /* What each blob is; small isolated pieces are dropped -- except in a
+     * comb the template wants full whose digits leave cells empty: there a
+     * piece alone in an empty cell, small or flat, is that cell's digit (a
+     * 7 written flat, a 6 the scan left a hook of). */
     {
-        int k = 0, seen_digit = 0;
+        int k = 0, seen_digit = 0, full = cells && cells <= 64 && !amount &&
+                                         ff->min_digits == cells;
         for (int i = 0; i < bl->n; i++) {
             seg_blob *b = &v[i];
             int small = b->h < 0.45 * dh && b->w < 0.6 * dh;
             int flat = flat_piece(b, dh);
             if (b->kind == SEG_BLOB_MARK)
-                ; /* the dash */
+                ; /* the dash, a frame's remnant */
             else if (stub_column(b, dh)) {
                 pixDestroy(&b->pix);
                 continue;
@@ -379,7 +466,9 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
                  * its lower half) */
                 b->kind = SEG_BLOB_POINT;
             else if (flat && b->parts == 1)
-                b->kind = SEG_BLOB_MARK;
+                b->kind = full ? SPARE_MARK : SEG_BLOB_MARK;
+            else if (small && full)
+                b->kind = SPARE_DROP;
             else if (small) {
                 pixDestroy(&b->pix);
                 continue;
@@ -390,7 +479,11 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
             v[k++] = *b;
         }
         bl->n = k;
+        if (full)
+            comb_spares(v, &bl->n, ff, ix, iw);
     }
+    if (!cells && ff->max_digits > 0 && (rc = merge_excess(v, &bl->n, ff->max_digits, dh)))
+        goto nomem;
     bl->v = v;
     v = NULL;
     bl->digit_h = dh;

@@ -137,7 +137,13 @@ typedef struct seg_blobs {
  * pieces dropped, and so are columns of stubs (3 or more pieces merged
  * into a blob under half a digit height wide with ink on under 60 % of its
  * rows, or 2 with ink on under 30 %: a security background's hatching
- * restored across a removed vertical frame line).  Left to right.  An
+ * restored across a removed vertical frame line).  In a comb the template
+ * wants full (min_digits = cells, not an amount) whose digits fill at
+ * least half its cells but not all, a flat or small piece alone in an empty
+ * cell is that cell's digit.  Outside combs, where there are more digit
+ * blobs than max_digits, the two neighbours (no point between) that
+ * together are narrowest merge while they are at most 0.9 digit heights
+ * wide together and there are too many.  Left to right.  An
  * empty field gives n 0.  Free with seg_blobs_destroy.
  */
 int seg_blobs_find(PIX *clean1, int dpi, const BOX *inner, const seg_form_field *ff,

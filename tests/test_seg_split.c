@@ -587,6 +587,66 @@ static void test_blobs(void)
                       bl->n ? bl->v[0].parts : 0, bl->n ? bl->v[0].h : 0);
         seg_blobs_destroy(&bl);
     }
+    /* A comb of 5 cells 132 px wide: digits (bars 66 px tall) in cells 0,
+     * 1, 3 and 4, and in cell 2 a flat piece (a 7 written flat) or a small
+     * one (what the scan left of a 6).  Where the template wants every cell
+     * filled the piece is cell 2's digit; where it may be partly filled, or
+     * where the digits fill under half the cells, it is no digit. */
+    for (int piece = 0; piece < 2; piece++)
+        for (int want = 0; want < 3; want++) {
+            seg_form_field comb = {.name = "c", .type = SEG_FT_POSTCODE,
+                                   .frame = SEG_FRAME_COMB, .cells = 5,
+                                   .min_digits = want ? 5 : 1, .max_digits = 5};
+            int digits = 0, at2 = 0, cells[4] = {0, 1, 3, 4}, nc = want == 2 ? 2 : 4;
+            pixClearAll(img);
+            for (int k = 0; k < nc; k++)
+                fill(img, 20 + 132 * cells[k] + 56, 50, 20, 66);
+            if (piece)
+                fill(img, 20 + 264 + 58, 90, 14, 16);
+            else
+                fill(img, 20 + 264 + 46, 80, 40, 12);
+            TST_CHECK(seg_blobs_find(img, dpi, inner, &comb, &bl) == UTIL_OK && bl,
+                      "blobs found");
+            for (int i = 0; bl && i < bl->n; i++)
+                if (bl->v[i].kind == SEG_BLOB_DIGIT) {
+                    digits++;
+                    at2 += bl->v[i].x >= 20 + 264 && bl->v[i].x < 20 + 396;
+                }
+            if (want == 1)
+                TST_CHECK(digits == 5 && at2 == 1,
+                          "a %s piece alone in the empty cell of a comb wanted full: its digit "
+                          "(%d digits, %d in the cell)", piece ? "small" : "flat", digits, at2);
+            else
+                TST_CHECK(digits == nc && at2 == 0,
+                          "a %s piece in an empty cell of a comb %s: no digit (%d digits, %d in "
+                          "the cell)", piece ? "small" : "flat",
+                          want ? "wanted full but under half filled" : "that may be partly filled",
+                          digits, at2);
+            seg_blobs_destroy(&bl);
+        }
+    /* A box field that allows 4 digits holding 5 blobs, two of them strokes
+     * 4 px apart (a 1 broken lengthwise): the two merge into one digit of
+     * two pieces; where 5 are allowed nothing merges. */
+    for (int max = 4; max <= 5; max++) {
+        seg_form_field box = {.name = "w", .type = SEG_FT_NUMBER, .frame = SEG_FRAME_BOX,
+                              .min_digits = 1, .max_digits = max};
+        int digits = 0, two = 0;
+        pixClearAll(img);
+        fill(img, 60, 50, 10, 66);
+        fill(img, 74, 50, 10, 66);
+        for (int k = 0; k < 3; k++)
+            fill(img, 160 + 90 * k, 50, 36, 66);
+        TST_CHECK(seg_blobs_find(img, dpi, inner, &box, &bl) == UTIL_OK && bl, "blobs found");
+        for (int i = 0; bl && i < bl->n; i++) {
+            digits += bl->v[i].kind == SEG_BLOB_DIGIT;
+            two += bl->v[i].parts == 2 && bl->v[i].x == 60 && bl->v[i].w == 24;
+        }
+        TST_CHECK(max == 4 ? digits == 4 && two == 1 : digits == 5 && two == 0,
+                  "5 blobs, two strokes 4 px apart, where %d digits are allowed: %d digits, the "
+                  "strokes %s (%d digits, merged: %d)", max, max == 4 ? 4 : 5,
+                  max == 4 ? "merged" : "apart", digits, two);
+        seg_blobs_destroy(&bl);
+    }
     /* nothing written: no blobs */
     pixClearAll(img);
     TST_CHECK(seg_blobs_find(img, dpi, inner, &ff, &bl) == UTIL_OK && bl && bl->n == 0,
