@@ -411,6 +411,50 @@ static int otsu_level(const double *hist)
     return t;
 }
 
+/* The pattern of the ink b (gray values g) whose pixels at and above
+ * gray t are light, as seg_unpattern() tells it (far, lighter by 60, 60 %
+ * thin): *pfar the thin far pixels and *pn_thin their count, or *pfar
+ * NULL when they are no pattern. */
+static int pattern_at(PIX *b, PIX *g, int t, int dpi, PIX **pfar, int *pn_thin)
+{
+    PIX *d = NULL, *near = NULL, *far = NULL, *thick = NULL;
+    l_int32 bw = pixGetWidth(b), bh = pixGetHeight(b), n_far = 0, n_thin = 0;
+    l_float32 mean_far = 0.0f, mean_d = 0.0f;
+    int r = (int)lround(0.01 * dpi), k = dpi >= 250 ? 3 : 2, rc = UTIL_OK;
+
+    *pfar = NULL;
+    *pn_thin = 0;
+    r = r < 1 ? 1 : r;
+    if (!(d = pixThresholdToBinary(g, t)) || !pixAnd(d, d, b) ||
+        !(near = pixDilateBrick(NULL, d, 2 * r + 1, 2 * r + 1)) || !(far = pixSubtract(NULL, b, near)))
+        goto nomem;
+    pixCountPixels(far, &n_far, NULL);
+    if (n_far < 0.003 * (double)bw * bh)
+        goto done;
+    if (pixGetAverageMasked(g, far, 0, 0, 1, L_MEAN_ABSVAL, &mean_far) ||
+        pixGetAverageMasked(g, d, 0, 0, 1, L_MEAN_ABSVAL, &mean_d) || mean_far - mean_d < 60)
+        goto done;
+    if (!(thick = pixOpenBrick(NULL, far, k, k)))
+        goto nomem;
+    pixSubtract(far, far, thick);
+    pixCountPixels(far, &n_thin, NULL);
+    if (n_thin < 0.6 * n_far)
+        goto done;
+    *pfar = far;
+    *pn_thin = n_thin;
+    far = NULL;
+    goto done;
+nomem:
+    util_log(UTIL_LOG_ERROR, "seg_unpattern: out of memory");
+    rc = UTIL_ENOMEM;
+done:
+    pixDestroy(&d);
+    pixDestroy(&near);
+    pixDestroy(&far);
+    pixDestroy(&thick);
+    return rc;
+}
+
 /*
  * The ink pixels of the box split by Otsu's threshold on their gray values
  * into dark and light ones; light pixels farther than r = 0.01 in from any
@@ -419,19 +463,23 @@ static int otsu_level(const double *hist)
  * dark ones, and at least 60 % of them are thin: gone after an opening by a
  * k x k brick (k = 3 at 250 dpi and over, 2 below), which a pen or pencil
  * stroke survives but a guilloche or hatch line does not.  Those thin far
- * pixels are removed.  Ink lighter than a pattern line and as thin as one
+ * pixels are removed.  Where the split finds no pattern, the light side
+ * is split again by Otsu's threshold and the same tests made there: in a
+ * box whose printed frame is the darkest ink, the first split sets the
+ * frame apart from pencil and pattern together (a soft pencil over a
+ * check's waves: seed 7's and seed 3's fields of 13 and 4 "digits" counted
+ * right).  Ink lighter than a pattern line and as thin as one
  * is lost with it: the price of reading checks whose pattern binarization
  * kept.  A bilevel scan (one gray value under the ink) is left alone.
  */
 int seg_unpattern(PIX *bin1, PIX *src8, const BOX *box, int dpi, int *premoved)
 {
-    PIX *b = NULL, *g = NULL, *d = NULL, *near = NULL, *far = NULL, *thick = NULL;
+    PIX *b = NULL, *g = NULL, *far = NULL;
     BOX *clip = NULL;
     NUMA *na = NULL;
-    l_int32 bw, bh, n_on = 0, n_far = 0, n_thin = 0;
-    l_float32 mean_far = 0.0f, mean_d = 0.0f;
+    l_int32 bw, bh, n_on = 0;
     double hist[256] = {0};
-    int rc = UTIL_OK, sev, r, k, t;
+    int rc = UTIL_OK, sev, t, n_thin = 0;
 
     *premoved = 0;
     if (!bin1 || pixGetDepth(bin1) != 1 || !src8 || pixGetDepth(src8) != 8 ||
@@ -457,23 +505,18 @@ int seg_unpattern(PIX *bin1, PIX *src8, const BOX *box, int dpi, int *premoved)
     }
     if (n_on < 50 || (t = otsu_level(hist)) == 0)
         goto done;
-    r = (int)lround(0.01 * dpi);
-    r = r < 1 ? 1 : r;
-    if (!(d = pixThresholdToBinary(g, t)) || !pixAnd(d, d, b) ||
-        !(near = pixDilateBrick(NULL, d, 2 * r + 1, 2 * r + 1)) || !(far = pixSubtract(NULL, b, near)))
-        goto nomem;
-    pixCountPixels(far, &n_far, NULL);
-    if (n_far < 0.003 * (double)bw * bh)
+    if ((rc = pattern_at(b, g, t, dpi, &far, &n_thin)))
         goto done;
-    if (pixGetAverageMasked(g, far, 0, 0, 1, L_MEAN_ABSVAL, &mean_far) ||
-        pixGetAverageMasked(g, d, 0, 0, 1, L_MEAN_ABSVAL, &mean_d) || mean_far - mean_d < 60)
-        goto done;
-    k = dpi >= 250 ? 3 : 2;
-    if (!(thick = pixOpenBrick(NULL, far, k, k)))
-        goto nomem;
-    pixSubtract(far, far, thick);
-    pixCountPixels(far, &n_thin, NULL);
-    if (n_thin < 0.6 * n_far)
+    if (!far) {
+        /* the split may have set the printed frame apart from all the
+         * rest: split the lighter side again */
+        double light[256] = {0};
+        int t2;
+        memcpy(light + t, hist + t, (size_t)(256 - t) * sizeof *light);
+        if ((t2 = otsu_level(light)) > t && (rc = pattern_at(b, g, t2, dpi, &far, &n_thin)))
+            goto done;
+    }
+    if (!far)
         goto done;
     pixSubtract(b, b, far);
     pixRasterop(bin1, clip->x, clip->y, bw, bh, PIX_SRC, b, 0, 0);
@@ -488,9 +531,6 @@ done:
     boxDestroy(&clip);
     pixDestroy(&b);
     pixDestroy(&g);
-    pixDestroy(&d);
-    pixDestroy(&near);
     pixDestroy(&far);
-    pixDestroy(&thick);
     return rc;
 }

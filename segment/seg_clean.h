@@ -120,8 +120,11 @@ int seg_binarize_with(PIX *src8, int dpi, const seg_bin_params *p, PIX **pdst1);
  * box, a light printed pattern that binarization kept (a check's security
  * background darker than seg_binarize() drops) beside ink clearly darker
  * than it, removes the pattern's pixels from bin1 using the gray page src8
- * (8 bpp, the same geometry).  *premoved: the pixels removed (0: no pattern
- * found).  UTIL_ENOMEM; logged.
+ * (8 bpp, the same geometry).  The ink's gray levels are split in two
+ * (Otsu), and where the light side is no pattern, it is split again (the
+ * darkest ink may be a printed frame, the pencil on the light side with
+ * the pattern).  *premoved: the pixels removed (0: no pattern found).
+ * UTIL_ENOMEM; logged.
  */
 int seg_unpattern(PIX *bin1, PIX *src8, const BOX *box, int dpi, int *premoved);
 
