@@ -17,6 +17,7 @@
 
 #define MAX_CANDS 4 /* readings kept per blob */
 #define FLAG_GAP 0.05 /* a digit's separate top bar: at most this far (digit heights) */
+#define FLAG_W 0.8 /* and under this wide (and 0.45 tall) */
 #define STUB_PARTS 3     /* a column of stubs: pieces, */
 #define STUB_W 0.5      /* width in digit heights, */
 #define STUB_COVER 0.6   /* share of rows with ink under this */
@@ -203,9 +204,10 @@ static int stub_column(const seg_blob *b, int dh)
     return b->parts >= STUB_PARTS ? cover < STUB_COVER : cover < STUB2_COVER;
 }
 
-/* Whether the small piece p is the separate top bar of digit d (a 5's
- * flag, a 7's bar): in the upper half of the digits' band, level with d's
- * top, touching or nearly touching d's box from the side. */
+/* Whether the short piece p (under 0.45 digit heights tall, FLAG_W wide)
+ * is the separate top bar of digit d (a 5's flag, a 7's bar): in the upper
+ * half of the digits' band, level with d's top, touching or nearly
+ * touching d's box from the side. */
 static int flag_of(const seg_blob *p, const seg_blob *d, int dh, int base)
 {
     int gap = imax(p->x, d->x) - imin(p->x + p->w, d->x + d->w); /* < 0: overlap */
@@ -411,6 +413,11 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
                 int pb = amount && point_like(b, dh, base);
                 int sa = a->h < 0.45 * dh && a->w < 0.6 * dh;
                 int sb = b->h < 0.45 * dh && b->w < 0.6 * dh;
+                /* a top bar may be wider than a small piece (a 5's flag
+                 * drawn long: seeds 3/5/9/13 text +1/+1/+0/+1, seed 7
+                 * +2 at both dpi) */
+                int fa = a->h < 0.45 * dh && a->w < FLAG_W * dh;
+                int fb = b->h < 0.45 * dh && b->w < FLAG_W * dh;
                 if (cells && !pa && !pb) {
                     int ca = seg_comb_cell_at(ff, iw, a->x + 0.5 * a->w - ix);
                     int cb = seg_comb_cell_at(ff, iw, b->x + 0.5 * b->w - ix);
@@ -432,7 +439,7 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
                     int uw = imax(a->x + a->w, b->x + b->w) - imin(a->x, b->x);
                     merge = ov >= 0.5 * mw || (ov >= 0.35 * mw && uw <= 1.25 * dh) ||
                             ((sa || sb) && ov >= 0.2 * mw && ov > 0) ||
-                            (sa != sb && flag_of(sa ? a : b, sa ? b : a, dh, base));
+                            (fa != fb && flag_of(fa ? a : b, fa ? b : a, dh, base));
                 }
                 if (merge) {
                     if (blob_merge(a, b))

@@ -1280,14 +1280,30 @@ static void test_flag(void)
     seg_form_field ff = {.name = "flag", .type = SEG_FT_NUMBER, .frame = SEG_FRAME_BOX,
                          .min_digits = 1, .max_digits = 6};
     seg_field f;
+    int rc;
     draw_frame(page, SEG_FRAME_BOX, 0, 0, 100, 80, 500, 110, 4);
     for (int k = 0; k < 3; k++)
         fill(page, 180 + 120 * k, 102, 36, 66);
     fill(page, 300 + 36 + 2, 102, 30, 8);
-    if (TST_CHECK(seg_field_read(page, 300, area, &ff, &f) == UTIL_OK && f.splits[0].n == 3,
-                  "three digits (%d)", f.n_splits ? f.splits[0].n : -1)) {
+    /* (read first: a call among TST_CHECK's arguments may run after the
+     * message's arguments read f) */
+    rc = seg_field_read(page, 300, area, &ff, &f);
+    if (TST_CHECK(rc == UTIL_OK && f.splits[0].n == 3, "three digits (%d)",
+                  rc == UTIL_OK ? f.splits[0].n : -1)) {
         const seg_glyph *g = &f.splits[0].glyphs[1];
         TST_CHECK(g->x == 300 && g->w == 36 + 2 + 30, "the bar joins the middle digit (x %d w %d)",
+                  g->x, g->w);
+    }
+    seg_field_clear(&f);
+    /* A long bar, 48 x 22 (0.73 x 0.33 of the digits' height: no small
+     * piece), 2 px beside the middle digit's top: it joins that digit too. */
+    pixRasterop(page, 300 + 36 + 2, 102, 30, 8, PIX_CLR, NULL, 0, 0);
+    fill(page, 300 + 36 + 2, 98, 48, 22);
+    rc = seg_field_read(page, 300, area, &ff, &f);
+    if (TST_CHECK(rc == UTIL_OK && f.splits[0].n == 3, "a long bar: three digits (%d)",
+                  rc == UTIL_OK ? f.splits[0].n : -1)) {
+        const seg_glyph *g = &f.splits[0].glyphs[1];
+        TST_CHECK(g->x == 300 && g->w == 86, "the long bar joins the middle digit (x %d w %d)",
                   g->x, g->w);
     }
     seg_field_clear(&f);
