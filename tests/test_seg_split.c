@@ -1038,6 +1038,43 @@ static void test_staircase_lines(void)
 }
 
 /* t cleared for an amount box of 1..12 digits with two cents, named name. */
+/* An amount's first digit a 2 written a little high, its diagonal reaching
+ * down over the right half of its long foot (a Z): the foot has what a
+ * raised cents' underline has (a long run above the base line, ink just
+ * over its right half) but no digit left of it, and raised cents come
+ * after the integer part, so it stays the 2's (it went, and 231.72 read
+ * 731.72). */
+static void test_first_two(void)
+{
+    int dpi = 300, x = 60, y = 60, w = 520, h = 110, lw = 4;
+    PIX *page = pixCreate(700, 260, 1), *a = digit_ink(0, 66);
+    int aw = pixGetWidth(a), ah = pixGetHeight(a), base = y + 90, fb = base - 7, fx = x + 20;
+    seg_form_field ff = {.name = "first", .type = SEG_FT_AMOUNT, .frame = SEG_FRAME_BOX,
+                         .min_digits = 1, .max_digits = 9, .cents = 2};
+    BOX *area = boxCreate(x, y, w, h);
+    seg_field f;
+    int rc, wide = 0;
+    draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, lw);
+    fill(page, fx + 20, fb - 62, 50, 6); /* the 2's top */
+    for (int k = 0; k < 56; k++)         /* its diagonal, down to the left over the foot's middle */
+        fill(page, fx + 64 - k / 2, fb - 58 + k, 8, 2);
+    fill(page, fx, fb - 7, 74, 7); /* its foot */
+    pixRasterop(page, fx + 110, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
+    pixRasterop(page, fx + 130 + aw, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
+    rc = seg_field_read(page, dpi, area, &ff, &f);
+    if (TST_CHECK(rc == UTIL_OK, "field read")) {
+        for (int g = 0; f.n_splits > 0 && g < f.splits[0].n; g++)
+            if (f.splits[0].glyphs[g].x >= fx - 4 && f.splits[0].glyphs[g].x <= fx + 8)
+                wide = f.splits[0].glyphs[g].w;
+        TST_CHECK(wide >= 70, "a first digit's long foot above the base line, ink over its right "
+                  "half, is kept (glyph %d px wide, the 2 74)", wide);
+        seg_field_clear(&f);
+    }
+    boxDestroy(&area);
+    pixDestroy(&a);
+    pixDestroy(&page);
+}
+
 static void amount_box(truth *t, const char *name)
 {
     memset(t, 0, sizeof *t);
@@ -1395,6 +1432,7 @@ int main(void)
     test_short_underline();
     test_low_underline();
     test_two_foot();
+    test_first_two();
     test_comb_stroke();
     test_comb_pushed();
     test_staircase_lines();
