@@ -1334,7 +1334,9 @@ static int two_over(PIX *img1, int x, int y, int w, int dh)
  * has its body over its left end only, and at most a short upturn at its
  * right end) and, as raised cents follow the integer part, ink in at
  * least 0.15 digit heights of columns left of it (a first digit's foot has
- * none).  Such a run lying lower, up to 0.25 digit heights below the
+ * none), and under two pieces of ink (see two_over) or under one it is not
+ * joined to (see joined_over: a 2's or a 3's foot is its own stroke; seeds
+ * 3/5/9/13 ingest +1/+3/+3/+1 fields, seed 7 +3).  Such a run lying lower, up to 0.25 digit heights below the
  * base line (cents raised little, or the line drawn far under them), is an
  * underline where it lies under two pieces of ink (see two_over) and has
  * ink under at most a twentieth of its length.  Small writing's
@@ -1346,6 +1348,28 @@ static int two_over(PIX *img1, int x, int y, int w, int dh)
  * these tests, 2s lost their feet and 4s their bars: seeds 3/5/9/13 read
  * 41 fields fewer.)
  */
+/* Whether the run at (x, y), w x h, in img1 is joined to ink rising at
+ * least 0.15 digit heights above it within half a digit height, in its
+ * columns: one 8-connected piece from over the run down into its rows (a
+ * digit's own foot, not a line drawn under it). */
+static int joined_over(PIX *img1, int x, int y, int w, int h, int dh)
+{
+    int y0 = imax(0, y - dh / 2), n = 0;
+    BOX *b = boxCreate(x, y0, w, y + h - y0);
+    PIX *reg = b ? pixClipRectangle(img1, b, NULL) : NULL;
+    BOXA *ba = reg ? pixConnCompBB(reg, 8) : NULL;
+
+    for (int i = 0; ba && i < boxaGetCount(ba); i++) {
+        l_int32 by, bh;
+        boxaGetBoxGeometry(ba, i, NULL, &by, NULL, &bh);
+        n += by <= (y - y0) - 0.15 * dh && by + bh > y - y0;
+    }
+    boxaDestroy(&ba);
+    pixDestroy(&reg);
+    boxDestroy(&b);
+    return n >= 1;
+}
+
 static int underline_remove(PIX *clean1, int dpi, const BOX *inner)
 {
     int dh, base, len, len2, rc = UTIL_OK;
@@ -1407,6 +1431,9 @@ static int underline_remove(PIX *clean1, int dpi, const BOX *inner)
                 /* ink over its right half, above an upturn; or low, under
                  * two pieces */
                 keep = keep && ink_below(clean1, x + w / 2, y - up, w - w / 2, up - dh / 10) > 0.0;
+                /* and under two pieces, or under one it is not joined to
+                 * (a 2's or a 3's foot is its digit's own stroke) */
+                keep = keep && (two_over(clean1, x, y, w, dh) || !joined_over(clean1, x, y, w, h, dh));
                 keep = keep || (cy > base - 0.06 * dh && cy <= base + 0.25 * dh &&
                                 h <= 0.3 * dh && below <= 0.05 && two_over(clean1, x, y, w, dh));
             } else {

@@ -1075,6 +1075,49 @@ static void test_first_two(void)
     pixDestroy(&page);
 }
 
+/* After two digits, a 2 written a little high whose diagonal runs down into
+ * its long foot over the foot's right half: one piece over the run, joined
+ * to it, so the run is the 2's own foot and stays (it went as the cents'
+ * underline, and 3.72 read 3.77).  The same with the diagonal stopping 4 px
+ * above the run: a line under one piece it is not joined to, an underline,
+ * removed as before. */
+static void test_joined_foot(void)
+{
+    for (int gap = 0; gap <= 1; gap++) {
+        int dpi = 300, x = 60, y = 60, w = 520, h = 110, lw = 4;
+        PIX *page = pixCreate(700, 260, 1), *a = digit_ink(0, 66);
+        int aw = pixGetWidth(a), ah = pixGetHeight(a), base = y + 90, fb = base - 7;
+        int fx = x + 70 + 2 * aw, rc, wide = 0;
+        seg_form_field ff = {.name = "joined", .type = SEG_FT_AMOUNT, .frame = SEG_FRAME_BOX,
+                             .min_digits = 1, .max_digits = 9, .cents = 2};
+        BOX *area = boxCreate(x, y, w, h);
+        seg_field f;
+        draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, lw);
+        pixRasterop(page, x + 20, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
+        pixRasterop(page, x + 40 + aw, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
+        fill(page, fx + 20, fb - 62, 50, 6); /* the 2's top */
+        for (int k = 0; k < (gap ? 48 : 56); k++) /* its diagonal */
+            fill(page, fx + 64 - k / 2, fb - 58 + k, 8, 2);
+        fill(page, fx, fb - 7, 74, 7); /* its foot, or a line */
+        rc = seg_field_read(page, dpi, area, &ff, &f);
+        if (TST_CHECK(rc == UTIL_OK, "field read")) {
+            for (int g = 0; f.n_splits > 0 && g < f.splits[0].n; g++)
+                if (f.splits[0].glyphs[g].x + f.splits[0].glyphs[g].w >= fx + 60)
+                    wide = f.splits[0].glyphs[g].w > wide ? f.splits[0].glyphs[g].w : wide;
+            if (gap)
+                TST_CHECK(wide > 0 && wide < 60, "a line under one piece it is not joined to is "
+                          "removed (glyph %d px wide, the piece above it 52)", wide);
+            else
+                TST_CHECK(wide >= 70, "a 2's foot joined to its diagonal over the foot's right "
+                          "half is kept (glyph %d px wide, the 2 74)", wide);
+            seg_field_clear(&f);
+        }
+        boxDestroy(&area);
+        pixDestroy(&a);
+        pixDestroy(&page);
+    }
+}
+
 static void amount_box(truth *t, const char *name)
 {
     memset(t, 0, sizeof *t);
@@ -1433,6 +1476,7 @@ int main(void)
     test_low_underline();
     test_two_foot();
     test_first_two();
+    test_joined_foot();
     test_comb_stroke();
     test_comb_pushed();
     test_staircase_lines();
