@@ -1038,6 +1038,31 @@ static void test_staircase_lines(void)
 }
 
 /* t cleared for an amount box of 1..12 digits with two cents, named name. */
+/* The amount box the 2's-foot tests draw in: 520 x 110 at (60, 60) on a
+ * 700 x 260 page, framed, cents 2, its digits' base line 90 px down, with
+ * `before` copies of digit_ink(0, 66) written first, 20 px apart from x 80
+ * on.  *pa the digit's ink, *parea the box, *pff the field, *pbase the base
+ * line, *pfx where the next glyph starts (30 px after them, or x 80). */
+static PIX *foot_page(int before, const char *name, PIX **pa, BOX **parea, seg_form_field *pff,
+                      int *pbase, int *pfx)
+{
+    int x = 60, y = 60, w = 520, h = 110;
+    PIX *page = pixCreate(700, 260, 1), *a = digit_ink(0, 66);
+    int aw = pixGetWidth(a), ah = pixGetHeight(a);
+
+    *pff = (seg_form_field){.type = SEG_FT_AMOUNT, .frame = SEG_FRAME_BOX, .min_digits = 1,
+                            .max_digits = 9, .cents = 2};
+    snprintf(pff->name, sizeof pff->name, "%s", name);
+    draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, 4);
+    *pbase = y + 90;
+    for (int k = 0; k < before; k++)
+        pixRasterop(page, x + 20 + k * (20 + aw), *pbase - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
+    *pfx = before ? x + 30 + before * (20 + aw) : x + 20;
+    *pa = a;
+    *parea = boxCreate(x, y, w, h);
+    return page;
+}
+
 /* An amount's first digit a 2 written a little high, its diagonal reaching
  * down over the right half of its long foot (a Z): the foot has what a
  * raised cents' underline has (a long run above the base line, ink just
@@ -1046,15 +1071,15 @@ static void test_staircase_lines(void)
  * 731.72). */
 static void test_first_two(void)
 {
-    int dpi = 300, x = 60, y = 60, w = 520, h = 110, lw = 4;
-    PIX *page = pixCreate(700, 260, 1), *a = digit_ink(0, 66);
-    int aw = pixGetWidth(a), ah = pixGetHeight(a), base = y + 90, fb = base - 7, fx = x + 20;
-    seg_form_field ff = {.name = "first", .type = SEG_FT_AMOUNT, .frame = SEG_FRAME_BOX,
-                         .min_digits = 1, .max_digits = 9, .cents = 2};
-    BOX *area = boxCreate(x, y, w, h);
+    PIX *a, *page;
+    BOX *area;
+    seg_form_field ff;
     seg_field f;
-    int rc, wide = 0;
-    draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, lw);
+    int dpi = 300, base, fx, fb, aw, ah, rc, wide = 0;
+    page = foot_page(0, "first", &a, &area, &ff, &base, &fx);
+    aw = pixGetWidth(a);
+    ah = pixGetHeight(a);
+    fb = base - 7;
     fill(page, fx + 20, fb - 62, 50, 6); /* the 2's top */
     for (int k = 0; k < 56; k++)         /* its diagonal, down to the left over the foot's middle */
         fill(page, fx + 64 - k / 2, fb - 58 + k, 8, 2);
@@ -1084,17 +1109,13 @@ static void test_first_two(void)
 static void test_joined_foot(void)
 {
     for (int gap = 0; gap <= 1; gap++) {
-        int dpi = 300, x = 60, y = 60, w = 520, h = 110, lw = 4;
-        PIX *page = pixCreate(700, 260, 1), *a = digit_ink(0, 66);
-        int aw = pixGetWidth(a), ah = pixGetHeight(a), base = y + 90, fb = base - 7;
-        int fx = x + 70 + 2 * aw, rc, wide = 0;
-        seg_form_field ff = {.name = "joined", .type = SEG_FT_AMOUNT, .frame = SEG_FRAME_BOX,
-                             .min_digits = 1, .max_digits = 9, .cents = 2};
-        BOX *area = boxCreate(x, y, w, h);
+        PIX *a, *page;
+        BOX *area;
+        seg_form_field ff;
         seg_field f;
-        draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, lw);
-        pixRasterop(page, x + 20, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
-        pixRasterop(page, x + 40 + aw, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
+        int dpi = 300, base, fx, fb, rc, wide = 0;
+        page = foot_page(2, "joined", &a, &area, &ff, &base, &fx);
+        fb = base - 7;
         fill(page, fx + 20, fb - 62, 50, 6); /* the 2's top */
         for (int k = 0; k < (gap ? 48 : 56); k++) /* its diagonal */
             fill(page, fx + 64 - k / 2, fb - 58 + k, 8, 2);
@@ -1256,17 +1277,15 @@ static void test_low_underline(void)
 static void test_two_foot(void)
 {
     for (int curl = 0; curl <= 1; curl++) {
-        int dpi = 300, x = 60, y = 60, w = 520, h = 110, lw = 4;
-        PIX *page = pixCreate(700, 260, 1), *a = digit_ink(0, 66);
-        int aw = pixGetWidth(a), ah = pixGetHeight(a), base = y + 90, fb = base - 7, fx = 0;
-        seg_form_field ff = {.name = "two", .type = SEG_FT_AMOUNT, .frame = SEG_FRAME_BOX,
-                             .min_digits = 1, .max_digits = 9, .cents = 2};
-        BOX *area = boxCreate(x, y, w, h);
+        PIX *a, *page;
+        BOX *area;
+        seg_form_field ff;
         seg_field f;
-        draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, lw);
-        pixRasterop(page, x + 20, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
-        pixRasterop(page, x + 40 + aw, base - ah, aw, ah, PIX_SRC | PIX_DST, a, 0, 0);
-        fx = x + 70 + 2 * aw;
+        int dpi = 300, base, fx, fb, aw, ah;
+        page = foot_page(2, "two", &a, &area, &ff, &base, &fx);
+        aw = pixGetWidth(a);
+        ah = pixGetHeight(a);
+        fb = base - 7;
         for (int k = 0; k < 58; k++) /* the 2's diagonal, down to the left */
             fill(page, fx + 56 - k, fb - 62 + k, 8, 2);
         fill(page, fx, fb - 7, 74, 7); /* its foot */
