@@ -1323,31 +1323,6 @@ static int two_over(PIX *img1, int x, int y, int w, int dh)
     return n >= 2;
 }
 
-/*
- * A written underline under raised cents, removed from clean1: a straight
- * thin run at least 0.75 digit heights and 0.2 inch long, level or sloping
- * up to 6 degrees, whose middle lies between 0.06 and 0.65 digit heights
- * above the digits' base line (a 2's foot on the base line is lower, a 5's
- * or 7's top bar higher) with ink under at most a quarter of its length
- * (a 4's bar has its stem below) and ink 0.1-0.3 digit heights above its
- * right half (a 2's foot, where the 2 stands a little above the others,
- * has its body over its left end only, and at most a short upturn at its
- * right end) and, as raised cents follow the integer part, ink in at
- * least 0.15 digit heights of columns left of it (a first digit's foot has
- * none), and under two pieces of ink (see two_over) or under one it is not
- * joined to (see joined_over: a 2's or a 3's foot is its own stroke; seeds
- * 3/5/9/13 ingest +1/+3/+3/+1 fields, seed 7 +3).  Such a run lying lower, up to 0.25 digit heights below the
- * base line (cents raised little, or the line drawn far under them), is an
- * underline where it lies under two pieces of ink (see two_over) and has
- * ink under at most a twentieth of its length.  Small writing's
- * underline, shorter than 0.2 inch, is taken from 0.13 inch on where,
- * besides the position, thickness, ink-left and ink-under tests, it lies under two
- * pieces of ink (see two_over: a digit's own stroke, a 2's foot or a 6's
- * bottom, lies under one), has ink under at most a twentieth of its length
- * and is at most 0.2 digit heights thick.  (Taken from 0.13 inch without
- * these tests, 2s lost their feet and 4s their bars: seeds 3/5/9/13 read
- * 41 fields fewer.)
- */
 /* Whether the run at (x, y), w x h, in img1 is joined to ink rising at
  * least 0.15 digit heights above it within half a digit height, in its
  * columns: one 8-connected piece from over the run down into its rows (a
@@ -1370,6 +1345,31 @@ static int joined_over(PIX *img1, int x, int y, int w, int h, int dh)
     return n >= 1;
 }
 
+/*
+ * A written underline under raised cents, removed from clean1: a straight
+ * thin run at least 0.75 digit heights and 0.2 inch long, level or sloping
+ * up to 6 degrees, whose middle lies between 0.06 and 0.65 digit heights
+ * above the digits' base line (a 2's foot on the base line is lower, a 5's
+ * or 7's top bar higher) with ink under at most a quarter of its length
+ * (a 4's bar has its stem below) and ink 0.1-0.3 digit heights above its
+ * right half (a 2's foot, where the 2 stands a little above the others,
+ * has its body over its left end only, and at most a short upturn at its
+ * right end) and, as raised cents follow the integer part, ink in at
+ * least 0.15 digit heights of columns left of it (a first digit's foot has
+ * none), and under two pieces of ink (see two_over) or under one it is not
+ * joined to (see joined_over: a 2's or a 3's foot is its own stroke; seeds
+ * 3/5/9/13 ingest +1/+3/+3/+1 fields, seed 7 +3).  Such a run lying lower,
+ * up to 0.25 digit heights below the base line (cents raised little, or
+ * the line drawn far under them), is an underline where it lies under two
+ * pieces of ink (see two_over) and has ink under at most a twentieth of
+ * its length.  Small writing's underline, shorter than 0.2 inch, is taken
+ * from 0.13 inch on where, besides the position, thickness, ink-left and
+ * ink-under tests, it lies under two pieces of ink (see two_over: a
+ * digit's own stroke, a 2's foot or a 6's bottom, lies under one), has ink
+ * under at most a twentieth of its length and is at most 0.2 digit heights
+ * thick.  (Taken from 0.13 inch without these tests, 2s lost their feet
+ * and 4s their bars: seeds 3/5/9/13 read 41 fields fewer.)
+ */
 static int underline_remove(PIX *clean1, int dpi, const BOX *inner)
 {
     int dh, base, len, len2, rc = UTIL_OK;
@@ -1425,19 +1425,19 @@ static int underline_remove(PIX *clean1, int dpi, const BOX *inner)
             int lw = x - dh / 10 - ix;
             int after = lw > 0 && ink_below(clean1, ix, base - (int)(0.8 * dh), lw,
                                             (int)(0.8 * dh)) * lw >= 0.15 * dh;
+            int two = two_over(clean1, x, y, w, dh);
             int keep = !seen && after && cy >= base - 0.65 * dh && cy <= base - 0.06 * dh &&
                        h <= 0.3 * dh && below <= 0.25;
             if (pass == 0) {
-                /* ink over its right half, above an upturn; or low, under
-                 * two pieces */
-                keep = keep && ink_below(clean1, x + w / 2, y - up, w - w / 2, up - dh / 10) > 0.0;
-                /* and under two pieces, or under one it is not joined to
-                 * (a 2's or a 3's foot is its digit's own stroke) */
-                keep = keep && (two_over(clean1, x, y, w, dh) || !joined_over(clean1, x, y, w, h, dh));
+                /* ink over its right half, above an upturn, and two pieces
+                 * over it or one it is not joined to (a 2's or a 3's foot
+                 * is its digit's own stroke); or low, under two pieces */
+                keep = keep && ink_below(clean1, x + w / 2, y - up, w - w / 2, up - dh / 10) > 0.0 &&
+                       (two || !joined_over(clean1, x, y, w, h, dh));
                 keep = keep || (cy > base - 0.06 * dh && cy <= base + 0.25 * dh &&
-                                h <= 0.3 * dh && below <= 0.05 && two_over(clean1, x, y, w, dh));
+                                h <= 0.3 * dh && below <= 0.05 && two);
             } else {
-                keep = keep && h <= 0.2 * dh && below <= 0.05 && two_over(clean1, x, y, w, dh);
+                keep = keep && h <= 0.2 * dh && below <= 0.05 && two;
             }
             if (!keep)
                 pixRasterop(m, x, y, w, h, PIX_CLR, NULL, 0, 0);

@@ -1150,6 +1150,34 @@ static void amount_box(truth *t, const char *name)
     t->ff.cents = 2;
 }
 
+/* An amount box w x h at (dpi/4, dpi/4) on a page pw x dpi holding three
+ * MNIST test digits (from index next on) dh tall on a base line, then two
+ * cents 0.6 dh tall whose bottoms stand `lift` px above it, gap px apart
+ * (cgap after each cent); t gets the truth.  *pbase the base line, *pc0
+ * where the cents begin, *pcx where the next glyph would (the last cent's
+ * right end plus cgap). */
+static PIX *cents_field(truth *t, const char *name, int dpi, int next, int dh, int w, int h,
+                        int pw, int lift, int gap, int cgap, int *pbase, int *pc0, int *pcx)
+{
+    int x = dpi / 4, y = dpi / 4, cx = x + dpi / 8, base = y + (h + dh) / 2;
+    PIX *page = pixCreate(pw, dpi, 1);
+
+    amount_box(t, name);
+    draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, 4);
+    for (int k = 0; k < 5; k++) {
+        int idx = next++ % g_d->n, raised = k >= 3;
+        PIX *ink = digit_ink(idx, raised ? (int)(0.6 * dh) : dh);
+        if (k == 3)
+            *pc0 = cx;
+        paste(page, t, idx, ink, cx, (raised ? base - lift : base) - pixGetHeight(ink));
+        cx += pixGetWidth(ink) + (raised ? cgap : gap);
+        pixDestroy(&ink);
+    }
+    *pbase = base;
+    *pcx = cx;
+    return page;
+}
+
 /* Small writing's raised cents underlined by a line shorter than 0.2 inch
  * that touches their bottoms (300 dpi, digits 0.17 inch high, cents 0.6 of
  * that): the line is taken off, so neither cent's glyph reaches down to
@@ -1162,25 +1190,12 @@ static void test_short_underline(void)
     for (int trial = 0; trial < trials; trial++) {
         truth t;
         seg_field f;
-        int next = 2300 + 10 * trial, dh = (int)(0.17 * dpi), lw = 4, cx, base, uy = 0;
-        int x = dpi / 4, y = dpi / 4, w = (int)(1.3 * dpi), h = (int)(0.36 * dpi), cents_x0 = 0;
-        PIX *page = pixCreate((int)(2.0 * dpi), dpi, 1);
+        int dh = (int)(0.17 * dpi), cx, base, uy = 0, cents_x0 = 0;
+        int x = dpi / 4, y = dpi / 4, w = (int)(1.3 * dpi), h = (int)(0.36 * dpi);
+        PIX *page = cents_field(&t, "short-underline", dpi, 2300 + 10 * trial, dh, w, h,
+                                (int)(2.0 * dpi), (int)(0.4 * dh), dpi / 30, 4, &base,
+                                &cents_x0, &cx);
         BOX *area;
-        amount_box(&t, "short-underline");
-        draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, lw);
-        cx = x + dpi / 8;
-        base = y + (h + dh) / 2;
-        for (int k = 0; k < 5; k++) {
-            int idx = next++ % g_d->n, raised = k >= 3;
-            PIX *ink = digit_ink(idx, raised ? (int)(0.6 * dh) : dh);
-            int iw = pixGetWidth(ink), ih = pixGetHeight(ink);
-            int bottom = raised ? base - (int)(0.4 * dh) : base;
-            if (k == 3)
-                cents_x0 = cx;
-            paste(page, &t, idx, ink, cx, bottom - ih);
-            cx += iw + (raised ? 4 : dpi / 30);
-            pixDestroy(&ink);
-        }
         for (int k = 3; k < 5; k++) /* the line touches the lower cent's bottom */
             uy = t.by[k] + t.bh[k] > uy ? t.by[k] + t.bh[k] : uy;
         uy -= 1;
@@ -1226,26 +1241,14 @@ static void test_low_underline(void)
     for (int trial = 0; trial < trials; trial++) {
         truth t;
         seg_field f;
-        int next = 4100 + 10 * trial, dh = (int)(0.22 * dpi), lw = 4, cx, base, uy;
-        int x = dpi / 4, y = dpi / 4, w = (int)(1.5 * dpi), h = (int)(0.4 * dpi), cents_x0 = 0;
-        PIX *page = pixCreate((int)(2.2 * dpi), dpi, 1);
+        int dh = (int)(0.22 * dpi), cx, base, uy, cents_x0 = 0;
+        int x = dpi / 4, y = dpi / 4, w = (int)(1.5 * dpi), h = (int)(0.4 * dpi);
+        /* the cents raised a fifth of a digit height */
+        PIX *page = cents_field(&t, "low-underline", dpi, 4100 + 10 * trial, dh, w, h,
+                                (int)(2.2 * dpi), dh / 5, dpi / 20, dpi / 30, &base, &cents_x0,
+                                &cx);
         BOX *area;
-        amount_box(&t, "low-underline");
-        draw_frame(page, SEG_FRAME_BOX, 0, 0, x, y, w, h, lw);
-        cx = x + dpi / 8;
-        base = y + (h + dh) / 2;
         uy = base + 1;
-        for (int k = 0; k < 5; k++) {
-            int idx = next++ % g_d->n, raised = k >= 3;
-            PIX *ink = digit_ink(idx, raised ? (int)(0.6 * dh) : dh);
-            int iw = pixGetWidth(ink), ih = pixGetHeight(ink);
-            if (k == 3)
-                cents_x0 = cx;
-            /* the cents raised a fifth of a digit height */
-            paste(page, &t, idx, ink, cx, (raised ? base - dh / 5 : base) - ih);
-            cx += iw + (raised ? dpi / 30 : dpi / 20);
-            pixDestroy(&ink);
-        }
         int ulen = (int)(0.3 * dpi), umid = (cents_x0 + cx - dpi / 30) / 2;
         fill(page, umid - ulen / 2, uy, ulen, 4);
         area = boxCreate(x, y, w, h);
