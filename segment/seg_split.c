@@ -870,6 +870,18 @@ static int pair_cut(const seg_blob *b, int dh, pcut *best)
     return UTIL_OK;
 }
 
+/* The width of one digit in a blob of several touching (slot_fill), in
+ * digit heights: the median width of the field's other digit blobs, held
+ * to DIGIT_W_MIN..DIGIT_W_MAX, or DIGIT_W_MAX where there are none.  (0.72
+ * of a digit height for every blob before: a blob 2.0-2.3 digit heights
+ * wide, two wide digits, was cut in three.  Seeds 3/5/9/13 count exact
+ * 845/848/892/953 -> 845/849/892/954, text after the choice
+ * 797/799/865/901 -> 797/799/865/901, ingest 797/800/866/901 ->
+ * 797/801/866/901; DIGIT_W_MAX alone for every blob: counts +3 but seed 9
+ * one field fewer.) */
+#define DIGIT_W_MIN 0.72
+#define DIGIT_W_MAX 0.9
+
 /* The belief (0..1) that blob b is two touching digits rather than one,
  * from its shape, its best cut in two and its width against medw, the
  * median width of the field's other digit blobs (0: none): a logistic fit
@@ -931,7 +943,13 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
             kk[nk] = 1, pk[nk++] = 1.0f;
         }
     } else if (r > 2.0) {
-        int k = imax(2, (int)lround(b->w / (0.72 * dh)));
+        /* Wider than two digit heights: as many digits as the width holds,
+         * each as wide as the field's other digit blobs, between
+         * DIGIT_W_MIN and DIGIT_W_MAX digit heights (DIGIT_W_MAX where the
+         * blob is alone). */
+        double unit = medw > 0 ? fmin(fmax(medw, DIGIT_W_MIN * dh), DIGIT_W_MAX * dh)
+                               : DIGIT_W_MAX * dh;
+        int k = imax(2, (int)lround(b->w / unit));
         kk[nk] = k, pk[nk++] = 0.6f;
         if (k > 2)
             kk[nk] = k - 1, pk[nk++] = 0.15f;

@@ -1413,6 +1413,37 @@ static void test_flag(void)
     pixDestroy(&page);
 }
 
+/* Two wide digits touching (two rings 70 px wide, 66 tall, sharing a
+ * side: 2.1 digit heights together) are cut in two, alone in their box and
+ * beside two digits as wide; each digit was taken for 0.72 digit heights,
+ * and such a blob read as three digits. */
+static void test_wide_pair(void)
+{
+    seg_form_field ff = {.name = "wide", .type = SEG_FT_NUMBER, .frame = SEG_FRAME_BOX,
+                         .min_digits = 1, .max_digits = 6};
+    for (int beside = 0; beside <= 1; beside++) {
+        PIX *page = pixCreate(900, 300, 1);
+        BOX *area = boxCreate(60, 80, 640, 110);
+        seg_field f;
+        int rc, want = beside ? 4 : 2;
+        draw_frame(page, SEG_FRAME_BOX, 0, 0, 60, 80, 640, 110, 4);
+        outline(page, 180 + 4, 102 + 4, 70 - 8, 66 - 8, 8);
+        outline(page, 250 + 4, 102 + 4, 70 - 8, 66 - 8, 8);
+        if (beside) {
+            outline(page, 380 + 4, 102 + 4, 62 - 8, 66 - 8, 8);
+            outline(page, 480 + 4, 102 + 4, 62 - 8, 66 - 8, 8);
+        }
+        rc = seg_field_read(page, 300, area, &ff, &f);
+        TST_CHECK(rc == UTIL_OK && f.n_splits > 0 && f.splits[0].n == want,
+                  "two wide digits touching%s: %d digits (%d)", beside ? ", two beside" : "",
+                  want, rc == UTIL_OK && f.n_splits > 0 ? f.splits[0].n : -1);
+        if (rc == UTIL_OK)
+            seg_field_clear(&f);
+        boxDestroy(&area);
+        pixDestroy(&page);
+    }
+}
+
 /* Empty field, broken input. */
 static void test_edges(void)
 {
@@ -1503,6 +1534,7 @@ int main(void)
     test_comb_pushed();
     test_staircase_lines();
     test_flag();
+    test_wide_pair();
     test_edges();
     test_fields();
 done:
