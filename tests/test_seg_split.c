@@ -1444,6 +1444,33 @@ static void test_wide_pair(void)
     }
 }
 
+/* A 0 whose pen thinned at its top and its bottom (two bars 8 px thick,
+ * 66 tall, 64 apart outside, joined by 2 px lines): its cheapest cut crosses little
+ * ink and leaves two tall parts, but the left part is an arc hollow on its
+ * right, so the 0 stays one digit (it was read as two, "(" and ")"). */
+static void test_hollow_zero(void)
+{
+    PIX *page = pixCreate(900, 300, 1);
+    BOX *area = boxCreate(100, 80, 500, 110);
+    seg_form_field ff = {.name = "zero", .type = SEG_FT_NUMBER, .frame = SEG_FRAME_BOX,
+                         .min_digits = 1, .max_digits = 6};
+    seg_field f;
+    int rc;
+    draw_frame(page, SEG_FRAME_BOX, 0, 0, 100, 80, 500, 110, 4);
+    fill(page, 300, 102, 8, 66);
+    fill(page, 300 + 64 - 8, 102, 8, 66);
+    fill(page, 300, 102, 64, 2);
+    fill(page, 300, 102 + 64, 64, 2);
+    rc = seg_field_read(page, 300, area, &ff, &f);
+    TST_CHECK(rc == UTIL_OK && f.n_splits > 0 && f.splits[0].n == 1,
+              "a 0 thin at its top and bottom is one digit (%d)",
+              rc == UTIL_OK && f.n_splits > 0 ? f.splits[0].n : -1);
+    if (rc == UTIL_OK)
+        seg_field_clear(&f);
+    boxDestroy(&area);
+    pixDestroy(&page);
+}
+
 /* Empty field, broken input. */
 static void test_edges(void)
 {
@@ -1535,6 +1562,7 @@ int main(void)
     test_staircase_lines();
     test_flag();
     test_wide_pair();
+    test_hollow_zero();
     test_edges();
     test_fields();
 done:
