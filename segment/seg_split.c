@@ -905,15 +905,21 @@ static int pair_cut(const seg_blob *b, int dh, pcut *best)
 #define DIGIT_W_MAX 0.9
 
 /* A best cut whose left part has no ink in its right half over at least
- * HOLLOW_MIN of its middle rows cuts one digit's loop, a 0 or a 6 broken
- * thin at the top and the bottom, more often than two digits apart: the
- * odds of two are multiplied by HOLLOW_ODDS (its arc "(" read as a 1 and
- * 16.85 read with five digits).  Seeds 3/5/9/13 count exact and text after
- * the choice +0/+0/+0/+1 (HOLLOW_MIN 0.8-0.9 the same, 0.95 nothing;
- * HOLLOW_ODDS 0.1 and 0.2 lost a field of seed 5 after the choice; the
- * mirror test on the right part, a ")", lost one). */
+ * HOLLOW_MIN of its middle rows, and is at least HOLLOW_W digit heights
+ * wide, cuts one digit's loop, a 0 or a 6 broken thin at the top and the
+ * bottom, more often than two digits apart: the odds of two are multiplied
+ * by HOLLOW_ODDS (its arc "(" read as a 1 and 16.85 read with five digits).
+ * Seeds 3/5/9/13 count exact and text after the choice +0/+0/+0/+1
+ * (HOLLOW_MIN 0.8-0.9 the same, 0.95 nothing; HOLLOW_ODDS 0.1 and 0.2 lost
+ * a field of seed 5 after the choice; the mirror test on the right part, a
+ * ")", lost one).  Without HOLLOW_W, a 1 touching the digit after it, its
+ * part as narrow as a third of a digit height, passed too: a 12 of seed 11
+ * (the README's ingest set, looked at for this) read as a 2 with 0.976 and
+ * seed 9's 595 read as 58 rose in confidence (read rates -1.95 and -0.77
+ * points); the arcs that were meant are 0.44-0.56 digit heights wide. */
 #define HOLLOW_MIN 0.85
 #define HOLLOW_ODDS 0.3
+#define HOLLOW_W 0.4
 
 /* The belief (0..1) that blob b is two touching digits rather than one,
  * from its shape, its best cut in two and its width against medw, the
@@ -923,7 +929,7 @@ static int pair_cut(const seg_blob *b, int dh, pcut *best)
  * written, labelled by how many of that split's glyphs it holds), its
  * intercept moved so that 0.5 is where the errors on seeds 3-13 were
  * fewest (0.4 of the fit); less where the cut's left part is a hollow arc
- * (HOLLOW_MIN). */
+ * (HOLLOW_MIN, HOLLOW_W). */
 static float pair_belief(const seg_blob *b, int dh, const pcut *pc, double medw)
 {
     double a = (double)b->w / b->h, r = (double)b->w / dh, ink = 4.0, minh = 0.0, minw = 0.0, z;
@@ -935,7 +941,7 @@ static float pair_belief(const seg_blob *b, int dh, const pcut *pc, double medw)
     }
     z = -7.565 + 2.508 * a + 2.446 * r - 2.211 * ink + 5.793 * minh - 2.794 * minw -
         0.184 * (b->parts > 1) + 0.215 * relw - 0.045 * (medw > 0);
-    if (pc->x > 0 && pc->hollow >= HOLLOW_MIN)
+    if (pc->x > 0 && pc->hollow >= HOLLOW_MIN && pc->lw >= HOLLOW_W * dh)
         z += log(HOLLOW_ODDS);
     return (float)(1.0 / (1.0 + exp(-z)));
 }
