@@ -1413,33 +1413,49 @@ static void test_flag(void)
     pixDestroy(&page);
 }
 
+/* A 900 x 300 page with a number box 110 px tall at (x, 80), w wide. */
+static PIX *number_page(int x, int w)
+{
+    PIX *page = pixCreate(900, 300, 1);
+    draw_frame(page, SEG_FRAME_BOX, 0, 0, x, 80, w, 110, 4);
+    return page;
+}
+
+/* How many digits the first split of number_page(x, w)'s box holds, or -1
+ * where the field cannot be read. */
+static int number_digits(PIX *page, int x, int w)
+{
+    BOX *area = boxCreate(x, 80, w, 110);
+    seg_form_field ff = {.name = "number", .type = SEG_FT_NUMBER, .frame = SEG_FRAME_BOX,
+                         .min_digits = 1, .max_digits = 6};
+    seg_field f;
+    int n = -1;
+    if (seg_field_read(page, 300, area, &ff, &f) == UTIL_OK) {
+        n = f.n_splits > 0 ? f.splits[0].n : -1;
+        seg_field_clear(&f);
+    }
+    boxDestroy(&area);
+    return n;
+}
+
 /* Two wide digits touching (two rings 70 px wide, 66 tall, sharing a
  * side: 2.1 digit heights together) are cut in two, alone in their box and
  * beside two digits as wide; each digit was taken for 0.72 digit heights,
  * and such a blob read as three digits. */
 static void test_wide_pair(void)
 {
-    seg_form_field ff = {.name = "wide", .type = SEG_FT_NUMBER, .frame = SEG_FRAME_BOX,
-                         .min_digits = 1, .max_digits = 6};
     for (int beside = 0; beside <= 1; beside++) {
-        PIX *page = pixCreate(900, 300, 1);
-        BOX *area = boxCreate(60, 80, 640, 110);
-        seg_field f;
-        int rc, want = beside ? 4 : 2;
-        draw_frame(page, SEG_FRAME_BOX, 0, 0, 60, 80, 640, 110, 4);
+        PIX *page = number_page(60, 640);
+        int n, want = beside ? 4 : 2;
         outline(page, 180 + 4, 102 + 4, 70 - 8, 66 - 8, 8);
         outline(page, 250 + 4, 102 + 4, 70 - 8, 66 - 8, 8);
         if (beside) {
             outline(page, 380 + 4, 102 + 4, 62 - 8, 66 - 8, 8);
             outline(page, 480 + 4, 102 + 4, 62 - 8, 66 - 8, 8);
         }
-        rc = seg_field_read(page, 300, area, &ff, &f);
-        TST_CHECK(rc == UTIL_OK && f.n_splits > 0 && f.splits[0].n == want,
-                  "two wide digits touching%s: %d digits (%d)", beside ? ", two beside" : "",
-                  want, rc == UTIL_OK && f.n_splits > 0 ? f.splits[0].n : -1);
-        if (rc == UTIL_OK)
-            seg_field_clear(&f);
-        boxDestroy(&area);
+        n = number_digits(page, 60, 640);
+        TST_CHECK(n == want, "two wide digits touching%s: %d digits (%d)",
+                  beside ? ", two beside" : "", want, n);
         pixDestroy(&page);
     }
 }
@@ -1448,16 +1464,14 @@ static void test_wide_pair(void)
  * 90 x 66 px, its sides 10 px thick, its top and bottom 2): its cheapest
  * cut crosses little ink and leaves two tall parts, but the left part is
  * an arc hollow on its right, so the 0 stays one digit (it was read as two,
- * "(" and ")"). */
-static void test_hollow_zero(void)
+ * "(" and ")").  A 1 joined to the ring of a 0 beside it at its top and its
+ * bottom: the cheapest cut leaves the 1 with the ends of the joins, a left
+ * part hollow on its right but narrow (under HOLLOW_W digit heights), so it
+ * is still offered as two digits first (a 12 of seed 11 was read as a 2). */
+static void test_hollow(void)
 {
-    PIX *page = pixCreate(900, 300, 1);
-    BOX *area = boxCreate(100, 80, 500, 110);
-    seg_form_field ff = {.name = "zero", .type = SEG_FT_NUMBER, .frame = SEG_FRAME_BOX,
-                         .min_digits = 1, .max_digits = 6};
-    seg_field f;
-    int rc;
-    draw_frame(page, SEG_FRAME_BOX, 0, 0, 100, 80, 500, 110, 4);
+    PIX *page = number_page(100, 500);
+    int n;
     for (int y = 0; y < 66; y++)
         for (int x = 0; x < 90; x++) {
             double dx = x + 0.5 - 45, dy = y + 0.5 - 33;
@@ -1466,42 +1480,17 @@ static void test_hollow_zero(void)
             if (out <= 1.0 && in > 1.0)
                 pixSetPixel(page, 300 + x, 102 + y, 1);
         }
-    rc = seg_field_read(page, 300, area, &ff, &f);
-    TST_CHECK(rc == UTIL_OK && f.n_splits > 0 && f.splits[0].n == 1,
-              "a 0 thin at its top and bottom is one digit (%d)",
-              rc == UTIL_OK && f.n_splits > 0 ? f.splits[0].n : -1);
-    if (rc == UTIL_OK)
-        seg_field_clear(&f);
-    boxDestroy(&area);
+    n = number_digits(page, 100, 500);
+    TST_CHECK(n == 1, "a 0 thin at its top and bottom is one digit (%d)", n);
     pixDestroy(&page);
-}
 
-/* A 1 joined to the ring of a 0 beside it at its top and its bottom: the
- * cheapest cut leaves the 1 with the ends of the joins, a left part hollow
- * on its right but narrow (under HOLLOW_W digit heights), so it is still
- * offered as two digits first (a 12 of seed 11 was read as a 2). */
-
-
-static void test_hollow_one(void)
-{
-    PIX *page = pixCreate(900, 300, 1);
-    BOX *area = boxCreate(100, 80, 500, 110);
-    seg_form_field ff = {.name = "one", .type = SEG_FT_NUMBER, .frame = SEG_FRAME_BOX,
-                         .min_digits = 1, .max_digits = 6};
-    seg_field f;
-    int rc;
-    draw_frame(page, SEG_FRAME_BOX, 0, 0, 100, 80, 500, 110, 4);
+    page = number_page(100, 500);
     fill(page, 300, 102, 8, 66);                        /* the 1 */
     outline(page, 324 + 4, 102 + 4, 50 - 8, 66 - 8, 8); /* the 0, 324..374 */
-    fill(page, 300, 102, 28, 4); /* the joins, 4 px thick */
+    fill(page, 300, 102, 28, 4);                        /* the joins, 4 px thick */
     fill(page, 300, 102 + 66 - 4, 28, 4);
-    rc = seg_field_read(page, 300, area, &ff, &f);
-    TST_CHECK(rc == UTIL_OK && f.n_splits > 0 && f.splits[0].n == 2,
-              "a 1 joined to a 0 at its top and bottom: two digits (%d)",
-              rc == UTIL_OK && f.n_splits > 0 ? f.splits[0].n : -1);
-    if (rc == UTIL_OK)
-        seg_field_clear(&f);
-    boxDestroy(&area);
+    n = number_digits(page, 100, 500);
+    TST_CHECK(n == 2, "a 1 joined to a 0 at its top and bottom: two digits (%d)", n);
     pixDestroy(&page);
 }
 
@@ -1596,8 +1585,7 @@ int main(void)
     test_staircase_lines();
     test_flag();
     test_wide_pair();
-    test_hollow_zero();
-    test_hollow_one();
+    test_hollow();
     test_edges();
     test_fields();
 done:
