@@ -222,6 +222,14 @@ static int point_like(const seg_blob *b, int dh, int base)
            b->y + b->h >= base - 0.3 * dh;
 }
 
+/* Whether b is a short piece: under 0.45 digit heights tall and under wmax
+ * digit heights wide (a small piece with SMALL_W, a top bar with FLAG_W). */
+#define SMALL_W 0.6
+static int short_piece(const seg_blob *b, int dh, double wmax)
+{
+    return b->h < 0.45 * dh && b->w < wmax * dh;
+}
+
 /* Whether b is flat: at most 0.3 digit heights tall and 1.5 times as wide
  * as tall (a dash, an underline, a frame's remnant). */
 static int flat_piece(const seg_blob *b, int dh)
@@ -411,13 +419,11 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
                     continue;
                 int pa = amount && point_like(a, dh, base);
                 int pb = amount && point_like(b, dh, base);
-                int sa = a->h < 0.45 * dh && a->w < 0.6 * dh;
-                int sb = b->h < 0.45 * dh && b->w < 0.6 * dh;
+                int sa = short_piece(a, dh, SMALL_W), sb = short_piece(b, dh, SMALL_W);
                 /* a top bar may be wider than a small piece (a 5's flag
                  * drawn long: seeds 3/5/9/13 text +1/+1/+0/+1, seed 7
                  * +2 at both dpi) */
-                int fa = a->h < 0.45 * dh && a->w < FLAG_W * dh;
-                int fb = b->h < 0.45 * dh && b->w < FLAG_W * dh;
+                int fa = short_piece(a, dh, FLAG_W), fb = short_piece(b, dh, FLAG_W);
                 if (cells && !pa && !pb) {
                     int ca = seg_comb_cell_at(ff, iw, a->x + 0.5 * a->w - ix);
                     int cb = seg_comb_cell_at(ff, iw, b->x + 0.5 * b->w - ix);
@@ -460,7 +466,7 @@ static int blobs_find_impl(PIX *clean1, int dpi, const BOX *inner, const seg_for
                                          ff->min_digits == cells;
         for (int i = 0; i < bl->n; i++) {
             seg_blob *b = &v[i];
-            int small = b->h < 0.45 * dh && b->w < 0.6 * dh;
+            int small = short_piece(b, dh, SMALL_W);
             int flat = flat_piece(b, dh);
             if (b->kind == SEG_BLOB_MARK)
                 ; /* the dash, a frame's remnant */
@@ -1492,7 +1498,8 @@ static int underline_remove(PIX *clean1, int dpi, const BOX *inner)
                 /* ink over its right half, above an upturn, and two pieces
                  * over it or one it is not joined to (a 2's or a 3's foot
                  * is its digit's own stroke); or low, under two pieces */
-                keep = keep && ink_below(clean1, x + w / 2, y - up, w - w / 2, up - dh / 10) > 0.0 &&
+                keep = keep &&
+                       ink_below(clean1, x + w / 2, y - up, w - w / 2, up - dh / 10) > 0.0 &&
                        (two || !joined_over(clean1, x, y, w, h, dh));
                 keep = keep || (cy > base - 0.06 * dh && cy <= base + 0.25 * dh &&
                                 h <= 0.3 * dh && below <= 0.05 && two);

@@ -128,8 +128,9 @@ typedef struct seg_blobs {
  * piece, or a third where together at most 1.25 digit heights wide, a
  * small piece above or below a digit, a short piece (under 0.45 digit
  * heights tall and 0.8 wide) in the band's upper half level with a
- * digit's top at most 0.05 digit heights beside it -- a 5's flag --, the same comb cell, a point-like piece half in a digit's
- * columns and 0.2 digit heights above its bottom), small low marks between
+ * digit's top at most 0.05 digit heights beside it -- a 5's flag --, the
+ * same comb cell, a point-like piece half in a digit's columns and 0.2
+ * digit heights above its bottom), small low marks between
  * digits of an amount kept as points, dashes and flat underlines as marks
  * (and, where two digits or more set the base line, any flat piece
  * wholly above the digits' band or below that line, a frame's remnant,
