@@ -1460,11 +1460,24 @@ static void test_wide_pair(void)
     }
 }
 
-/* A wide 0 whose pen thinned at its top and its bottom (an elliptic ring
- * 90 x 66 px, its sides 10 px thick, its top and bottom 2): its cheapest
- * cut crosses little ink and leaves two tall parts, but the left part is
- * an arc hollow on its right, so the 0 stays one digit (it was read as two,
- * "(" and ")").  A 1 joined to the ring of a 0 beside it at its top and its
+/* An elliptic ring 90 x 66 px at (x, 102) in page, its sides 10 px thick,
+ * its top and bottom 2: a 0 whose pen thinned there. */
+static void thin_ring(PIX *page, int x)
+{
+    for (int y = 0; y < 66; y++)
+        for (int i = 0; i < 90; i++) {
+            double dx = i + 0.5 - 45, dy = y + 0.5 - 33;
+            double out = (dx / 45) * (dx / 45) + (dy / 33) * (dy / 33);
+            double in = (dx / 35) * (dx / 35) + (dy / 31) * (dy / 31);
+            if (out <= 1.0 && in > 1.0)
+                pixSetPixel(page, x + i, 102 + y, 1);
+        }
+}
+
+/* A wide 0 whose pen thinned at its top and its bottom (thin_ring): its
+ * cheapest cut crosses little ink and leaves two tall parts, but the left
+ * part is an arc hollow on its right, so the 0 stays one digit (it was read
+ * as two, "(" and ")").  A 1 joined to the ring of a 0 beside it at its top and its
  * bottom: the cheapest cut leaves the 1 with the ends of the joins, a left
  * part hollow on its right but narrow (under HOLLOW_W digit heights), so it
  * is still offered as two digits first (a 12 of seed 11 was read as a 2). */
@@ -1472,14 +1485,7 @@ static void test_hollow(void)
 {
     PIX *page = number_page(100, 500);
     int n;
-    for (int y = 0; y < 66; y++)
-        for (int x = 0; x < 90; x++) {
-            double dx = x + 0.5 - 45, dy = y + 0.5 - 33;
-            double out = (dx / 45) * (dx / 45) + (dy / 33) * (dy / 33);
-            double in = (dx / 35) * (dx / 35) + (dy / 31) * (dy / 31);
-            if (out <= 1.0 && in > 1.0)
-                pixSetPixel(page, 300 + x, 102 + y, 1);
-        }
+    thin_ring(page, 300);
     n = number_digits(page, 100, 500);
     TST_CHECK(n == 1, "a 0 thin at its top and bottom is one digit (%d)", n);
     pixDestroy(&page);
@@ -1491,6 +1497,24 @@ static void test_hollow(void)
     fill(page, 300, 102 + 66 - 4, 28, 4);
     n = number_digits(page, 100, 500);
     TST_CHECK(n == 2, "a 1 joined to a 0 at its top and bottom: two digits (%d)", n);
+    pixDestroy(&page);
+}
+
+/* A wide 0 beside 1s: the 1s (8 px wide, an eighth of a digit height) say
+ * nothing of how wide a digit is, so the 0 is measured as if alone and
+ * stays one digit.  Taken into the median width, they made it 11 digit
+ * widths wide and it was cut in two (the raised cents of 608.07 did the
+ * same to a slanted 0). */
+static void test_narrow_neighbours(void)
+{
+    PIX *page = number_page(60, 640);
+    int n;
+    fill(page, 150, 102, 8, 66);
+    fill(page, 220, 102, 8, 66);
+    thin_ring(page, 300);
+    fill(page, 450, 102, 8, 66);
+    n = number_digits(page, 60, 640);
+    TST_CHECK(n == 4, "a wide 0 among three 1s: four digits (%d)", n);
     pixDestroy(&page);
 }
 
@@ -1586,6 +1610,7 @@ int main(void)
     test_flag();
     test_wide_pair();
     test_hollow();
+    test_narrow_neighbours();
     test_edges();
     test_fields();
 done:
