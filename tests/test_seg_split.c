@@ -1460,24 +1460,11 @@ static void test_wide_pair(void)
     }
 }
 
-/* An elliptic ring 90 x 66 px at (x, 102) in page, its sides 10 px thick,
- * its top and bottom 2: a 0 whose pen thinned there. */
-static void thin_ring(PIX *page, int x)
-{
-    for (int y = 0; y < 66; y++)
-        for (int i = 0; i < 90; i++) {
-            double dx = i + 0.5 - 45, dy = y + 0.5 - 33;
-            double out = (dx / 45) * (dx / 45) + (dy / 33) * (dy / 33);
-            double in = (dx / 35) * (dx / 35) + (dy / 31) * (dy / 31);
-            if (out <= 1.0 && in > 1.0)
-                pixSetPixel(page, x + i, 102 + y, 1);
-        }
-}
-
-/* A wide 0 whose pen thinned at its top and its bottom (thin_ring): its
- * cheapest cut crosses little ink and leaves two tall parts, but the left
- * part is an arc hollow on its right, so the 0 stays one digit (it was read
- * as two, "(" and ")").  A 1 joined to the ring of a 0 beside it at its top and its
+/* A wide 0 whose pen thinned at its top and its bottom (an elliptic ring
+ * 90 x 66 px, its sides 10 px thick, its top and bottom 2): its cheapest
+ * cut crosses little ink and leaves two tall parts, but the left part is
+ * an arc hollow on its right, so the 0 stays one digit (it was read as two,
+ * "(" and ")").  A 1 joined to the ring of a 0 beside it at its top and its
  * bottom: the cheapest cut leaves the 1 with the ends of the joins, a left
  * part hollow on its right but narrow (under HOLLOW_W digit heights), so it
  * is still offered as two digits first (a 12 of seed 11 was read as a 2). */
@@ -1485,7 +1472,14 @@ static void test_hollow(void)
 {
     PIX *page = number_page(100, 500);
     int n;
-    thin_ring(page, 300);
+    for (int y = 0; y < 66; y++)
+        for (int x = 0; x < 90; x++) {
+            double dx = x + 0.5 - 45, dy = y + 0.5 - 33;
+            double out = (dx / 45) * (dx / 45) + (dy / 33) * (dy / 33);
+            double in = (dx / 35) * (dx / 35) + (dy / 31) * (dy / 31);
+            if (out <= 1.0 && in > 1.0)
+                pixSetPixel(page, 300 + x, 102 + y, 1);
+        }
     n = number_digits(page, 100, 500);
     TST_CHECK(n == 1, "a 0 thin at its top and bottom is one digit (%d)", n);
     pixDestroy(&page);
@@ -1500,21 +1494,23 @@ static void test_hollow(void)
     pixDestroy(&page);
 }
 
-/* A wide 0 beside 1s: the 1s (8 px wide, an eighth of a digit height) say
- * nothing of how wide a digit is, so the 0 is measured as if alone and
- * stays one digit.  Taken into the median width, they made it 11 digit
- * widths wide and it was cut in two (the raised cents of 608.07 did the
- * same to a slanted 0). */
+/* Two wide digits touching (test_wide_pair's rings, 2.1 digit heights
+ * together) beside three smaller digits written high (raised cents, 0.55
+ * of a digit's height and a third of its width): the small ones say
+ * nothing of how wide a digit is, so the pair is cut in two as when alone.
+ * Taken into the median width, they made each digit of the pair 0.72 digit
+ * heights wide and it was cut in three (and a slanted 0 of seed 7's 608.07
+ * beside raised cents was cut in two). */
 static void test_narrow_neighbours(void)
 {
     PIX *page = number_page(60, 640);
     int n;
-    fill(page, 150, 102, 8, 66);
-    fill(page, 220, 102, 8, 66);
-    thin_ring(page, 300);
-    fill(page, 450, 102, 8, 66);
+    outline(page, 180 + 4, 102 + 4, 70 - 8, 66 - 8, 8);
+    outline(page, 250 + 4, 102 + 4, 70 - 8, 66 - 8, 8);
+    for (int k = 0; k < 3; k++)
+        outline(page, 350 + 40 * k + 2, 102 + 2, 24 - 4, 36 - 4, 4);
     n = number_digits(page, 60, 640);
-    TST_CHECK(n == 4, "a wide 0 among three 1s: four digits (%d)", n);
+    TST_CHECK(n == 5, "two wide digits touching beside three small ones: five digits (%d)", n);
     pixDestroy(&page);
 }
 
