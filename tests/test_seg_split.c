@@ -1514,6 +1514,26 @@ static void test_narrow_neighbours(void)
     pixDestroy(&page);
 }
 
+/* Two digits written full size and touching (two rings 70 x 86 px
+ * sharing a side, 1.6 of their height together) beside two smaller ones
+ * written high (rings 30 x 50, raised cents): the field's digit height,
+ * the median of its tall blobs, was the small ones', against which the pair
+ * is 2.7 digit heights wide, and it was cut into four.  Its blobs are now
+ * measured by the full-size digits: the pair is cut in two. */
+static void test_tall_beside_small(void)
+{
+    PIX *page = number_page(60, 640);
+    int n;
+    outline(page, 180, 84, 70, 86, 8);
+    outline(page, 242, 84, 70, 86, 8);
+    outline(page, 340, 92, 30, 50, 5);
+    outline(page, 385, 92, 30, 50, 5);
+    n = number_digits(page, 60, 640);
+    TST_CHECK(n == 4, "two full-size digits touching beside two small ones: four digits (%d)",
+              n);
+    pixDestroy(&page);
+}
+
 /* Empty field, broken input. */
 static void test_edges(void)
 {
@@ -1607,6 +1627,7 @@ int main(void)
     test_wide_pair();
     test_hollow();
     test_narrow_neighbours();
+    test_tall_beside_small();
     test_edges();
     test_fields();
 done:
