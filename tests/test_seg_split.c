@@ -1494,44 +1494,40 @@ static void test_hollow(void)
     pixDestroy(&page);
 }
 
-/* Two wide digits touching (test_wide_pair's rings, 2.1 digit heights
- * together) beside three smaller digits written high (raised cents, 0.55
- * of a digit's height and a third of its width): the small ones say
- * nothing of how wide a digit is, so the pair is cut in two as when alone.
- * Taken into the median width, they made each digit of the pair 0.72 digit
- * heights wide and it was cut in three (and a slanted 0 of seed 7's 608.07
- * beside raised cents was cut in two). */
-static void test_narrow_neighbours(void)
+/* Two wide digits touching beside smaller digits written high (raised
+ * cents), all drawn as rectangular rings in a number box:
+ * - test_wide_pair's pair (2.1 digit heights together) beside three rings
+ *   0.55 of its height and a third of its width: the small ones say
+ *   nothing of how wide a digit is, so the pair is cut in two as when
+ *   alone; taken into the median width, they made each digit of the pair
+ *   0.72 digit heights wide and it was cut in three (and a slanted 0 of
+ *   seed 7's 608.07 beside raised cents was cut in two);
+ * - a pair 86 px tall and 1.6 of that wide beside two rings 50 px tall:
+ *   the field's digit height, the median of its tall blobs, was the small
+ *   ones', against which the pair is 2.7 digit heights wide, and it was cut
+ *   into four; its blobs are now measured by the full-size digits. */
+static void test_beside_small(void)
 {
-    PIX *page = number_page(60, 640);
-    int n;
-    outline(page, 180 + 4, 102 + 4, 70 - 8, 66 - 8, 8);
-    outline(page, 250 + 4, 102 + 4, 70 - 8, 66 - 8, 8);
-    for (int k = 0; k < 3; k++)
-        outline(page, 350 + 40 * k + 2, 102 + 2, 24 - 4, 36 - 4, 4);
-    n = number_digits(page, 60, 640);
-    TST_CHECK(n == 5, "two wide digits touching beside three small ones: five digits (%d)", n);
-    pixDestroy(&page);
-}
-
-/* Two digits written full size and touching (two rings 70 x 86 px
- * sharing a side, 1.6 of their height together) beside two smaller ones
- * written high (rings 30 x 50, raised cents): the field's digit height,
- * the median of its tall blobs, was the small ones', against which the pair
- * is 2.7 digit heights wide, and it was cut into four.  Its blobs are now
- * measured by the full-size digits: the pair is cut in two. */
-static void test_tall_beside_small(void)
-{
-    PIX *page = number_page(60, 640);
-    int n;
-    outline(page, 180, 84, 70, 86, 8);
-    outline(page, 242, 84, 70, 86, 8);
-    outline(page, 340, 92, 30, 50, 5);
-    outline(page, 385, 92, 30, 50, 5);
-    n = number_digits(page, 60, 640);
-    TST_CHECK(n == 4, "two full-size digits touching beside two small ones: four digits (%d)",
-              n);
-    pixDestroy(&page);
+    static const struct {
+        int n, want, ring[5][5]; /* x, y, w, h, line width */
+    } cases[] = {
+        {5, 5, {{184, 106, 62, 58, 8}, {254, 106, 62, 58, 8}, {352, 104, 20, 32, 4},
+                {392, 104, 20, 32, 4}, {432, 104, 20, 32, 4}}},
+        {4, 4, {{180, 84, 70, 86, 8}, {242, 84, 70, 86, 8}, {340, 92, 30, 50, 5},
+                {385, 92, 30, 50, 5}}},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        PIX *page = number_page(60, 640);
+        int n;
+        for (int k = 0; k < cases[c].n; k++)
+            outline(page, cases[c].ring[k][0], cases[c].ring[k][1], cases[c].ring[k][2],
+                    cases[c].ring[k][3], cases[c].ring[k][4]);
+        n = number_digits(page, 60, 640);
+        TST_CHECK(n == cases[c].want,
+                  "two wide digits touching beside %d small ones: %d digits (%d)",
+                  cases[c].n - 2, cases[c].want, n);
+        pixDestroy(&page);
+    }
 }
 
 /* Empty field, broken input. */
@@ -1626,8 +1622,7 @@ int main(void)
     test_flag();
     test_wide_pair();
     test_hollow();
-    test_narrow_neighbours();
-    test_tall_beside_small();
+    test_beside_small();
     test_edges();
     test_fields();
 done:
