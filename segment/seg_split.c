@@ -903,9 +903,8 @@ static int pair_cut(const seg_blob *b, int dh, pcut *best)
  * (other_width), held to DIGIT_W_MIN..DIGIT_W_MAX, or DIGIT_W_MAX where
  * there are none.  (0.72 of a digit height for every blob before: a blob
  * 2.0-2.3 digit heights wide, two wide digits, was cut in three.  Seeds
- * 3/5/9/13 count exact
- * 845/848/892/953 -> 845/849/892/954, text after the choice
- * 797/799/865/901 -> 797/799/865/901, ingest 797/800/866/901 ->
+ * 3/5/9/13 count exact 845/848/892/953 -> 845/849/892/954, text after the
+ * choice 797/799/865/901 -> 797/799/865/901, ingest 797/800/866/901 ->
  * 797/801/866/901; DIGIT_W_MAX alone for every blob: counts +3 but seed 9
  * one field fewer.) */
 #define DIGIT_W_MIN 0.72
@@ -931,10 +930,10 @@ static int pair_cut(const seg_blob *b, int dh, pcut *best)
 /* The belief (0..1) that blob b is two touching digits rather than one,
  * from its shape, its best cut in two and its width against medw, the
  * median width of the field's other digit blobs (other_width; 0: none;
- * all of them when it was fitted): a logistic fit
- * on generated pages (seeds 3 and 5, checked on 9 and 13; every blob of
- * the one-or-two kind in fields where a split of the right count read as
- * written, labelled by how many of that split's glyphs it holds), its
+ * all of them when it was fitted): a logistic fit on generated pages
+ * (seeds 3 and 5, checked on 9 and 13; every blob of the one-or-two kind
+ * in fields where a split of the right count read as written, labelled by
+ * how many of that split's glyphs it holds), its
  * intercept moved so that 0.5 is where the errors on seeds 3-13 were
  * fewest (0.4 of the fit); less where the cut's left part is a hollow arc
  * (HOLLOW_MIN, HOLLOW_W). */
