@@ -120,9 +120,11 @@ static const cmd CMDS[] = {
      "  --kind K           check, postal or mixed (mixed)\n"
      "  --dpi D            200 or 300 (300)\n"
      "  --digits FILE.csv  labeled Kaggle CSV of the digits (data/test_labeled.csv)\n"
-     "  --forms DIR        form templates (default: forms/ beside the binary)\n"},
+     "  --forms DIR        form templates (default: forms/ beside the binary)\n"
+     "  --touch X          neighbouring digits touch X times as often (1..10, 1);\n"
+     "                     training pages for the judge (README \"The judge\")\n"},
     {"crops",
-     "usage: docpipe crops --out CROPS.csv [--truth TRUTH.csv] [--forms DIR] DIR\n"
+     "usage: docpipe crops --out CROPS.csv [--truth TRUTH.csv] [--forms DIR] [--judge M] DIR\n"
      "Cuts labeled digit crops from a docpipe samples set: every page is segmented\n"
      "as ingest does it, and each field whose digit count came out right gives its\n"
      "28x28 crops paired with the digits written there, as a Kaggle CSV\n"
@@ -130,7 +132,11 @@ static const cmd CMDS[] = {
      "with --digits data/train.csv make training crops; test-digit pages measure.\n"
      "  --out FILE         the CSV written (atomically)\n"
      "  --truth FILE       the truth (DIR/truth.csv); its files are relative to DIR\n"
-     "  --forms DIR        the templates (default: forms/ beside the binary)\n"},
+     "  --forms DIR        the templates (default: forms/ beside the binary)\n"
+     "  --judge MODEL      write the judge's rows instead: every glyph of every\n"
+     "                     split of a field that MODEL reads right in one of its\n"
+     "                     splits, labeled 0 whole digit, 1 touching digits read\n"
+     "                     as one, 2 a piece (README \"The judge\")\n"},
     {"segment",
      "usage: docpipe segment [--form NAME|auto] [--forms DIR] [--dump DIR] FILES...\n"
      "Runs the segmentation stage alone and prints, per page, the skew, the form\n"
@@ -154,6 +160,10 @@ static const cmd CMDS[] = {
      "  --checker M|none   a second model, trained apart, whose opinion of each digit\n"
      "                     goes into the confidence (default: models/checker.model\n"
      "                     beside the binary when it is there; none: without one)\n"
+     "  --judge M|none     a small model that tells touching digits read as one\n"
+     "                     glyph from a whole digit, weighed into the choice among\n"
+     "                     a field's readings (default: models/judge.model beside\n"
+     "                     the binary when it is there; none: without one)\n"
      "  --form NAME|auto   read every page as this template; 'auto': every printed\n"
      "                     box or comb (default: the best template, else auto)\n"
      "  --forms DIR        the templates (default: forms/ beside the binary)\n"
@@ -474,7 +484,7 @@ static int cmd_samples(const cmd *c, int argc, char **argv)
         {"--out", O_STR, &o.out, 0, 0},           {"--pages", O_INT, &o.pages, 1, 1000000},
         {"--seed", O_U64, &o.seed, 0, 2147483647}, {"--kind", O_STR, &kind, 0, 0},
         {"--dpi", O_INT, &o.dpi, 1, 10000},       {"--digits", O_STR, &o.digits, 0, 0},
-        {"--forms", O_STR, &o.forms, 0, 0},
+        {"--forms", O_STR, &o.forms, 0, 0},        {"--touch", O_DBL, &o.touch, 1.0, 10.0},
     };
     rc = parse(c, argc, argv, opts, N_OF(opts), pos, 0, &np);
     if (rc)
@@ -501,6 +511,7 @@ static int cmd_crops(const cmd *c, int argc, char **argv)
         {"--out", O_STR, &o.out, 0, 0},
         {"--truth", O_STR, &o.truth, 0, 0},
         {"--forms", O_STR, &o.forms, 0, 0},
+        {"--judge", O_STR, &o.judge, 0, 0},
     };
     rc = parse(c, argc, argv, opts, N_OF(opts), pos, 1, &np);
     if (rc)
@@ -511,7 +522,12 @@ static int cmd_crops(const cmd *c, int argc, char **argv)
         return usage_error(c, "needs --out CROPS.csv%s%s", "", "");
     o.dir = pos[0];
     rc = trn_crops_run(&o, &st);
-    if (rc == UTIL_OK)
+    if (rc == UTIL_OK && o.judge)
+        printf("%ld judge rows (%ld whole, %ld touching, %ld pieces) from %ld of %ld fields "
+               "with digits (%ld pages) into %s\n",
+               st.crops, st.per_class[0], st.per_class[1], st.per_class[2], st.fields_used,
+               st.fields, st.pages, o.out);
+    else if (rc == UTIL_OK)
         printf("%ld crops from %ld of %ld fields with digits (%ld pages) into %s\n", st.crops,
                st.fields_used, st.fields, st.pages, o.out);
     return exit_code(rc);
@@ -562,7 +578,7 @@ static int cmd_ingest(const cmd *c, int argc, char **argv)
     pipe_ingest_opts_default(&o);
     const opt opts[] = {
         {"--db", O_STR, &o.db, 0, 0},           {"--model", O_STR, &o.model, 0, 0},
-        {"--checker", O_STR, &o.checker, 0, 0},
+        {"--checker", O_STR, &o.checker, 0, 0}, {"--judge", O_STR, &o.judge, 0, 0},
         {"--form", O_STR, &o.form, 0, 0},       {"--forms", O_STR, &o.forms_dir, 0, 0},
         {"--threads", O_INT, &o.threads, 0, 64}, {"--batch", O_INT, &o.batch, 1, 65536},
         {"--review-below", O_DBL, &o.review_below, 0.0, 1.0},

@@ -47,6 +47,10 @@ typedef struct pipe_ingest_opts {
     const char *checker;     /* checker model file (a second opinion on each digit, weighed
                               * into the confidence), NULL: rec_model_checker_path() when it
                               * exists, none otherwise; "none": no checker */
+    const char *judge;       /* judge model file (whole digit, touching digits or a piece,
+                              * weighed into the choice among splits), NULL:
+                              * rec_model_judge_path() when it exists, none otherwise;
+                              * "none": no judge */
     const char *form;        /* NULL: best template else auto; "auto"; or a template name */
     const char *forms_dir;   /* NULL: seg_forms_default_dir() */
     const char *engine;      /* --device: "auto" (NULL), "cpu" or "cuda" (rec_engine_open) */

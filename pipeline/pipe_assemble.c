@@ -91,6 +91,18 @@ static const double CONF_TYPE[SEG_FT_COUNT] = {-0.1702, 0.2996, 0.5008, 0.0};
  */
 #define CHECK_SPLIT_WEIGHT 0.5
 
+/* The judge (README "The judge") reads each glyph as JUDGE_WHOLE (one
+ * whole digit), JUDGE_MERGED (two or more touching digits) or JUDGE_PIECE
+ * (a piece of a digit).  A split's score takes JUDGE_SPLIT_WEIGHT times
+ * the sum over its glyphs of log(1 - P(merged)): a split that reads
+ * touching digits as one glyph loses against the split that cuts them,
+ * which the digit model alone cannot see (it reads "12" as a confident 0).
+ * Unlike the checker's term it counts in the share S too: it speaks of the
+ * split itself, as the prior does (left out of S, a field the judge took
+ * from the prior's split went to review with the share it lost). */
+#define JUDGE_MERGED 1
+#define JUDGE_SPLIT_WEIGHT 1.0
+
 void pipe_rules_of(const seg_form *form, const char *name, pipe_rules *r)
 {
     memset(r, 0, sizeof *r);
@@ -318,6 +330,14 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs,
                          const float *const *cprobs, const pipe_rules *rules,
                          double review_below, pipe_read *out, db_digit *digits)
 {
+    pipe_assemble_field_judged(f, gprobs, cprobs, NULL, rules, review_below, out, digits);
+}
+
+void pipe_assemble_field_judged(const seg_field *f, const float *const *gprobs,
+                                const float *const *cprobs, const float *const *jprobs,
+                                const pipe_rules *rules, double review_below, pipe_read *out,
+                                db_digit *digits)
+{
     double best = -INFINITY, total = 0, conf, log_p = 0, margin = CONF_MARGIN_MAX, z;
     int disagree = -1; /* the first digit the checker reads otherwise */
     int base = 0, best_k = 0, best_base = 0, labels[PIPE_TEXT_MAX], read[PIPE_TEXT_MAX];
@@ -335,6 +355,8 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs,
         for (int i = 0; cprobs && i < sp->n && i < PIPE_TEXT_MAX; i++)
             ck[k] += CHECK_SPLIT_WEIGHT * log_prob(cprobs[base + i][read[i]]);
         sc += ck[k];
+        for (int i = 0; jprobs && i < sp->n; i++) /* the judge's: not touching digits */
+            sc += JUDGE_SPLIT_WEIGHT * log_prob(1.0f - jprobs[base + i][JUDGE_MERGED]);
         if (!in_range(rules, sp->n) && sp->n > 0)
             sc += RANGE_LOG_PENALTY;
         if (f->type == SEG_FT_AMOUNT && rules && rules->known && sp->n_int < sp->n &&
@@ -358,7 +380,7 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs,
         snprintf(out->why, sizeof out->why, "no reading");
         return;
     }
-    for (int k = 0; k < ns; k++) /* S from the scores without the glyph bonus */
+    for (int k = 0; k < ns; k++) /* S from the scores without the glyph bonus, the checker */
         total += exp((scores[k] - ck[k] - SPLIT_GLYPH_BONUS * f->splits[k].n) -
                      (best - ck[best_k] - SPLIT_GLYPH_BONUS * f->splits[best_k].n));
     s = &f->splits[best_k];

@@ -79,6 +79,7 @@ typedef struct pdoc {
     uint8_t *crops;              /* n_crops x 784 */
     float *probs;                /* n_crops x 10, filled by the main thread */
     float *cprobs;               /* the checker's, the same way (NULL: no checker) */
+    float *jprobs;               /* the judge's, the same way (NULL: no judge) */
     int *gmap;                   /* every glyph, field by field, split by split: its crop */
     int fed, done;               /* crops put into batches / classified */
     double seconds;
@@ -100,6 +101,7 @@ static void pdoc_destroy(pdoc **pd)
     free(d->crops);
     free(d->probs);
     free(d->cprobs);
+    free(d->jprobs);
     free(d->gmap);
     free(d);
     *pd = NULL;
@@ -127,6 +129,7 @@ typedef struct ingest {
     seg_opts so;
     int n_threads;
     int with_check;              /* a checker model runs beside the model */
+    int with_judge;              /* and a judge model */
     /* shared between threads, under mu */
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_main;
@@ -136,8 +139,9 @@ typedef struct ingest {
 } ingest;
 
 /* Lists every glyph's crop, once per distinct (box, crop) within a field;
- * room for the checker's probabilities too when with_check. */
-static int list_crops(pdoc *d, int with_check)
+ * room for the checker's probabilities too when with_check, and the
+ * judge's when with_judge. */
+static int list_crops(pdoc *d, int with_check, int with_judge)
 {
     int n_glyphs = 0, j = 0;
 
@@ -152,7 +156,10 @@ static int list_crops(pdoc *d, int with_check)
     d->probs = malloc((size_t)n_glyphs * 10 * sizeof *d->probs);
     if (with_check)
         d->cprobs = malloc((size_t)n_glyphs * 10 * sizeof *d->cprobs);
-    if (!d->gmap || !d->crops || !d->probs || (with_check && !d->cprobs))
+    if (with_judge)
+        d->jprobs = malloc((size_t)n_glyphs * 10 * sizeof *d->jprobs);
+    if (!d->gmap || !d->crops || !d->probs || (with_check && !d->cprobs) ||
+        (with_judge && !d->jprobs))
         return UTIL_ENOMEM;
     for (int p = 0; p < d->n_pages; p++) {
         const seg_page *pg = d->pages[p].seg;
@@ -261,7 +268,7 @@ static pdoc *process(ingest *g, int idx, db *rd)
                                                        : strdup("no page could be read");
         goto done;
     }
-    if (list_crops(d, g->with_check)) {
+    if (list_crops(d, g->with_check, g->with_judge)) {
         d->kind = DOC_FAILED;
         d->error = strdup("out of memory listing its digits");
     }
@@ -335,9 +342,10 @@ typedef struct writer {
     int64_t run_id;
     rec_classifier *cls;
     rec_classifier *chk;           /* the checker, or NULL */
+    rec_classifier *jud;           /* the judge, or NULL */
     int batch;
     uint8_t *bpix;
-    float *bprob, *bcprob;
+    float *bprob, *bcprob, *bjprob;
     pdoc **bdoc;
     int *bcrop;
     pdoc *fifo_head, *fifo_tail;   /* documents waiting for probabilities or writing */
@@ -369,7 +377,7 @@ static int write_doc(writer *w, pdoc *d)
     db_field *fields = NULL;
     db_digit *digits = NULL;
     pipe_read *reads = NULL;
-    const float **gp = NULL, **cp = NULL;
+    const float **gp = NULL, **cp = NULL, **jp = NULL;
     size_t n_fields = 0, n_digits = 0, n_glyphs = 0;
     int rc = UTIL_OK, outcome = 0;
     int64_t id = 0;
@@ -411,7 +419,10 @@ static int write_doc(writer *w, pdoc *d)
     gp = calloc(n_glyphs ? n_glyphs : 1, sizeof *gp);
     if (d->cprobs)
         cp = calloc(n_glyphs ? n_glyphs : 1, sizeof *cp);
-    if (!pages || !fields || !reads || !digits || !gp || (d->cprobs && !cp)) {
+    if (d->jprobs)
+        jp = calloc(n_glyphs ? n_glyphs : 1, sizeof *jp);
+    if (!pages || !fields || !reads || !digits || !gp || (d->cprobs && !cp) ||
+        (d->jprobs && !jp)) {
         util_log(UTIL_LOG_ERROR, "out of memory storing %s", e->path);
         rc = UTIL_ENOMEM;
         goto cleanup;
@@ -444,10 +455,13 @@ static int write_doc(writer *w, pdoc *d)
                     gp[gj + (size_t)j] = d->probs + c;
                     if (cp)
                         cp[gj + (size_t)j] = d->cprobs + c;
+                    if (jp)
+                        jp[gj + (size_t)j] = d->jprobs + c;
                 }
                 rules_of(w->g, pp->seg, fl, &rules);
-                pipe_assemble_field(fl, gp + gj, cp ? cp + gj : NULL, &rules,
-                                    w->g->o->review_below, &reads[fi], &digits[di]);
+                pipe_assemble_field_judged(fl, gp + gj, cp ? cp + gj : NULL,
+                                           jp ? jp + gj : NULL, &rules, w->g->o->review_below,
+                                           &reads[fi], &digits[di]);
                 df->form = pp->seg->form[0] ? pp->seg->form : "auto";
                 df->name = fl->name;
                 df->type = seg_field_type_name(fl->type);
@@ -508,6 +522,7 @@ cleanup:
     free(digits);
     free(gp);
     free(cp);
+    free(jp);
     return rc;
 }
 
@@ -549,7 +564,8 @@ static int run_batch(writer *w)
     if (m == 0)
         return UTIL_OK;
     if ((rc = rec_classifier_run(w->cls, w->bprob, w->bpix, m)) ||
-        (w->chk && (rc = rec_classifier_run(w->chk, w->bcprob, w->bpix, m))))
+        (w->chk && (rc = rec_classifier_run(w->chk, w->bcprob, w->bpix, m))) ||
+        (w->jud && (rc = rec_classifier_run(w->jud, w->bjprob, w->bpix, m))))
         return rc;
     dt = util_now() - t0;
     w->st.classify_seconds += dt;
@@ -559,6 +575,9 @@ static int run_batch(writer *w)
         memcpy(d->probs + (size_t)w->bcrop[i] * 10, w->bprob + (size_t)i * 10, 10 * sizeof(float));
         if (d->cprobs)
             memcpy(d->cprobs + (size_t)w->bcrop[i] * 10, w->bcprob + (size_t)i * 10,
+                   10 * sizeof(float));
+        if (d->jprobs)
+            memcpy(d->jprobs + (size_t)w->bcrop[i] * 10, w->bjprob + (size_t)i * 10,
                    10 * sizeof(float));
         d->done++;
         d->seconds += dt / m;
@@ -701,7 +720,7 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
 {
     ingest g = {0};
     writer w = {0};
-    model_file model = {0}, checker = {0};
+    model_file model = {0}, checker = {0}, judge = {0};
     const rec_engine_ops *ops = NULL;
     rec_engine *eng = NULL;
     pthread_t th[MAX_THREADS];
@@ -736,14 +755,23 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
         g.with_check = snprintf(checker.path, sizeof checker.path, "%s", o->checker) > 0;
     else
         g.with_check = rec_model_checker_path(checker.path, sizeof checker.path);
+    /* The judge: the same way. */
+    if (o->judge && strcmp(o->judge, "none") == 0)
+        g.with_judge = 0;
+    else if (o->judge)
+        g.with_judge = snprintf(judge.path, sizeof judge.path, "%s", o->judge) > 0;
+    else
+        g.with_judge = rec_model_judge_path(judge.path, sizeof judge.path);
     if ((rc = model_file_load(&model)) || (g.with_check && (rc = model_file_load(&checker))) ||
+        (g.with_judge && (rc = model_file_load(&judge))) ||
         (rc = load_forms(&g)) || (rc = db_open(o->db, DB_OPEN_CREATE, &w.db)))
         goto cleanup;
     {
         pipe_ingest_opts oo = *o;
         oo.batch = w.batch;
         if ((rc = make_classifier(&oo, model.m, &ops, &eng, &w.cls)) ||
-            (checker.m && (rc = rec_classifier_create(&w.chk, checker.m, ops, eng, w.batch))))
+            (checker.m && (rc = rec_classifier_create(&w.chk, checker.m, ops, eng, w.batch))) ||
+            (judge.m && (rc = rec_classifier_create(&w.jud, judge.m, ops, eng, w.batch))))
             goto cleanup;
     }
     if ((rc = pipe_walk_paths(o->paths, o->n_paths, &g.walk)))
@@ -752,9 +780,10 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
     w.bpix = malloc((size_t)w.batch * SEG_CROP_PIXELS);
     w.bprob = malloc((size_t)w.batch * 10 * sizeof *w.bprob);
     w.bcprob = malloc((size_t)w.batch * 10 * sizeof *w.bcprob);
+    w.bjprob = malloc((size_t)w.batch * 10 * sizeof *w.bjprob);
     w.bdoc = malloc((size_t)w.batch * sizeof *w.bdoc);
     w.bcrop = malloc((size_t)w.batch * sizeof *w.bcrop);
-    if (!w.bpix || !w.bprob || !w.bcprob || !w.bdoc || !w.bcrop) {
+    if (!w.bpix || !w.bprob || !w.bcprob || !w.bjprob || !w.bdoc || !w.bcrop) {
         util_log(UTIL_LOG_ERROR, "out of memory for a batch of %d digits", w.batch);
         rc = UTIL_ENOMEM;
         goto cleanup;
@@ -849,7 +878,8 @@ cleanup:
                w.st.seconds > 0 ? w.st.pages / w.st.seconds : 0.0, o->db);
         printf("classifier: %ld digits on %s%s, %.2f s classifying, %.2f s waiting for "
                "segmentation\n",
-               w.st.crops, ops && eng ? ops->name : "-", w.chk ? " with the checker" : "",
+               w.st.crops, ops && eng ? ops->name : "-", w.chk ? (w.jud ? " with the checker and the judge" : " with the checker")
+                     : w.jud ? " with the judge" : "",
                w.st.classify_seconds, w.st.wait_seconds);
         fflush(stdout);
     }
@@ -858,14 +888,17 @@ cleanup:
     free(w.bpix);
     free(w.bprob);
     free(w.bcprob);
+    free(w.bjprob);
     free(w.bdoc);
     free(w.bcrop);
     rec_classifier_destroy(&w.cls);
     rec_classifier_destroy(&w.chk);
+    rec_classifier_destroy(&w.jud);
     if (eng)
         ops->destroy(&eng);
     rec_model_destroy(&model.m);
     rec_model_destroy(&checker.m);
+    rec_model_destroy(&judge.m);
     db_close(&w.db);
     pipe_walk_destroy(&g.walk);
     seg_form_set_destroy(&g.forms);

@@ -142,6 +142,19 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs,
                          double review_below, pipe_read *out, db_digit *digits);
 
 /*
+ * pipe_assemble_field_judged - pipe_assemble_field with the judge's
+ * probabilities too: jprobs[j] (numbered as gprobs; NULL: no judge) gives
+ * glyph j's chance of being a whole digit, touching digits read as one
+ * glyph (class 1) or a piece; each split's score takes 1.0 times the sum
+ * of log(1 - P(touching)) over its glyphs, in the choice and in the share
+ * S of the confidence (unlike the checker's term).  The rest is as above.
+ */
+void pipe_assemble_field_judged(const seg_field *f, const float *const *gprobs,
+                                const float *const *cprobs, const float *const *jprobs,
+                                const pipe_rules *rules, double review_below, pipe_read *out,
+                                db_digit *digits);
+
+/*
  * pipe_read_split - the labels of split sp's glyphs (probs[i] the 10
  * calibrated probabilities of glyph i) in labels[] (room for sp->n, at most
  * PIPE_TEXT_MAX used), and the sum of their log probabilities: each glyph's

@@ -589,3 +589,14 @@ int rec_model_checker_path(char *buf, size_t cap)
     }
     return model_find("checker.model", buf, cap);
 }
+
+int rec_model_judge_path(char *buf, size_t cap)
+{
+    const char *env = getenv("DOCPIPE_JUDGE");
+
+    if (env && *env) {
+        snprintf(buf, cap, "%s", env);
+        return 1;
+    }
+    return model_find("judge.model", buf, cap);
+}

@@ -109,4 +109,15 @@ void rec_model_default_path(char *buf, size_t cap);
  * candidate).
  */
 int rec_model_checker_path(char *buf, size_t cap);
+
+/*
+ * rec_model_judge_path - where the shipped judge model is (a small network
+ * that tells a whole digit from two or more touching digits read as one
+ * glyph and from a piece of a digit; ingest weighs its word into the
+ * choice among a field's splits: README "The judge"): $DOCPIPE_JUDGE when
+ * set, else the first of the same three places as rec_model_default_path
+ * with judge.model for default.model.  Returns 1 when the file found
+ * exists (or the variable is set), 0 when none does.
+ */
+int rec_model_judge_path(char *buf, size_t cap);
 #endif

@@ -28,6 +28,7 @@ void smp_opts_default(smp_opts *o)
     o->kind = SMP_KIND_MIXED;
     o->dpi = 300;
     o->digits = "data/test_labeled.csv";
+    o->touch = 1.0;
 }
 
 int smp_kind_parse(const char *s, int *pkind)
@@ -220,7 +221,7 @@ int smp_run(const smp_opts *o)
                 kind = smp_rand(&pick, 0, 1) < 0.5 ? SMP_KIND_CHECK : SMP_KIND_POSTAL;
             const seg_form *f = forms[kind];
             if ((rc = smp_page_make(&pg, bank, f, o->dpi, kind == SMP_KIND_CHECK, fmt == F_G4,
-                                    util_key(o->seed, (uint64_t)page_no, 2, 0))))
+                                    o->touch, util_key(o->seed, (uint64_t)page_no, 2, 0))))
                 goto cleanup;
             PIX *out = fmt == F_G4 ? pixThresholdToBinary(pg.pix, 140) : pixClone(pg.pix);
             if (!out) {

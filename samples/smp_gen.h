@@ -20,10 +20,12 @@ typedef struct smp_opts {
     int dpi;            /* 200 or 300 */
     const char *digits; /* labeled Kaggle CSV the digits come from */
     const char *forms;  /* template folder; NULL: seg_forms_default_dir() */
+    double touch;       /* touching neighbours this many times as often (1..10; 1: as
+                         * written; more makes training rows for the judge) */
 } smp_opts;
 
 /* smp_opts_default - pages 0 (to be given), seed 1, mixed, 300 dpi, digits
- * data/test_labeled.csv, the default forms folder. */
+ * data/test_labeled.csv, the default forms folder, touch 1. */
 void smp_opts_default(smp_opts *o);
 
 /* smp_kind_parse - "check", "postal" or "mixed"; UTIL_EINVAL (nothing

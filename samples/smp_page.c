@@ -260,7 +260,7 @@ static int signature_line(const seg_form *f)
 }
 
 int smp_page_make(smp_page *pg, const smp_bank *bank, const seg_form *form, int dpi,
-                  int is_check, int dark_only, uint64_t key)
+                  int is_check, int dark_only, double touch_x, uint64_t key)
 {
     util_rng rng;
     smp_writer wr;
@@ -310,6 +310,8 @@ int smp_page_make(smp_page *pg, const smp_bank *bank, const seg_form *form, int 
         (rc = smp_draw_form(page, form, &pl, (int)smp_rand(&rng, 8, 45))))
         goto cleanup;
     smp_writer_random(&wr, &rng, dark_only);
+    if (touch_x > 1.0)
+        wr.touch_p = fmin(1.0, wr.touch_p * touch_x);
     pen p = {page, bank, &wr, &pl, used, &rng, dpi};
     for (int i = 0; i < form->n_fields && rc == UTIL_OK; i++) {
         const seg_form_field *f = &form->fields[i];

@@ -31,10 +31,12 @@ typedef struct smp_page {
  * dark_only keeps pencil ink off a page that will be thresholded to one
  * bit.  The skew (up to 5 degrees) is reduced until every printed feature
  * and field stays inside the canvas.  Digits come from bank, none twice on
- * one page while the bank has others of that label.
+ * one page while the bank has others of that label.  touch_x (>= 1)
+ * multiplies the writer's chance that two neighbours touch (at most 1);
+ * 1 draws the pages every other option gives.
  */
 int smp_page_make(smp_page *pg, const smp_bank *bank, const seg_form *form, int dpi,
-                  int is_check, int dark_only, uint64_t key);
+                  int is_check, int dark_only, double touch_x, uint64_t key);
 
 /* smp_page_free - the page's image and values; the form is not owned. */
 void smp_page_free(smp_page *pg);

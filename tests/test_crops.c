@@ -85,6 +85,50 @@ static void test_align(void)
     TST_CHECK(trn_crops_align(&f, "407", crops, labels, 8) == 0, "no split: nothing");
 }
 
+/* ------------------------------------------------------ the judge's labels */
+
+static seg_glyph box(int x, int w)
+{
+    seg_glyph g;
+    memset(&g, 0, sizeof g);
+    g.x = x, g.y = 5, g.w = w, g.h = 40;
+    return g;
+}
+
+static void test_judge_labels(void)
+{
+    /* split 0: "12" touching, one glyph 0..40; split 1: cut at 18; split 2:
+     * the 1 alone and the 2 cut again at 30 (a piece 30..40). */
+    seg_glyph g0[1] = {box(0, 40)}, g1[2] = {box(0, 18), box(18, 22)},
+              g2[3] = {box(0, 18), box(18, 12), box(30, 10)};
+    seg_split sp[3] = {{1, g0, 1, 0.6f}, {2, g1, 2, 0.3f}, {3, g2, 3, 0.1f}};
+    seg_field f;
+    int lab[6], n;
+
+    memset(&f, 0, sizeof f);
+    f.splits = sp;
+    f.n_splits = 3;
+    f.type = SEG_FT_NUMBER;
+    n = trn_judge_labels(&f, 1, lab);
+    TST_CHECK(n == 5 && lab[0] == TRN_JUDGE_MERGED && lab[1] == TRN_JUDGE_WHOLE &&
+                  lab[2] == TRN_JUDGE_WHOLE && lab[3] == -1 && lab[4] == TRN_JUDGE_PIECE &&
+                  lab[5] == TRN_JUDGE_PIECE,
+              "split 1 right: the wide glyph touching, its two whole, the 1 again skipped, the "
+              "2's two parts pieces (%d: %d %d %d %d %d %d)", n, lab[0], lab[1], lab[2], lab[3],
+              lab[4], lab[5]);
+    n = trn_judge_labels(&f, 0, lab);
+    TST_CHECK(n == 5 && lab[0] == TRN_JUDGE_WHOLE && lab[1] == TRN_JUDGE_PIECE &&
+                  lab[2] == TRN_JUDGE_PIECE && lab[3] == -1 && lab[4] == TRN_JUDGE_PIECE &&
+                  lab[5] == TRN_JUDGE_PIECE,
+              "split 0 right (one wide digit): its cuts are pieces (%d: %d %d %d %d %d %d)", n,
+              lab[0], lab[1], lab[2], lab[3], lab[4], lab[5]);
+    n = trn_judge_labels(&f, -1, lab);
+    TST_CHECK(n == 0 && lab[0] == -1 && lab[5] == -1, "no right split: no label (%d)", n);
+    f.n_splits = 1;
+    n = trn_judge_labels(&f, 0, lab);
+    TST_CHECK(n == 0 && lab[0] == -1, "one split, no choice: no label (%d)", n);
+}
+
 /* ------------------------------------------------------ whole runs */
 
 /* The digit strings of truth.csv's fields, read here without trn_crops. */
@@ -284,6 +328,40 @@ static int run_truth(const char *set, const char *truth, int *puntouched)
     return rc;
 }
 
+/* crops --judge on the set with the shipped model: rows labeled 0..2,
+ * every one of them a glyph of a field with a choice. */
+static void test_judge_run(const char *set)
+{
+    trn_crops_opts o = {0};
+    trn_crops_stats st;
+    trn_data *d = NULL;
+    int bad = 0, rc;
+
+    if (!tst_file_exists("models/default.model")) {
+        tst_skip("no models/default.model: crops --judge not run");
+        return;
+    }
+    o.dir = set;
+    o.out = tst_path("judge.csv");
+    o.forms = "forms";
+    o.judge = "models/default.model";
+    rc = trn_crops_run(&o, &st);
+    TST_CHECK(rc == UTIL_OK && st.crops > 0 &&
+                  st.crops == st.per_class[0] + st.per_class[1] + st.per_class[2] &&
+                  st.per_class[0] > 0 && st.per_class[2] > 0,
+              "judge rows of the set: %ld (%ld whole, %ld touching, %ld pieces; rc %d %s)",
+              st.crops, st.per_class[0], st.per_class[1], st.per_class[2], rc,
+              rc ? util_last_error() : "");
+    rc = trn_data_load_csv(&d, o.out, TRN_LABELS_REQUIRED);
+    for (int i = 0; d && i < d->n; i++)
+        bad += d->labels[i] < 0 || d->labels[i] > 2;
+    TST_CHECK(rc == UTIL_OK && d && d->n == st.crops && bad == 0,
+              "the rows read back, labels 0..2 (%d rows, %d outside)", d ? d->n : -1, bad);
+    TST_CHECK(st.fields_used > 0 && st.fields_used < st.fields,
+              "only fields with a choice give rows (%ld of %ld)", st.fields_used, st.fields);
+    trn_data_destroy(&d);
+}
+
 static void test_refusals(const char *set)
 {
     static const char H[] = "file,page,field,type,text\n";
@@ -379,6 +457,14 @@ static void test_refusals(const char *set)
     TST_CHECK(rc == 0 && strstr(buf, " crops from ") && same_file(tst_path("c.csv"),
                                                                   tst_path("crops.csv")),
               "docpipe crops writes what trn_crops_run does (%d: %s)", rc, buf);
+    rc = tst_run_bin(buf, sizeof buf, "crops --judge %s --out %s %s 2>&1", tst_path("nope.model"),
+                     tst_path("j.csv"), set);
+    TST_CHECK(rc == 1 && strstr(buf, "nope.model") && !tst_file_exists(tst_path("j.csv")),
+              "--judge with a missing model: exit 1, named, nothing written (%d: %s)", rc, buf);
+    rc = tst_run_bin(buf, sizeof buf, "crops --judge %s --out %s %s 2>&1",
+                     tst_path("set/truth.csv"), tst_path("j.csv"), set);
+    TST_CHECK(rc == 1 && !tst_file_exists(tst_path("j.csv")),
+              "--judge with a file that is no model: exit 1, nothing written (%d: %s)", rc, buf);
     rc = tst_run_bin(buf, sizeof buf, "help crops");
     TST_CHECK(rc == 0 && strstr(buf, "label,pixel0"), "help crops (%d)", rc);
 }
@@ -391,6 +477,7 @@ int main(void)
 
     test_truth_digits();
     test_align();
+    test_judge_labels();
 
     smp_opts_default(&so);
     snprintf(set, sizeof set, "%s", tst_path("set"));
@@ -404,6 +491,7 @@ int main(void)
     TST_CHECK(rc == UTIL_OK, "samples set generated (%s)", util_last_error());
     if (rc == UTIL_OK) {
         test_run(so.out);
+        test_judge_run(so.out);
         test_refusals(so.out);
     } else {
         tst_skip("no samples set (data/test_labeled.csv missing?)");

@@ -194,6 +194,48 @@ static double want_conf(int type, double lp, double ls, double m, int pieces)
     return 1.0 / (1.0 + exp(-z));
 }
 
+/* The judge's term: touching digits read as one glyph (a "12" the model
+ * reads as a sure 0) lose against the split that cuts them when the judge
+ * says the glyph is two digits, and only then; the share in the confidence
+ * counts the judge's term. */
+static void test_judge(void)
+{
+    tfield t;
+    pipe_read r;
+    db_digit d[10];
+    pipe_rules none = {0, 0, 0, 0, ""};
+    int ns[2] = {1, 2};
+    float pr[2] = {0.77f, 0.23f}, jv[3][10];
+    const float *jp[3];
+    double s0 = log(0.77) + log(0.99) + log(0.05), s1 = log(0.23) + 2 * log(0.99) + 2 * log(0.98);
+    double share1 = 1.0 / (1.0 + exp(s0 - s1));
+
+    tfield_make(&t, SEG_FT_NUMBER, 2, ns, pr); /* split 0 reads "0", split 1 "12" */
+    for (int j = 0; j < 3; j++) {
+        memset(jv[j], 0, sizeof jv[j]);
+        jv[j][0] = 0.97f, jv[j][1] = 0.02f, jv[j][2] = 0.01f; /* whole digits */
+        jp[j] = jv[j];
+    }
+    pipe_assemble_field(&t.f, t.gp, NULL, &none, 0.0, &r, d);
+    TST_CHECK(r.split == 0 && strcmp(r.text, "0") == 0, "no judge: the one glyph (%d %s)",
+              r.split, r.text);
+    pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, &none, 0.0, &r, d);
+    TST_CHECK(r.split == 0 && strcmp(r.text, "0") == 0,
+              "the judge seeing whole digits: the one glyph (%d %s)", r.split, r.text);
+    jv[0][0] = 0.65f, jv[0][1] = 0.30f, jv[0][2] = 0.05f;
+    pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, &none, 0.0, &r, d);
+    TST_CHECK(r.split == 0, "the judge unsure (0.3 touching): the one glyph (%d)", r.split);
+    jv[0][0] = 0.04f, jv[0][1] = 0.95f, jv[0][2] = 0.01f;
+    pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, &none, 0.0, &r, d);
+    TST_CHECK(r.split == 1 && strcmp(r.text, "12") == 0,
+              "the judge reading the glyph as touching digits (0.95): the two (%d %s)", r.split,
+              r.text);
+    TST_CHECK(fabs(r.confidence - want_conf(SEG_FT_NUMBER, 2 * log(0.99), log(share1),
+                                            log(0.99 / 0.005), 0)) < 1e-4,
+              "confidence from the share %.4f with the judge's term: %.5f", share1,
+              r.confidence);
+}
+
 static void test_assemble(void)
 {
     tfield t;
@@ -802,6 +844,7 @@ int main(void)
     test_walk();
     test_texts();
     test_assemble();
+    test_judge();
     test_measures();
     if (make_set()) {
         test_end_to_end();

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "recognize/rec_classify.h"
+#include "recognize/rec_cpu.h"
+#include "recognize/rec_model.h"
 #include "segment/seg_form.h"
 #include "segment/seg_image.h"
 #include "train/trn_data.h"
@@ -160,6 +163,96 @@ static int crop_add(crop_buf *b, const uint8_t *crop, int label)
     return UTIL_OK;
 }
 
+int trn_judge_labels(const seg_field *f, int right, int *labels)
+{
+    const seg_split *r = right >= 0 && right < f->n_splits ? &f->splits[right] : NULL;
+    int j = 0, n = 0;
+
+    for (int s = 0; s < f->n_splits; s++)
+        for (int k = 0; k < f->splits[s].n; k++, j++) {
+            const seg_glyph *g = &f->splits[s].glyphs[k];
+            int dup = 0, whole = 0, centres = 0, t = 0;
+            /* an earlier glyph with the same box */
+            for (int s2 = 0; s2 <= s && !dup; s2++)
+                for (int k2 = 0; k2 < f->splits[s2].n && !dup; k2++) {
+                    const seg_glyph *h = &f->splits[s2].glyphs[k2];
+                    if (s2 == s && k2 == k)
+                        break;
+                    dup = h->x == g->x && h->y == g->y && h->w == g->w && h->h == g->h;
+                }
+            labels[j] = -1;
+            if (dup || !r || f->n_splits < 2)
+                continue;
+            for (t = 0; t < r->n; t++) {
+                const seg_glyph *h = &r->glyphs[t];
+                int cx2 = 2 * h->x + h->w; /* twice the centre */
+                whole |= h->x == g->x && h->y == g->y && h->w == g->w && h->h == g->h;
+                centres += cx2 > 2 * g->x && cx2 < 2 * (g->x + g->w);
+            }
+            labels[j] = whole ? TRN_JUDGE_WHOLE
+                        : centres >= 2 ? TRN_JUDGE_MERGED : TRN_JUDGE_PIECE;
+            n++;
+        }
+    return n;
+}
+
+/* The judge's rows of field f written as truth digits `digits` (nd of
+ * them): its glyphs read by cls, the right split found, the labels added
+ * to b.  *pused is set when the field gave rows. */
+static int judge_field(const seg_field *f, const char *digits, int nd, rec_classifier *cls,
+                       crop_buf *b, long per_class[3], int *pused)
+{
+    int ng = 0, right = -1, base = 0, rc = UTIL_OK;
+    uint8_t *px = NULL;
+    float *probs = NULL;
+    int *labels = NULL;
+
+    *pused = 0;
+    for (int s = 0; s < f->n_splits; s++)
+        ng += f->splits[s].n;
+    if (ng == 0 || f->n_splits < 2)
+        return UTIL_OK;
+    px = malloc((size_t)ng * SEG_CROP_PIXELS);
+    probs = malloc((size_t)ng * 10 * sizeof *probs);
+    labels = malloc((size_t)ng * sizeof *labels);
+    if (!px || !probs || !labels) {
+        rc = UTIL_ENOMEM;
+        goto cleanup;
+    }
+    for (int s = 0, j = 0; s < f->n_splits; s++)
+        for (int k = 0; k < f->splits[s].n; k++, j++)
+            memcpy(px + (size_t)j * SEG_CROP_PIXELS, f->splits[s].glyphs[k].crop,
+                   SEG_CROP_PIXELS);
+    if ((rc = rec_classifier_run(cls, probs, px, ng)))
+        goto cleanup;
+    for (int s = 0; s < f->n_splits && right < 0; s++) {
+        int ok = f->splits[s].n == nd;
+        for (int k = 0; k < f->splits[s].n && ok; k++) {
+            const float *p = probs + (size_t)(base + k) * 10;
+            int top = 0;
+            for (int c = 1; c < 10; c++)
+                top = p[c] > p[top] ? c : top;
+            ok = top == digits[k] - '0';
+        }
+        if (ok)
+            right = s;
+        base += f->splits[s].n;
+    }
+    if (right < 0 || trn_judge_labels(f, right, labels) == 0)
+        goto cleanup;
+    *pused = 1;
+    for (int j = 0; j < ng && !rc; j++)
+        if (labels[j] >= 0) {
+            rc = crop_add(b, px + (size_t)j * SEG_CROP_PIXELS, labels[j]);
+            per_class[labels[j]]++;
+        }
+cleanup:
+    free(px);
+    free(probs);
+    free(labels);
+    return rc;
+}
+
 int trn_crops_run(const trn_crops_opts *o, trn_crops_stats *pst)
 {
     char truth_path[4096], forms_dir[4096], path[4400], cur_file[256] = "";
@@ -171,6 +264,11 @@ int trn_crops_run(const trn_crops_opts *o, trn_crops_stats *pst)
     crop_buf buf = {0};
     trn_crops_stats st = {0};
     trn_data *out = NULL;
+    rec_model *m = NULL;
+    rec_engine *eng = NULL;
+    rec_classifier *cls = NULL;
+    const rec_engine_ops *ops = &rec_engine_cpu_ops;
+    rec_engine_opts eo = {1, 0};
 
     if (pst)
         memset(pst, 0, sizeof *pst);
@@ -188,6 +286,10 @@ int trn_crops_run(const trn_crops_opts *o, trn_crops_stats *pst)
         seg_forms_default_dir(forms_dir, sizeof forms_dir);
     if ((rc = load_truth(truth_path, &rows, &nrows)) ||
         (rc = seg_form_set_load(&forms, forms_dir)))
+        goto cleanup;
+    if (o->judge && ((rc = rec_model_load(&m, o->judge, REC_MODEL_KIND_MODEL)) ||
+                     (rc = ops->create(&eng, &eo)) ||
+                     (rc = rec_classifier_create(&cls, m, ops, eng, 256))))
         goto cleanup;
     so.find = SEG_FIND_ANY;
     so.forms = forms;
@@ -231,18 +333,25 @@ int trn_crops_run(const trn_crops_opts *o, trn_crops_stats *pst)
             if (nd == 0)
                 continue;
             st.fields++;
-            for (int k = 0; k < pg->n_fields && np == 0; k++)
-                if (strcmp(pg->fields[k].name, rows[r].field) == 0)
-                    np = trn_crops_align(&pg->fields[k], rows[r].text, crops, labels,
-                                         TRUTH_TEXT_MAX);
+            for (int k = 0; k < pg->n_fields && np == 0; k++) {
+                if (strcmp(pg->fields[k].name, rows[r].field) != 0)
+                    continue;
+                if (cls) {
+                    rc = judge_field(&pg->fields[k], digits, nd, cls, &buf, st.per_class, &np);
+                    break;
+                }
+                np = trn_crops_align(&pg->fields[k], rows[r].text, crops, labels,
+                                     TRUTH_TEXT_MAX);
+            }
             if (np > 0)
                 st.fields_used++;
-            for (int k = 0; k < np && !rc; k++)
+            for (int k = 0; k < np && !rc && !cls; k++)
                 rc = crop_add(&buf, crops[k], labels[k]);
         }
         seg_page_destroy(&pg);
         if (rc) {
-            util_log(UTIL_LOG_ERROR, "crops: out of memory");
+            if (rc == UTIL_ENOMEM)
+                util_log(UTIL_LOG_ERROR, "crops: out of memory");
             goto cleanup;
         }
         i = j;
@@ -269,6 +378,10 @@ int trn_crops_run(const trn_crops_opts *o, trn_crops_stats *pst)
         *pst = st;
 cleanup:
     trn_data_destroy(&out);
+    rec_classifier_destroy(&cls);
+    if (eng)
+        ops->destroy(&eng);
+    rec_model_destroy(&m);
     free(buf.px);
     free(buf.labels);
     seg_doc_destroy(&doc);

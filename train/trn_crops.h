@@ -39,8 +39,26 @@ int trn_truth_digits(const char *text, char *digits, size_t cap, int *pn_int);
 int trn_crops_align(const seg_field *f, const char *truth, const uint8_t **crops, int *labels,
                     int cap);
 
+/* The judge's classes (README "The judge"). */
+enum { TRN_JUDGE_WHOLE = 0, TRN_JUDGE_MERGED = 1, TRN_JUDGE_PIECE = 2 };
+
+/*
+ * trn_judge_labels - what each distinct glyph of field f is, given the
+ * split `right` that reads the field as written: labels[j] for the j-th
+ * glyph counted split after split (splits[0]'s first), -1 for a glyph
+ * whose box an earlier glyph already had (one row per box) and for the
+ * glyphs of a field with a single split (no choice to learn from);
+ * otherwise TRN_JUDGE_WHOLE for a glyph with the box of one of right's,
+ * TRN_JUDGE_MERGED for a glyph whose box holds the centres of two or more
+ * of right's glyphs, TRN_JUDGE_PIECE for any other.  labels has room for
+ * every glyph of f.  Returns the number of labels that are not -1.
+ */
+int trn_judge_labels(const seg_field *f, int right, int *labels);
+
 typedef struct trn_crops_opts {
     const char *dir;   /* the samples folder (truth.csv's files are relative to it) */
+    const char *judge; /* NULL: digit crops; else the model file that picks the split read
+                        * as written, and the rows are the judge's (trn_judge_labels) */
     const char *truth; /* the truth file; NULL: DIR/truth.csv */
     const char *out;   /* the Kaggle CSV written */
     const char *forms; /* template folder; NULL: seg_forms_default_dir() */
@@ -52,6 +70,7 @@ typedef struct trn_crops_stats {
     long fields;        /* truth fields with at least one digit */
     long fields_used;   /* of those, found with the right digit count */
     long crops;         /* rows written */
+    long per_class[3];  /* --judge: rows per class */
 } trn_crops_stats;
 
 /*
@@ -69,5 +88,14 @@ typedef struct trn_crops_stats {
  * *pst (optional) gets the counts.
  */
 int trn_crops_run(const trn_crops_opts *o, trn_crops_stats *pst);
+/*
+ * With o->judge, trn_crops_run writes the judge's training rows instead:
+ * each page's glyphs are read by that model, a field's `right` split is the
+ * first with the truth's digit count whose glyphs the model reads (top
+ * class) as the truth's digits, and every glyph trn_judge_labels labels
+ * is a row; fields with no such split add nothing.  fields_used counts the
+ * fields that gave rows.  The model that cannot be loaded is refused like
+ * the truth file.
+ */
 
 #endif
