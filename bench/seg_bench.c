@@ -18,7 +18,9 @@
  * read, the lowest of them, the widest glyph's width / height, the
  * template's range and cents), which split pipeline/ chose, and whether
  * the split has the right count and the right text (for fitting the
- * choice offline).
+ * choice offline).  The split chosen is ingest's: the model's, the
+ * checker's and the judge's probabilities when models/checker.model and
+ * models/judge.model are beside the model (the line says which).
  *
  * SAMPLES_DIR holds truth.csv (file,page,field,type,text) and pages.csv
  * (file,page,form,dpi,skew_deg,...) as `docpipe samples` writes them.
@@ -217,7 +219,9 @@ int main(int argc, char **argv)
     seg_form_set *forms = NULL;
     rec_model *m = NULL;
     rec_engine *eng = NULL;
-    rec_classifier *cls = NULL;
+    rec_classifier *cls = NULL, *ccls = NULL, *jcls = NULL; /* model, checker, judge */
+    rec_model *cm = NULL, *jm = NULL;
+    char check_path[4096], judge_path[4096];
     const rec_engine_ops *ops = &rec_engine_cpu_ops;
     rec_engine_opts eo = {1, 0};
     seg_opts so = {0};
@@ -256,6 +260,15 @@ int main(int argc, char **argv)
     if ((rc = load_truth(dir, &tf, &ntf, &tp, &ntp)) || (rc = seg_form_set_load(&forms, forms_dir)) ||
         (rc = rec_model_load(&m, model_path, REC_MODEL_KIND_MODEL)) || (rc = ops->create(&eng, &eo)) ||
         (rc = rec_classifier_create(&cls, m, ops, eng, 64)))
+        return 1;
+    /* The checker and the judge, when beside the model, as ingest takes them. */
+    if (rec_model_checker_path(check_path, sizeof check_path) &&
+        ((rc = rec_model_load(&cm, check_path, REC_MODEL_KIND_MODEL)) ||
+         (rc = rec_classifier_create(&ccls, cm, ops, eng, 64))))
+        return 1;
+    if (rec_model_judge_path(judge_path, sizeof judge_path) &&
+        ((rc = rec_model_load(&jm, judge_path, REC_MODEL_KIND_MODEL)) ||
+         (rc = rec_classifier_create(&jcls, jm, ops, eng, 64))))
         return 1;
     so.find = SEG_FIND_ANY;
     so.forms = forms;
@@ -331,8 +344,8 @@ int main(int argc, char **argv)
             {
                 int ng = pipe_field_glyphs(f), g = 0;
                 uint8_t *gpx = malloc((size_t)(ng ? ng : 1) * SEG_CROP_PIXELS);
-                float *gp = malloc((size_t)(ng ? ng : 1) * 10 * sizeof *gp);
-                const float **gprobs = malloc((size_t)(ng ? ng : 1) * sizeof *gprobs);
+                float *gp = malloc((size_t)(ng ? ng : 1) * 30 * sizeof *gp);
+                const float **gprobs = malloc((size_t)(ng ? ng : 1) * 3 * sizeof *gprobs);
                 db_digit *dd = malloc(64 * sizeof *dd);
                 pipe_rules rules;
                 pipe_read rd;
@@ -341,10 +354,14 @@ int main(int argc, char **argv)
                         memcpy(gpx + (size_t)g * SEG_CROP_PIXELS, f->splits[s].glyphs[k].crop,
                                SEG_CROP_PIXELS);
                 pipe_rules_of(seg_form_set_find(forms, pg->form), f->name, &rules);
-                if (gpx && gp && gprobs && dd && rec_classifier_run(cls, gp, gpx, ng) == UTIL_OK) {
-                    for (int k = 0; k < ng; k++)
-                        gprobs[k] = gp + 10 * k;
-                    pipe_assemble_field(f, gprobs, NULL, &rules, 0.97, &rd, dd);
+                if (gpx && gp && gprobs && dd && rec_classifier_run(cls, gp, gpx, ng) == UTIL_OK &&
+                    (!ccls || rec_classifier_run(ccls, gp + 10 * ng, gpx, ng) == UTIL_OK) &&
+                    (!jcls || rec_classifier_run(jcls, gp + 20 * ng, gpx, ng) == UTIL_OK)) {
+                    for (int k = 0; k < 3 * ng; k++)
+                        gprobs[k] = gp + 10 * k; /* the model's, the checker's, the judge's */
+                    pipe_assemble_field_judged(f, gprobs, ccls ? gprobs + ng : NULL,
+                                               jcls ? gprobs + 2 * ng : NULL, &rules, 0.97, &rd,
+                                               dd);
                     chosen_count.ok += rd.n == nd;
                     chosen_text.ok += strcmp(rd.text, tf[j].text) == 0;
                     if (sfile)
@@ -422,8 +439,9 @@ int main(int argc, char **argv)
     printf("\n");
     printf("right count among the alternatives: %ld/%ld (%.2f %%)\n", any_split.ok, any_split.n,
            pct(any_split));
-    printf("with the classifier choosing among the splits (as ingest does): count exact %ld/%ld "
-           "(%.2f %%), field text exact %ld/%ld (%.2f %%)\n",
+    printf("with the classifier choosing among the splits (as ingest does%s): count exact "
+           "%ld/%ld (%.2f %%), field text exact %ld/%ld (%.2f %%)\n",
+           ccls ? (jcls ? "; checker, judge" : "; checker") : jcls ? "; judge" : "",
            chosen_count.ok, chosen_count.n, pct(chosen_count), chosen_text.ok, chosen_text.n,
            pct(chosen_text));
     printf("amounts with the cents found: %ld/%ld (%.2f %%)\n", cents_ok.ok, cents_ok.n, pct(cents_ok));
@@ -441,6 +459,10 @@ int main(int argc, char **argv)
     if (sfile)
         fclose(sfile);
     rec_classifier_destroy(&cls);
+    rec_classifier_destroy(&ccls);
+    rec_classifier_destroy(&jcls);
+    rec_model_destroy(&cm);
+    rec_model_destroy(&jm);
     ops->destroy(&eng);
     rec_model_destroy(&m);
     seg_form_set_destroy(&forms);
