@@ -147,7 +147,9 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs,
  * glyph j's chance of being a whole digit, touching digits read as one
  * glyph (class 1) or a piece; each split's score takes 1.0 times the sum
  * of log(1 - P(touching)) over its glyphs, in the choice and in the share
- * S of the confidence (unlike the checker's term).  The rest is as above.
+ * S of the confidence (unlike the checker's term), and 0.5 times the sum
+ * of log(1 - P(piece)) (class 2), in the choice only.  The rest is as
+ * above.
  */
 void pipe_assemble_field_judged(const seg_field *f, const float *const *gprobs,
                                 const float *const *cprobs, const float *const *jprobs,

@@ -234,6 +234,32 @@ static void test_judge(void)
                                             log(0.99 / 0.005), 0)) < 1e-4,
               "confidence from the share %.4f with the judge's term: %.5f", share1,
               r.confidence);
+
+    /* Pieces: split 0 cuts one digit in two (prior 0.6, both pieces read
+     * surely), split 1 keeps it whole.  The judge's 0.9 for "a piece" on
+     * both gives the whole glyph the choice; that term stays out of S. */
+    {
+        int ns2[2] = {2, 1};
+        float pr2[2] = {0.6f, 0.4f};
+        double p0 = log(0.6) + 2 * log(0.99) + 2 * log(0.98), p1 = log(0.4) + log(0.99) + log(0.98);
+        double share = 1.0 / (1.0 + exp(p0 - p1));
+        tfield_make(&t, SEG_FT_NUMBER, 2, ns2, pr2); /* split 0 reads "01", split 1 "1" */
+        for (int j = 0; j < 3; j++)
+            jv[j][0] = 0.97f, jv[j][1] = 0.02f, jv[j][2] = 0.01f;
+        pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, &none, 0.0, &r, d);
+        TST_CHECK(r.split == 0 && strcmp(r.text, "01") == 0,
+                  "the judge seeing whole digits: the two glyphs (%d %s)", r.split, r.text);
+        for (int j = 0; j < 2; j++)
+            jv[j][0] = 0.08f, jv[j][1] = 0.02f, jv[j][2] = 0.90f;
+        pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, &none, 0.0, &r, d);
+        TST_CHECK(r.split == 1 && strcmp(r.text, "1") == 0,
+                  "the judge reading both as pieces (0.9): the whole glyph (%d %s)", r.split,
+                  r.text);
+        TST_CHECK(fabs(r.confidence - want_conf(SEG_FT_NUMBER, log(0.99), log(share),
+                                                log(0.99 / 0.005), 0)) < 1e-4,
+                  "confidence from the share %.4f without the pieces term: %.5f", share,
+                  r.confidence);
+    }
 }
 
 static void test_assemble(void)
