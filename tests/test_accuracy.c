@@ -5,14 +5,18 @@
  * calibration must be sane, and predict must agree with eval.  The shipped
  * checker, models/checker.model (README "Confidence"), must read at least
  * CHECKER_MIN of them and be calibrated too: its probabilities go into
- * every field's confidence.
+ * every field's confidence.  The shipped judge, models/judge.model (README
+ * "The judge"), must take pairs of MNIST test digits drawn touching for
+ * touching digits, and the same digits alone for whole ones.
  */
+#include <allheaders.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "recognize/rec_classify.h"
 #include "recognize/rec_model.h"
+#include "segment/seg_mnist.h"
 #include "tests/tst.h"
 #include "train/trn_data.h"
 #include "train/trn_eval.h"
@@ -22,6 +26,89 @@
 #define TEST_SET "data/test_labeled.csv"
 #define CHECKER "models/checker.model"
 #define CHECKER_MIN 9900 /* of 10,000 */
+#define JUDGE "models/judge.model"
+#define JUDGE_PAIRS 500
+
+/* MNIST digit i of d as 1-bpp ink scanned up 4x (thresholded at 128),
+ * clipped to its ink; NULL for a blank digit. */
+static PIX *ink_of(const trn_data *d, int i)
+{
+    PIX *g = pixCreate(28, 28, 8), *b = NULL, *up = NULL, *clip = NULL;
+
+    if (!g)
+        return NULL;
+    for (int y = 0; y < 28; y++)
+        for (int x = 0; x < 28; x++)
+            pixSetPixel(g, x, y, 255 - d->pixels[(size_t)i * 784 + (size_t)y * 28 + (size_t)x]);
+    b = pixThresholdToBinary(g, 128); /* ink (dark after the inversion) is 1 */
+    up = b ? pixExpandReplicate(b, 4) : NULL;
+    if (up)
+        pixClipToForeground(up, &clip, NULL);
+    pixDestroy(&g);
+    pixDestroy(&b);
+    pixDestroy(&up);
+    return clip;
+}
+
+/* Digits a and b side by side, b's ink overlapping a's by `over` columns. */
+static PIX *pair_of(PIX *a, PIX *b, int over)
+{
+    int wa = pixGetWidth(a), wb = pixGetWidth(b), ha = pixGetHeight(a), hb = pixGetHeight(b), h = ha > hb ? ha : hb;
+    PIX *p = pixCreate(wa + wb - over, h, 1);
+
+    if (!p)
+        return NULL;
+    pixRasterop(p, 0, h - pixGetHeight(a), wa, pixGetHeight(a), PIX_SRC | PIX_DST, a, 0, 0);
+    pixRasterop(p, wa - over, h - pixGetHeight(b), wb, pixGetHeight(b), PIX_SRC | PIX_DST, b, 0,
+                0);
+    return p;
+}
+
+/* The judge on JUDGE_PAIRS touching pairs and on their first digits alone:
+ * how many of each it reads as touching digits (class 1). */
+static void judge_pairs(const rec_engine_ops *ops, rec_engine *eng, const trn_data *d)
+{
+    rec_model *m = NULL;
+    rec_classifier *cls = NULL;
+    uint8_t *px = malloc((size_t)2 * JUDGE_PAIRS * 784);
+    float *pr = malloc((size_t)2 * JUDGE_PAIRS * 10 * sizeof *pr);
+    int n = 0, touching_pairs = 0, touching_alone = 0;
+
+    if (!TST_CHECK(px && pr && rec_model_load(&m, JUDGE, REC_MODEL_KIND_MODEL) == UTIL_OK,
+                   "the shipped judge loads: %s", util_last_error()) ||
+        !TST_CHECK(rec_classifier_create(&cls, m, ops, eng, 500) == UTIL_OK, "its classifier"))
+        goto done;
+    for (int i = 0; n < JUDGE_PAIRS && 2 * i + 1 < d->n; i++) {
+        PIX *a = ink_of(d, 2 * i), *b = ink_of(d, 2 * i + 1), *p = a && b ? pair_of(a, b, 8) : NULL;
+        if (p && seg_mnist_normalize(p, px + (size_t)n * 784) == UTIL_OK &&
+            seg_mnist_normalize(a, px + (size_t)(JUDGE_PAIRS + n) * 784) == UTIL_OK)
+            n++;
+        pixDestroy(&a);
+        pixDestroy(&b);
+        pixDestroy(&p);
+    }
+    if (!TST_CHECK(n == JUDGE_PAIRS, "%d pairs drawn", n) ||
+        !TST_CHECK(rec_classifier_run(cls, pr, px, 2 * n) == UTIL_OK, "judged"))
+        goto done;
+    for (int k = 0; k < 2 * n; k++) {
+        const float *q = pr + (size_t)k * 10;
+        int top = q[1] > q[0] && q[1] > q[2];
+        touching_pairs += k < n && top;
+        touching_alone += k >= n && top;
+    }
+    printf("%s: %d of %d touching pairs read as touching, %d of their first digits alone\n",
+           JUDGE, touching_pairs, n, touching_alone);
+    TST_CHECK(touching_pairs >= n * 85 / 100, "the judge finds >= 85 %% of touching pairs (%d/%d)",
+              touching_pairs, n);
+    TST_CHECK(touching_alone <= n * 3 / 100,
+              "the judge takes <= 3 %% of single digits for touching ones (%d/%d)",
+              touching_alone, n);
+done:
+    rec_classifier_destroy(&cls);
+    rec_model_destroy(&m);
+    free(px);
+    free(pr);
+}
 
 int main(void)
 {
@@ -88,6 +175,7 @@ int main(void)
                   CHECKER_MIN / 100.0, ev.correct);
         TST_CHECK(ev.ece < 0.01, "checker calibrated: ECE %.4f < 0.01", ev.ece);
     }
+    judge_pairs(ops, eng, d);
 done:
     rec_classifier_destroy(&cls);
     if (eng)
