@@ -342,10 +342,62 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs,
     pipe_assemble_field_judged(f, gprobs, cprobs, NULL, rules, review_below, out, digits);
 }
 
+/* The reading of a glyph when the checker is there: the model's and the
+ * checker's probabilities combined log-linearly, p^(1 - w) c^w normalized,
+ * w = READ_CHECK_WEIGHT.  The checker was trained on MNIST and on crops cut
+ * from generated pages, and reads the crops better than the model (99.04
+ * against 98.85 % of the tuning seeds' crops) though MNIST a little worse
+ * (99.52 against 99.61 %); the combination reads MNIST at 99.55 %.  On the
+ * tuning seeds' ingest: 804/807/870/908 fields -> 808/813/873/923 at 0.75
+ * (0.5: 806/813/872/920, 0.6: 807/812/873/921, 0.9: 807/816/870/922, the
+ * checker alone: 813/815/869/921), read rates 78.90/87.06/92.06/85.98 ->
+ * 84.62/90.33/91.95/87.01 %. */
+#define READ_CHECK_WEIGHT 0.75
+#define READ_STACK_GLYPHS 256
+
+static void assemble(const seg_field *f, const float *const *gprobs, const float *const *cprobs,
+                     const float *const *jprobs, const pipe_rules *rules, double review_below,
+                     pipe_read *out, db_digit *digits);
+
 void pipe_assemble_field_judged(const seg_field *f, const float *const *gprobs,
                                 const float *const *cprobs, const float *const *jprobs,
                                 const pipe_rules *rules, double review_below, pipe_read *out,
                                 db_digit *digits)
+{
+    float qs[READ_STACK_GLYPHS][10], *q = &qs[0][0];
+    const float *qps[READ_STACK_GLYPHS], **qp = qps;
+    int ng = pipe_field_glyphs(f);
+
+    if (cprobs && ng > READ_STACK_GLYPHS) {
+        q = malloc((size_t)ng * 10 * sizeof *q);
+        qp = malloc((size_t)ng * sizeof *qp);
+    }
+    if (!cprobs || ng == 0 || !q || !qp) { /* no checker (or no memory): the model's */
+        assemble(f, gprobs, cprobs, jprobs, rules, review_below, out, digits);
+    } else {
+        for (int j = 0; j < ng; j++) {
+            double v[10], z = 0;
+            for (int c = 0; c < 10; c++) {
+                v[c] = exp((1.0 - READ_CHECK_WEIGHT) * log_prob(gprobs[j][c]) +
+                           READ_CHECK_WEIGHT * log_prob(cprobs[j][c]));
+                z += v[c];
+            }
+            for (int c = 0; c < 10; c++)
+                q[10 * j + c] = (float)(v[c] / z);
+            qp[j] = q + 10 * j;
+        }
+        assemble(f, qp, cprobs, jprobs, rules, review_below, out, digits);
+    }
+    if (q != &qs[0][0])
+        free(q);
+    if (qp != qps)
+        free(qp);
+}
+
+/* pipe_assemble_field_judged with gprobs the probabilities read. */
+static void assemble(const seg_field *f, const float *const *gprobs, const float *const *cprobs,
+                     const float *const *jprobs, const pipe_rules *rules, double review_below,
+                     pipe_read *out, db_digit *digits)
 {
     double best = -INFINITY, total = 0, conf, log_p = 0, margin = CONF_MARGIN_MAX, z;
     int disagree = -1; /* the first digit the checker reads otherwise */

@@ -121,7 +121,10 @@ typedef struct pipe_read {
  * less 3 for a count outside rules and 3 for an amount's cents of another
  * length than rules->cents, plus, when cprobs is not NULL, 0.5 times the
  * sum of the checker's log probabilities of the same labels; the best is
- * read (the labels are the model's).  digits (room for the chosen
+ * read.  With cprobs, every glyph is read from the model's and the
+ * checker's probabilities combined, q proportional to p^0.25 c^0.75 (q
+ * takes gprobs' place everywhere: labels, scores, confidence, the digits
+ * stored); without, from the model's.  digits (room for the chosen
  * split's n) receives each digit's label, probability, runner-up, box and
  * crop.  The confidence is a logistic function (pipe_assemble.c, README
  * "Confidence") of the chosen digits' log probabilities summed, the log

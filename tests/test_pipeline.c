@@ -262,6 +262,41 @@ static void test_judge(void)
     }
 }
 
+/* The reading with a checker, as pipe_assemble.c makes it: the model's and
+ * the checker's probabilities combined, q ∝ p^(1 - w) c^w, w = 0.75. */
+#define READ_CHECK_W_T 0.75
+static void mixq(const float *p, const float *c, double q[10])
+{
+    double z = 0;
+    for (int k = 0; k < 10; k++)
+        z += q[k] = exp((1 - READ_CHECK_W_T) * log(p[k]) + READ_CHECK_W_T * log(c[k]));
+    for (int k = 0; k < 10; k++)
+        q[k] /= z;
+}
+
+/* The confidence of a field of one split (share 1) of n glyphs read with
+ * the checker: labels the combined reading's top classes, lp their log
+ * probabilities summed, m the smallest log ratio to the runner-up. */
+static double want_mixed(int type, float p[][10], float c[][10], int n, char *text)
+{
+    double lp = 0, m = 15;
+    for (int i = 0; i < n; i++) {
+        double q[10];
+        int a = 0, b = -1;
+        mixq(p[i], c[i], q);
+        for (int k = 1; k < 10; k++)
+            a = q[k] > q[a] ? k : a;
+        for (int k = 0; k < 10; k++)
+            if (k != a && (b < 0 || q[k] > q[b]))
+                b = k;
+        lp += log(q[a]);
+        m = log(q[a] / q[b]) < m ? log(q[a] / q[b]) : m;
+        text[i] = (char)('0' + a);
+    }
+    text[n] = '\0';
+    return want_conf(type, lp, 0.0, m, 0);
+}
+
 static void test_assemble(void)
 {
     tfield t;
@@ -362,9 +397,11 @@ static void test_assemble(void)
                                                     log(0.99 / 0.005), 0)) < 1e-4,
                   "share %.4f without the glyph bonus: %.5f", share, r.confidence);
         /* The checker has a say in the choice: it reads one glyph of the
-         * 5-glyph split as another digit (0.02 for the model's label), so
-         * 0.5 log 0.02 tips the choice back to the 4 glyphs; the share in
-         * the confidence is still of the model's scores alone. */
+         * 5-glyph split as another digit (0.02 for the model's label, 0.97
+         * for a 0), so the combined reading of that glyph is a doubtful 0
+         * and 0.5 log c tips the choice back to the 4 glyphs; the share in
+         * the confidence is of the combined readings' scores without the
+         * checker's term. */
         {
             float cpv[9][10];
             const float *cp[9];
@@ -377,12 +414,19 @@ static void test_assemble(void)
             TST_CHECK(r.split == 1, "the checker agreeing: still the 5 glyphs (%d)", r.split);
             set_p(cpv[6], 0, 0.97f, 3, 0.02f); /* split 1's third glyph, read 3 */
             pipe_assemble_field(&t.f, t.gp, cp, &none, 0.0, &r, d);
+            double qs[10], qt[10];
+            mixq(t.p[0], cpv[0], qs); /* a glyph both read surely as its label (0) */
+            mixq(t.p[6], cpv[6], qt); /* the glyph they read otherwise */
+            s0 = log(0.6) + 4 * log(qs[0]), s1 = log(0.4) + 4 * log(qs[0]) + log(qt[0]);
             double share0 = 1.0 / (1.0 + exp(s1 - s0));
+            TST_CHECK(qt[0] > qt[3] && qt[0] < 0.8, "that glyph read as a doubtful 0 (%.3f)",
+                      qt[0]);
             TST_CHECK(r.split == 0 && strcmp(r.text, "0123") == 0 &&
-                          fabs(r.confidence - want_conf(SEG_FT_NUMBER, 4 * log(0.99), log(share0),
-                                                        log(0.99 / 0.005), 0)) < 1e-4,
+                          fabs(r.confidence - want_conf(SEG_FT_NUMBER, 4 * log(qs[0]),
+                                                        log(share0), log(qs[0] / qs[7]), 0)) <
+                              1e-4,
                       "the checker reading a glyph of the 5 otherwise: the 4 glyphs (%d %s), "
-                      "confidence from the model's share %.4f: %.5f", r.split, r.text, share0,
+                      "confidence from the share %.4f: %.5f", r.split, r.text, share0,
                       r.confidence);
         }
     }
@@ -490,39 +534,58 @@ static void test_assemble(void)
                       r.status == DB_FIELD_OK,
                   "a blank field reads as empty, confidently (%.3f)", r.confidence);
     }
-    /* The checker: its probability of each label read is stored; where it
-     * reads a digit otherwise (under 0.5) the confidence is halved and the
-     * field goes to review with the reason. */
+    /* The checker: the digits are read from the model's and the checker's
+     * probabilities combined; the checker's probability of each label read
+     * is stored; where it gives a label read under 0.5 the confidence is
+     * halved and the field goes to review with the reason. */
     {
         int ns[1] = {5};
         float pr[1] = {1.0f}, cpv[5][10];
         const float *cp[5];
-        double want = want_conf(SEG_FT_POSTCODE, 5 * log(0.99), 0.0, log(0.99 / 0.005), 0);
+        char want_text[8];
+        double want;
         tfield_make(&t, SEG_FT_POSTCODE, 1, ns, pr);
         for (int i = 0; i < 5; i++) {
             set_p(cpv[i], i, 0.98f, 7, 0.01f);
             cp[i] = cpv[i];
         }
         pipe_assemble_field(&t.f, t.gp, NULL, &five, 0.0, &r, d);
-        TST_CHECK(!d[0].has_check && !d[4].has_check, "no checker: no check_prob");
+        TST_CHECK(!d[0].has_check && !d[4].has_check &&
+                      fabs(r.confidence - want_conf(SEG_FT_POSTCODE, 5 * log(0.99), 0.0,
+                                                    log(0.99 / 0.005), 0)) < 1e-4,
+                  "no checker: no check_prob, the model's probabilities (%.4f)", r.confidence);
         pipe_assemble_field(&t.f, t.gp, cp, &five, 0.9, &r, d);
-        TST_CHECK(strcmp(r.text, "01234") == 0 && d[3].has_check &&
-                      fabs(d[3].check_prob - 0.98) < 1e-6 && fabs(r.confidence - want) < 1e-4 &&
-                      r.status == DB_FIELD_OK && !r.why[0],
-                  "the checker agrees: check_prob %.3f stored, confidence as without it (%.4f)",
-                  d[3].check_prob, r.confidence);
+        want = want_mixed(SEG_FT_POSTCODE, t.p, cpv, 5, want_text);
+        TST_CHECK(strcmp(r.text, "01234") == 0 && strcmp(want_text, "01234") == 0 &&
+                      d[3].has_check && fabs(d[3].check_prob - 0.98) < 1e-6 &&
+                      fabs(r.confidence - want) < 1e-4 && r.status == DB_FIELD_OK && !r.why[0],
+                  "the checker agrees: check_prob %.3f stored, confidence from the combined "
+                  "reading (%.4f, want %.4f)", d[3].check_prob, r.confidence, want);
         set_p(cpv[2], 2, 0.51f, 5, 0.45f); /* torn, but still the same digit */
-        pipe_assemble_field(&t.f, t.gp, cp, &five, 0.9, &r, d);
-        TST_CHECK(fabs(r.confidence - want) < 1e-4 && r.status == DB_FIELD_OK,
-                  "the checker unsure but agreeing (0.51): no change (%.4f)", r.confidence);
-        set_p(cpv[2], 5, 0.97f, 2, 0.02f); /* it reads digit 3 (a 2) as a 5 */
-        pipe_assemble_field(&t.f, t.gp, cp, &five, 0.4, &r, d);
-        TST_CHECK(strcmp(r.text, "01234") == 0 && fabs(d[2].check_prob - 0.02) < 1e-6 &&
+        pipe_assemble_field(&t.f, t.gp, cp, &five, 0.0, &r, d);
+        want = want_mixed(SEG_FT_POSTCODE, t.p, cpv, 5, want_text);
+        TST_CHECK(strcmp(r.text, "01234") == 0 && fabs(r.confidence - want) < 1e-4 &&
+                      !r.why[0],
+                  "the checker unsure but agreeing (0.51): the same text, the margin "
+                  "smaller (%.4f, want %.4f)", r.confidence, want);
+        set_p(cpv[2], 2, 0.35f, 5, 0.60f); /* it leans to a 5; the model is sure of the 2 */
+        pipe_assemble_field(&t.f, t.gp, cp, &five, 0.0, &r, d);
+        want = want_mixed(SEG_FT_POSTCODE, t.p, cpv, 5, want_text);
+        TST_CHECK(strcmp(r.text, "01234") == 0 && fabs(d[2].check_prob - 0.35) < 1e-6 &&
                       fabs(r.confidence - 0.5 * want) < 1e-4 && r.status == DB_FIELD_REVIEW &&
                       strstr(r.why, "checker reads digit 3"),
-                  "the checker reads a digit otherwise: the model's text, confidence halved "
-                  "(%.4f), review even above the threshold (%s)",
+                  "the checker reads a digit otherwise (0.35 for the label): the combined "
+                  "reading keeps the 2, confidence halved (%.4f), review (%s)",
                   r.confidence, r.why);
+        set_p(cpv[2], 5, 0.97f, 2, 0.02f); /* sure of a 5 where the model is sure of a 2 */
+        pipe_assemble_field(&t.f, t.gp, cp, &five, 0.0, &r, d);
+        want = want_mixed(SEG_FT_POSTCODE, t.p, cpv, 5, want_text);
+        TST_CHECK(strcmp(r.text, "01534") == 0 && strcmp(want_text, "01534") == 0 &&
+                      fabs(d[2].check_prob - 0.97) < 1e-6 && d[2].label2 == 2 &&
+                      fabs(r.confidence - want) < 1e-4,
+                  "both sure of different digits: the combined reading takes the checker's 5 "
+                  "(%s, runner-up %d), its small margin in the confidence (%.4f)", r.text,
+                  d[2].label2, r.confidence);
     }
 }
 
