@@ -227,7 +227,7 @@ int main(int argc, char **argv)
     seg_opts so = {0};
     tally form_ok = {0, 0}, field_found = {0, 0}, count_ok[SEG_FT_COUNT] = {{0, 0}},
           count_all = {0, 0}, cents_ok = {0, 0}, agree = {0, 0}, agree_all = {0, 0},
-          any_split = {0, 0}, chosen_count = {0, 0}, chosen_text = {0, 0};
+          any_split = {0, 0}, chosen_count = {0, 0}, chosen_text = {0, 0}, agree_comb = {0, 0};
     double skew_sum = 0, skew_max = 0, ms_sum[SEG_T_COUNT] = {0}, read_ms = 0, seg_ms_max = 0;
     int pages_done = 0, pages_failed = 0, dpi_seen = 0;
 
@@ -400,6 +400,18 @@ int main(int argc, char **argv)
                 float probs[64 * 10];
                 for (int k = 0; k < nd; k++)
                     memcpy(px + k * SEG_CROP_PIXELS, crops[k], SEG_CROP_PIXELS);
+                float cprobs[64 * 10];
+                if (ccls && rec_classifier_run(cls, probs, px, nd) == UTIL_OK &&
+                    rec_classifier_run(ccls, cprobs, px, nd) == UTIL_OK)
+                    for (int k = 0; k < nd; k++) { /* the combined reading, as ingest's */
+                        float q[10];
+                        int best = 0;
+                        pipe_combine_probs(probs + k * 10, cprobs + k * 10, q);
+                        for (int c = 1; c < 10; c++)
+                            best = q[c] > q[best] ? c : best;
+                        agree_comb.n++;
+                        agree_comb.ok += best == labels[k];
+                    }
                 if (rec_classifier_run(cls, probs, px, nd) == UTIL_OK)
                     for (int k = 0; k < nd; k++) {
                         int best = 0;
@@ -448,6 +460,10 @@ int main(int argc, char **argv)
     printf("crop agreement with the written digit: %ld/%ld (%.2f %%) in fields counted right; "
            "%.2f %% of all %ld written digits\n",
            agree.ok, agree.n, pct(agree), pct(agree_all), agree_all.n);
+    if (agree_comb.n)
+        printf("crop agreement under the combined reading (model and checker, as ingest reads): "
+               "%ld/%ld (%.2f %%) in fields counted right\n",
+               agree_comb.ok, agree_comb.n, pct(agree_comb));
     printf("ms per page on one core: segmentation %.1f (max %.1f; binarize %.1f, deskew %.1f, "
            "register %.1f, fields %.1f), reading the file %.1f\n",
            pages_done ? (ms_sum[0] + ms_sum[1] + ms_sum[2] + ms_sum[3]) / pages_done : 0.0,

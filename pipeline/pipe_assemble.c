@@ -359,6 +359,19 @@ static void assemble(const seg_field *f, const float *const *gprobs, const float
                      const float *const *jprobs, const pipe_rules *rules, double review_below,
                      pipe_read *out, db_digit *digits);
 
+void pipe_combine_probs(const float *p, const float *c, float *q)
+{
+    double v[10], z = 0;
+
+    for (int k = 0; k < 10; k++) {
+        v[k] = exp((1.0 - READ_CHECK_WEIGHT) * log_prob(p[k]) +
+                   READ_CHECK_WEIGHT * log_prob(c[k]));
+        z += v[k];
+    }
+    for (int k = 0; k < 10; k++)
+        q[k] = (float)(v[k] / z);
+}
+
 void pipe_assemble_field_judged(const seg_field *f, const float *const *gprobs,
                                 const float *const *cprobs, const float *const *jprobs,
                                 const pipe_rules *rules, double review_below, pipe_read *out,
@@ -376,14 +389,7 @@ void pipe_assemble_field_judged(const seg_field *f, const float *const *gprobs,
         assemble(f, gprobs, cprobs, jprobs, rules, review_below, out, digits);
     } else {
         for (int j = 0; j < ng; j++) {
-            double v[10], z = 0;
-            for (int c = 0; c < 10; c++) {
-                v[c] = exp((1.0 - READ_CHECK_WEIGHT) * log_prob(gprobs[j][c]) +
-                           READ_CHECK_WEIGHT * log_prob(cprobs[j][c]));
-                z += v[c];
-            }
-            for (int c = 0; c < 10; c++)
-                q[10 * j + c] = (float)(v[c] / z);
+            pipe_combine_probs(gprobs[j], cprobs[j], q + 10 * j);
             qp[j] = q + 10 * j;
         }
         assemble(f, qp, cprobs, jprobs, rules, review_below, out, digits);

@@ -145,6 +145,13 @@ void pipe_assemble_field(const seg_field *f, const float *const *gprobs,
                          double review_below, pipe_read *out, db_digit *digits);
 
 /*
+ * pipe_combine_probs - q[10], the reading of one glyph from the model's
+ * probabilities p[10] and the checker's c[10]: p^0.25 c^0.75 normalized
+ * (what pipe_assemble_field reads when it has the checker's).
+ */
+void pipe_combine_probs(const float *p, const float *c, float *q);
+
+/*
  * pipe_assemble_field_judged - pipe_assemble_field with the judge's
  * probabilities too: jprobs[j] (numbered as gprobs; NULL: no judge) gives
  * glyph j's chance of being a whole digit, touching digits read as one
