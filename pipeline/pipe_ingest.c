@@ -654,6 +654,18 @@ typedef struct model_file {
     rec_model *m;
 } model_file;
 
+/* A helper network's file (the checker, the judge) into mf->path: the one
+ * named by the option, none for "none", else the shipped one when it is
+ * there (shipped() finds it).  Returns 1 when there is one to load. */
+static int helper_path(const char *opt, int (*shipped)(char *, size_t), model_file *mf)
+{
+    if (opt && strcmp(opt, "none") == 0)
+        return 0;
+    if (opt)
+        return snprintf(mf->path, sizeof mf->path, "%s", opt) > 0;
+    return shipped(mf->path, sizeof mf->path);
+}
+
 /* Loads mf->path into mf (its network, SHA-256, architecture, metadata). */
 static int model_file_load(model_file *mf)
 {
@@ -748,20 +760,8 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
         snprintf(model.path, sizeof model.path, "%s", o->model);
     else
         rec_model_default_path(model.path, sizeof model.path);
-    /* The checker: the one named, or the shipped one when it is there. */
-    if (o->checker && strcmp(o->checker, "none") == 0)
-        g.with_check = 0;
-    else if (o->checker)
-        g.with_check = snprintf(checker.path, sizeof checker.path, "%s", o->checker) > 0;
-    else
-        g.with_check = rec_model_checker_path(checker.path, sizeof checker.path);
-    /* The judge: the same way. */
-    if (o->judge && strcmp(o->judge, "none") == 0)
-        g.with_judge = 0;
-    else if (o->judge)
-        g.with_judge = snprintf(judge.path, sizeof judge.path, "%s", o->judge) > 0;
-    else
-        g.with_judge = rec_model_judge_path(judge.path, sizeof judge.path);
+    g.with_check = helper_path(o->checker, rec_model_checker_path, &checker);
+    g.with_judge = helper_path(o->judge, rec_model_judge_path, &judge);
     if ((rc = model_file_load(&model)) || (g.with_check && (rc = model_file_load(&checker))) ||
         (g.with_judge && (rc = model_file_load(&judge))) ||
         (rc = load_forms(&g)) || (rc = db_open(o->db, DB_OPEN_CREATE, &w.db)))

@@ -579,24 +579,24 @@ void rec_model_default_path(char *buf, size_t cap)
         model_find("default.model", buf, cap);
 }
 
-int rec_model_checker_path(char *buf, size_t cap)
+/* $var when set (1), else model_find(name). */
+static int model_find_env(const char *var, const char *name, char *buf, size_t cap)
 {
-    const char *env = getenv("DOCPIPE_CHECKER");
+    const char *env = getenv(var);
 
     if (env && *env) {
         snprintf(buf, cap, "%s", env);
         return 1;
     }
-    return model_find("checker.model", buf, cap);
+    return model_find(name, buf, cap);
+}
+
+int rec_model_checker_path(char *buf, size_t cap)
+{
+    return model_find_env("DOCPIPE_CHECKER", "checker.model", buf, cap);
 }
 
 int rec_model_judge_path(char *buf, size_t cap)
 {
-    const char *env = getenv("DOCPIPE_JUDGE");
-
-    if (env && *env) {
-        snprintf(buf, cap, "%s", env);
-        return 1;
-    }
-    return model_find("judge.model", buf, cap);
+    return model_find_env("DOCPIPE_JUDGE", "judge.model", buf, cap);
 }
