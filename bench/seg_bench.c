@@ -37,6 +37,7 @@
 #include "segment/seg_image.h"
 #include "segment/segment.h"
 #include "train/trn_crops.h"
+#include "train/trn_eval.h"
 #include "util/util.h"
 #include "util/util_csv.h"
 
@@ -397,27 +398,19 @@ int main(int argc, char **argv)
             int labels[64];
             if (trn_crops_align(f, tf[j].text, crops, labels, 64) == nd) {
                 uint8_t px[64 * SEG_CROP_PIXELS];
-                float probs[64 * 10];
+                float probs[64 * 10], cprobs[64 * 10];
                 for (int k = 0; k < nd; k++)
                     memcpy(px + k * SEG_CROP_PIXELS, crops[k], SEG_CROP_PIXELS);
-                float cprobs[64 * 10];
-                if (ccls && rec_classifier_run(cls, probs, px, nd) == UTIL_OK &&
-                    rec_classifier_run(ccls, cprobs, px, nd) == UTIL_OK)
-                    for (int k = 0; k < nd; k++) { /* the combined reading, as ingest's */
-                        float q[10];
-                        int best = 0;
-                        pipe_combine_probs(probs + k * 10, cprobs + k * 10, q);
-                        for (int c = 1; c < 10; c++)
-                            best = q[c] > q[best] ? c : best;
-                        agree_comb.n++;
-                        agree_comb.ok += best == labels[k];
-                    }
-                if (rec_classifier_run(cls, probs, px, nd) == UTIL_OK)
+                if (rec_classifier_run(cls, probs, px, nd) == UTIL_OK) {
+                    if (ccls && rec_classifier_run(ccls, cprobs, px, nd) == UTIL_OK)
+                        for (int k = 0; k < nd; k++) { /* the combined reading, as ingest's */
+                            float q[10];
+                            pipe_combine_probs(probs + k * 10, cprobs + k * 10, q);
+                            agree_comb.n++;
+                            agree_comb.ok += trn_eval_argmax(q) == labels[k];
+                        }
                     for (int k = 0; k < nd; k++) {
-                        int best = 0;
-                        for (int c = 1; c < 10; c++)
-                            if (probs[k * 10 + c] > probs[k * 10 + best])
-                                best = c;
+                        int best = trn_eval_argmax(probs + k * 10);
                         agree.n++;
                         agree.ok += best == labels[k];
                         agree_all.ok += best == labels[k];
@@ -425,6 +418,7 @@ int main(int argc, char **argv)
                         read[k] = (char)('0' + best);
                         read[k + 1] = '\0';
                     }
+                }
             }
             if (verbose && (cents_bad || wrong)) {
                 printf("%s %s p%d %-8s %-12s read %-10s n_int %d (want %d) %s\n",

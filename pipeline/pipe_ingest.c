@@ -876,11 +876,14 @@ cleanup:
         printf("%ld pages, %ld fields, %ld need review; %.1f s, %.1f pages/s, into %s\n",
                w.st.pages, w.st.fields, w.st.review, w.st.seconds,
                w.st.seconds > 0 ? w.st.pages / w.st.seconds : 0.0, o->db);
+        const char *helpers = w.chk && w.jud ? " with the checker and the judge"
+                              : w.chk        ? " with the checker"
+                              : w.jud        ? " with the judge"
+                                             : "";
         printf("classifier: %ld digits on %s%s, %.2f s classifying, %.2f s waiting for "
                "segmentation\n",
-               w.st.crops, ops && eng ? ops->name : "-", w.chk ? (w.jud ? " with the checker and the judge" : " with the checker")
-                     : w.jud ? " with the judge" : "",
-               w.st.classify_seconds, w.st.wait_seconds);
+               w.st.crops, ops && eng ? ops->name : "-", helpers, w.st.classify_seconds,
+               w.st.wait_seconds);
         fflush(stdout);
     }
     if (pstats)

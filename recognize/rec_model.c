@@ -569,16 +569,6 @@ static int model_find(const char *name, char *buf, size_t cap)
     return 0;
 }
 
-void rec_model_default_path(char *buf, size_t cap)
-{
-    const char *env = getenv("DOCPIPE_MODEL");
-
-    if (env && *env)
-        snprintf(buf, cap, "%s", env);
-    else
-        model_find("default.model", buf, cap);
-}
-
 /* $var when set (1), else model_find(name). */
 static int model_find_env(const char *var, const char *name, char *buf, size_t cap)
 {
@@ -589,6 +579,11 @@ static int model_find_env(const char *var, const char *name, char *buf, size_t c
         return 1;
     }
     return model_find(name, buf, cap);
+}
+
+void rec_model_default_path(char *buf, size_t cap)
+{
+    (void)model_find_env("DOCPIPE_MODEL", "default.model", buf, cap);
 }
 
 int rec_model_checker_path(char *buf, size_t cap)

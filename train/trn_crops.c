@@ -16,6 +16,7 @@
 #include "segment/seg_form.h"
 #include "segment/seg_image.h"
 #include "train/trn_data.h"
+#include "train/trn_eval.h"
 #include "util/util.h"
 #include "util/util_csv.h"
 
@@ -163,6 +164,11 @@ static int crop_add(crop_buf *b, const uint8_t *crop, int label)
     return UTIL_OK;
 }
 
+static int same_box(const seg_glyph *a, const seg_glyph *b)
+{
+    return a->x == b->x && a->y == b->y && a->w == b->w && a->h == b->h;
+}
+
 int trn_judge_labels(const seg_field *f, int right, int *labels)
 {
     const seg_split *r = right >= 0 && right < f->n_splits ? &f->splits[right] : NULL;
@@ -178,7 +184,7 @@ int trn_judge_labels(const seg_field *f, int right, int *labels)
                     const seg_glyph *h = &f->splits[s2].glyphs[k2];
                     if (s2 == s && k2 == k)
                         break;
-                    dup = h->x == g->x && h->y == g->y && h->w == g->w && h->h == g->h;
+                    dup = same_box(h, g);
                 }
             labels[j] = -1;
             if (dup || !r || f->n_splits < 2)
@@ -186,7 +192,7 @@ int trn_judge_labels(const seg_field *f, int right, int *labels)
             for (t = 0; t < r->n; t++) {
                 const seg_glyph *h = &r->glyphs[t];
                 int cx2 = 2 * h->x + h->w; /* twice the centre */
-                whole |= h->x == g->x && h->y == g->y && h->w == g->w && h->h == g->h;
+                whole |= same_box(h, g);
                 centres += cx2 > 2 * g->x && cx2 < 2 * (g->x + g->w);
             }
             labels[j] = whole ? TRN_JUDGE_WHOLE
@@ -227,13 +233,8 @@ static int judge_field(const seg_field *f, const char *digits, int nd, rec_class
         goto cleanup;
     for (int s = 0; s < f->n_splits && right < 0; s++) {
         int ok = f->splits[s].n == nd;
-        for (int k = 0; k < f->splits[s].n && ok; k++) {
-            const float *p = probs + (size_t)(base + k) * 10;
-            int top = 0;
-            for (int c = 1; c < 10; c++)
-                top = p[c] > p[top] ? c : top;
-            ok = top == digits[k] - '0';
-        }
+        for (int k = 0; k < f->splits[s].n && ok; k++)
+            ok = trn_eval_argmax(probs + (size_t)(base + k) * 10) == digits[k] - '0';
         if (ok)
             right = s;
         base += f->splits[s].n;
