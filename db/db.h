@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION 2        /* PRAGMA user_version of a current database */
+#define DB_SCHEMA_VERSION 3        /* PRAGMA user_version of a current database */
 #define DB_APPLICATION_ID 0x44504950 /* PRAGMA application_id, "DPIP" */
 #define DB_BUSY_MS 10000           /* how long a writer waits for another one */
 #define DB_CROP 28
@@ -112,14 +112,16 @@ typedef struct db_model_ref {
 } db_model_ref;
 
 /*
- * What a run is (db_run_begin): its classifier model and, when it has one,
- * the checker network (a second, independent model).  A db_run zeroed with
- * = {0} or memset has no checker.
+ * What a run is (db_run_begin): its classifier model and, when it has them,
+ * the checker network (a second, independent model) and the judge (the
+ * network that tells whole digits from touching ones and pieces).  A db_run
+ * zeroed with = {0} or memset has neither.
  */
 typedef struct db_run {
     const char *args;              /* the command line */
     db_model_ref model;            /* runs.model_id */
     db_model_ref checker;          /* runs.checker_id */
+    db_model_ref judge;            /* runs.judge_id */
 } db_run;
 
 /* How a run went (db_run_end). */
@@ -152,12 +154,12 @@ const char *db_path(const db *d);
 
 /*
  * db_run_begin - records a new run (status 'running') with its arguments,
- * model (runs.model_id) and checker (runs.checker_id), in one transaction;
- * *prun_id is its id.  A models row is added once per SHA-256 (a model
- * already known keeps its row as first recorded; model and checker may be
- * the same file, one row).  A model or checker given without a SHA-256 of
- * 64 lowercase hex digits or without an architecture is UTIL_EINVAL, and
- * nothing is written.
+ * model (runs.model_id), checker (runs.checker_id) and judge
+ * (runs.judge_id), in one transaction; *prun_id is its id.  A models row is
+ * added once per SHA-256 (a model already known keeps its row as first
+ * recorded; model, checker and judge may be the same file, one row).  A
+ * model, checker or judge given without a SHA-256 of 64 lowercase hex
+ * digits or without an architecture is UTIL_EINVAL, and nothing is written.
  */
 int db_run_begin(db *d, const db_run *run, int64_t *prun_id);
 

@@ -94,12 +94,14 @@ static int copy_shard(db *d, db_merge_counts *c)
                        off, &c->models, "models")))
         return rc;
     if ((rc = run_step(d,
-                       "INSERT INTO main.runs(args, model_id, checker_id, started_at, ended_at, "
-                       "seconds, status, documents, replaced, skipped, failed, pages, fields, "
-                       "review) SELECT s.args, (SELECT m.id FROM main.models m JOIN shard.models "
+                       "INSERT INTO main.runs(args, model_id, checker_id, judge_id, started_at, "
+                       "ended_at, seconds, status, documents, replaced, skipped, failed, pages, "
+                       "fields, review) SELECT s.args, (SELECT m.id FROM main.models m JOIN shard.models "
                        "sm ON sm.sha256 = m.sha256 WHERE sm.id = s.model_id), (SELECT m.id FROM "
                        "main.models m JOIN shard.models sm ON sm.sha256 = m.sha256 WHERE sm.id = "
-                       "s.checker_id), s.started_at, s.ended_at, s.seconds, s.status, "
+                       "s.checker_id), (SELECT m.id FROM main.models m JOIN shard.models sm ON "
+                       "sm.sha256 = m.sha256 WHERE sm.id = s.judge_id), s.started_at, s.ended_at, "
+                       "s.seconds, s.status, "
                        "s.documents, s.replaced, s.skipped, s.failed, s.pages, s.fields, "
                        "s.review FROM shard.runs s "
                        "WHERE NOT EXISTS (SELECT 1 FROM main.runs r "

@@ -36,14 +36,27 @@ static int migrate_1_to_2(db *d)
 }
 
 /*
+ * migrate_2_to_3 - version 3 records the judge (README "The judge"), the
+ * network whose word on touching digits and pieces counts in the split
+ * choice: runs.judge_id, its models row, added at the end of runs and NULL
+ * in every existing run; schema.sql has it after checker_id.
+ */
+static int migrate_2_to_3(db *d)
+{
+    return db_exec(d, "ALTER TABLE runs ADD COLUMN judge_id INTEGER "
+                      "REFERENCES models(id) ON DELETE SET NULL");
+}
+
+/*
  * The migration steps: STEPS[v] brings version v to v + 1 (STEPS[0] is not
  * used: an empty database gets schema.sql, the newest layout, at once).
- * STEPS[1] is migrate_1_to_2.  db_migrate runs every step a database needs
- * and sets user_version in one transaction.  Version 3 would arrive as
- * migrate_2_to_3(db *d) named here as STEPS[2], with DB_SCHEMA_VERSION
- * raised to 3 and schema.sql changed to the whole version-3 layout.
+ * db_migrate runs every step a database needs and sets user_version in one
+ * transaction.  Version 4 would arrive as migrate_3_to_4(db *d) named here
+ * as STEPS[3], with DB_SCHEMA_VERSION raised to 4 and schema.sql changed to
+ * the whole version-4 layout (and the version-3 schema.sql kept as
+ * tests/data/schema-v3.sql for its test).
  */
-static const db_step_fn STEPS[DB_SCHEMA_VERSION] = {NULL, migrate_1_to_2};
+static const db_step_fn STEPS[DB_SCHEMA_VERSION] = {NULL, migrate_1_to_2, migrate_2_to_3};
 
 void (*db_test_hook)(int page_no);
 

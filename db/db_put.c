@@ -55,7 +55,7 @@ static int is_sha256(const char *s)
 
 /* --------------------------------------------------------------- runs */
 
-/* Whether a run's model (or checker) may be recorded: no SHA-256 (none), or
+/* Whether a run's model (or checker, or judge) may be recorded: no SHA-256 (none), or
  * a SHA-256 of 64 lowercase hex digits with an architecture. */
 static int model_ok(const db_model_ref *m)
 {
@@ -67,7 +67,7 @@ static int model_ok(const db_model_ref *m)
  * ON CONFLICT DO NOTHING, sel: the SELECT id), inside db_run_begin's
  * transaction; *pid is its id, 0 when m has no SHA-256.  An unknown
  * accuracy or temperature is NULL; what says which one ("model",
- * "checker") in a message.
+ * "checker", "judge") in a message.
  */
 static int model_row(db *d, sqlite3_stmt *ins, sqlite3_stmt *sel, const char *what,
                      const db_model_ref *m, int64_t *pid)
@@ -106,16 +106,17 @@ int db_run_begin(db *d, const db_run *run, int64_t *prun_id)
 {
     sqlite3_stmt *model = NULL, *model_id = NULL, *ins = NULL;
     int rc = UTIL_OK, src, in_txn = 0;
-    int64_t mid = 0, cid = 0;
+    int64_t mid = 0, cid = 0, jid = 0;
 
     *prun_id = 0;
     if (!d || !run || !run->args) {
         util_log(UTIL_LOG_ERROR, "db_run_begin: no database or no arguments");
         return UTIL_EINVAL;
     }
-    if (!model_ok(&run->model) || !model_ok(&run->checker)) {
+    if (!model_ok(&run->model) || !model_ok(&run->checker) || !model_ok(&run->judge)) {
         util_log(UTIL_LOG_ERROR, "%s: a run's %s needs a SHA-256 (64 lowercase hex digits) "
-                 "and an architecture", d->path, model_ok(&run->model) ? "checker" : "model");
+                 "and an architecture", d->path,
+                 !model_ok(&run->model) ? "model" : !model_ok(&run->checker) ? "checker" : "judge");
         return UTIL_EINVAL;
     }
     rc = db_prepare(d,
@@ -125,7 +126,9 @@ int db_run_begin(db *d, const db_run *run, int64_t *prun_id)
     if (rc == UTIL_OK)
         rc = db_prepare(d, "SELECT id FROM models WHERE sha256 = ?1", &model_id);
     if (rc == UTIL_OK)
-        rc = db_prepare(d, "INSERT INTO runs(args, model_id, checker_id) VALUES(?1, ?2, ?3)",
+        rc = db_prepare(d,
+                        "INSERT INTO runs(args, model_id, checker_id, judge_id) "
+                        "VALUES(?1, ?2, ?3, ?4)",
                         &ins);
     if (rc == UTIL_OK)
         rc = db_begin(d);
@@ -133,13 +136,16 @@ int db_run_begin(db *d, const db_run *run, int64_t *prun_id)
         goto cleanup;
     in_txn = 1;
     if ((rc = model_row(d, model, model_id, "model", &run->model, &mid)) ||
-        (rc = model_row(d, model, model_id, "checker", &run->checker, &cid)))
+        (rc = model_row(d, model, model_id, "checker", &run->checker, &cid)) ||
+        (rc = model_row(d, model, model_id, "judge", &run->judge, &jid)))
         goto cleanup;
     bind_text(ins, 1, run->args);
     if (mid)
         sqlite3_bind_int64(ins, 2, mid);
     if (cid)
         sqlite3_bind_int64(ins, 3, cid);
+    if (jid)
+        sqlite3_bind_int64(ins, 4, jid);
     src = step_done(ins);
     if (src != SQLITE_OK) {
         rc = db_fail(d, src, "recording a run");

@@ -794,6 +794,8 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
         run.model = model_file_ref(&model);
         if (checker.m)
             run.checker = model_file_ref(&checker);
+        if (judge.m)
+            run.judge = model_file_ref(&judge);
         if ((rc = db_run_begin(w.db, &run, &w.run_id)))
             goto cleanup;
         run_open = 1;

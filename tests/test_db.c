@@ -5,9 +5,10 @@
  * and models, duplicates skipped or replaced, a document failing half way
  * leaving nothing behind, failed documents, two processes writing at once,
  * a writer killed with SIGKILL inside its transaction, migrations (the
- * machinery, and a real version-1 database from tests/data/schema-v1.sql
- * brought to version 2), the checker's digits.check_prob and
- * runs.checker_id, the refusal of newer, foreign, empty and damaged files,
+ * machinery, and real version-1 and version-2 databases from
+ * tests/data/schema-v1.sql and schema-v2.sql brought to the current
+ * version), the checker's digits.check_prob and runs.checker_id, the
+ * judge's runs.judge_id, the refusal of newer, foreign, empty and damaged files,
  * and export (CSV quoting, JSON validity, the command line with its exit
  * codes and -o).
  *
@@ -939,7 +940,7 @@ static const char *columns(sqlite3 *h, const char *table)
 static void test_migrate_v1(void)
 {
     static const char *const TABLES[] = {"models", "runs", "documents", "pages", "fields", "digits"};
-    const char *path = tst_path("v1.db"), *fresh = tst_path("v2-fresh.db");
+    const char *path = tst_path("v1.db"), *fresh = tst_path("v1-fresh.db");
     char *v1 = tst_read_text("tests/data/schema-v1.sql");
     db *d = NULL, *f = NULL;
     sqlite3 *h = NULL, *hf;
@@ -1055,6 +1056,114 @@ static void test_migrate_v1(void)
     tdoc_free(&t);
 }
 
+
+/* ------------------------------------------------ schema version 2 to 3 */
+
+/*
+ * A database of the version-2 layout (tests/data/schema-v2.sql, db/schema.sql
+ * as it was at version 2) with a model, a checker, a run naming both and a
+ * document, opened with db_open: migrated to the current version, every row
+ * kept, runs.judge_id added NULL and constrained like a new database's
+ * (a foreign key, ON DELETE SET NULL), and a run recorded through db/ with
+ * a judge names its models row.
+ */
+static void test_migrate_v2(void)
+{
+    static const char *const TABLES[] = {"models", "runs", "documents", "pages", "fields", "digits"};
+    const char *path = tst_path("v2.db"), *fresh = tst_path("v3-fresh.db");
+    char *v2 = tst_read_text("tests/data/schema-v2.sql");
+    db *d = NULL, *f = NULL;
+    sqlite3 *h = NULL, *hf;
+    db_run run = {0};
+    int64_t run_id = 0;
+    int src;
+
+    TST_CHECK(v2 != NULL, "tests/data/schema-v2.sql readable from the repository root");
+    if (!v2)
+        return;
+    TST_CHECK(sqlite3_open(path, &h) == SQLITE_OK &&
+                  sqlite3_exec(h, v2, NULL, NULL, NULL) == SQLITE_OK &&
+                  tst_sql_int(h, "PRAGMA user_version") == 2 &&
+                  has_column(h, "runs", "checker_id") == 1 && has_column(h, "runs", "judge_id") == 0,
+              "a version-2 database from the fixture: %s", sqlite3_errmsg(h));
+    src = sqlite3_exec(
+        h,
+        "INSERT INTO models(id, sha256, arch) VALUES (1, "
+        "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'conv8k3 dense10'), (2, "
+        "'cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc', 'conv16k5 dense10'); "
+        "INSERT INTO runs(id, args, model_id, checker_id, status) VALUES (1, 'docpipe ingest v2', 1, 2, "
+        "'done'); "
+        "INSERT INTO documents(id, run_id, path, sha256, bytes, page_count, status) VALUES (1, 1, "
+        "'v2.tif', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 10, 0, 'ok')",
+        NULL, NULL, NULL);
+    TST_CHECK(src == SQLITE_OK, "version-2 rows written: %s", sqlite3_errmsg(h));
+    sqlite3_close(h);
+    free(v2);
+
+    util_clear_error();
+    TST_CHECK(db_open(path, 0, &d) == UTIL_OK && d, "db_open migrates it: %s", util_last_error());
+    if (!d)
+        return;
+    h = tst_sql_open(path);
+    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION && DB_SCHEMA_VERSION == 3,
+              "user_version %lld", tst_sql_int(h, "PRAGMA user_version"));
+    TST_CHECK(has_column(h, "runs", "judge_id") == 1, "runs.judge_id exists");
+    TST_CHECK(strcmp(q_text(h, "SELECT r.args || '|' || m.arch || '|' || c.arch || '|' || "
+                               "ifnull(r.judge_id, 'NULL') || '|' || d.path FROM runs r JOIN models m ON "
+                               "m.id = r.model_id JOIN models c ON c.id = r.checker_id JOIN documents d "
+                               "ON d.run_id = r.id"),
+                     "docpipe ingest v2|conv8k3 dense10|conv16k5 dense10|NULL|v2.tif") == 0,
+              "the run keeps its model and checker, its judge NULL, its document");
+    TST_CHECK(db_open(fresh, DB_OPEN_CREATE, &f) == UTIL_OK, "a new database");
+    db_close(&f);
+    hf = tst_sql_open(fresh);
+    for (size_t i = 0; i < sizeof TABLES / sizeof TABLES[0]; i++) {
+        const char *a = columns(h, TABLES[i]), *b = columns(hf, TABLES[i]);
+        TST_CHECK(strcmp(a, b) == 0, "%s: migrated %s, new %s", TABLES[i], a, b);
+    }
+    sqlite3_close(hf);
+
+    /* Written to through db/: the judge gets its models row; a judge that is
+     * the checker's file shares its row. */
+    run.args = "docpipe ingest --judge j.model";
+    run.model.sha256 = "1111111111111111111111111111111111111111111111111111111111111111";
+    run.model.arch = "conv8k3 dense10";
+    run.model.test_accuracy = -1;
+    run.judge.sha256 = "3333333333333333333333333333333333333333333333333333333333333333";
+    run.judge.arch = "lenet5";
+    run.judge.test_accuracy = -1;
+    run.judge.path = "models/judge.model";
+    TST_CHECK(db_run_begin(d, &run, &run_id) == UTIL_OK && run_id > 1, "a run with a judge: %s",
+              util_last_error());
+    TST_CHECK(strcmp(q_text(h, "SELECT m.arch || '|' || m.path || '|' || ifnull(r.checker_id, 'NULL') "
+                               "FROM runs r JOIN models m ON m.id = r.judge_id WHERE r.id = %lld",
+                            (long long)run_id),
+                     "lenet5|models/judge.model|NULL") == 0,
+              "runs.judge_id stored, no checker");
+    run.checker = run.judge;
+    TST_CHECK(db_run_begin(d, &run, &run_id) == UTIL_OK &&
+                  tst_sql_int(h, "SELECT count(*) FROM runs WHERE id = %lld AND checker_id = judge_id",
+                              (long long)run_id) == 1 &&
+                  tst_sql_int(h, "SELECT count(*) FROM models WHERE arch = 'lenet5'") == 1,
+              "judge and checker the same file: one models row");
+    run.judge.arch = NULL;
+    util_clear_error();
+    TST_CHECK(db_run_begin(d, &run, &run_id) == UTIL_EINVAL && run_id == 0 &&
+                  strstr(util_last_error(), "judge"),
+              "a judge without an architecture refused: %s", util_last_error());
+    /* The added column is constrained as in schema.sql. */
+    sqlite3_exec(h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    TST_CHECK(refused(h, "UPDATE runs SET judge_id = 999"), "the migrated judge_id is a foreign key");
+    TST_CHECK(sqlite3_exec(h, "UPDATE runs SET judge_id = 2 WHERE id = 1", NULL, NULL, NULL) == SQLITE_OK &&
+                  sqlite3_exec(h, "DELETE FROM models WHERE id = 2", NULL, NULL, NULL) == SQLITE_OK &&
+                  tst_sql_int(h, "SELECT count(*) FROM runs WHERE id = 1 AND judge_id IS NULL AND "
+                                 "checker_id IS NULL AND model_id = 1") == 1,
+              "ON DELETE SET NULL");
+    sqlite3_close(h);
+    db_close(&d);
+    TST_CHECK(db_open(path, 0, &d) == UTIL_OK, "reopened: %s", util_last_error());
+    db_close(&d);
+}
 /* ---------------------------------------------------------- check_prob */
 
 static void test_check_prob(void)
@@ -1591,6 +1700,7 @@ int main(void)
     test_kill();
     test_migration();
     test_migrate_v1();
+    test_migrate_v2();
     test_check_prob();
     test_run_checker();
     test_refusals();

@@ -4,8 +4,8 @@
  * same documents holds (fields, digits and crops, pages, documents, failed
  * records), a document in two shards once; merging again changes not one
  * byte of any table; runs and models carried over (a run's model found by
- * SHA-256); the checker's check_prob and runs.checker_id carried (the
- * checker found by SHA-256); a version-1 shard migrated and merged; ids
+ * SHA-256); the checker's check_prob, runs.checker_id and runs.judge_id
+ * carried (the checker and the judge found by SHA-256); a version-1 shard migrated and merged; ids
  * above the output's own; a stored document replacing a failed record;
  * refusals (newer schema version, another program's database, not SQLite,
  * missing, the output itself) leaving the output unchanged; a shard failing
@@ -391,9 +391,10 @@ static void test_refusals(void)
     }
 }
 
-/* A shard whose run has a checker and whose digits carry check_prob: the
- * output keeps every check_prob, and the run's checker_id names the same
- * model (by SHA-256) under the output's own models ids. */
+/* A shard whose run has a checker and a judge and whose digits carry
+ * check_prob: the output keeps every check_prob, and the run's checker_id
+ * and judge_id name the same models (by SHA-256) under the output's own
+ * models ids. */
 static void test_merge_checker(void)
 {
     static const int seeds[] = {21, 22}, other[] = {23};
@@ -419,6 +420,9 @@ static void test_merge_checker(void)
     run.checker.arch = "conv16k5 dense10";
     run.checker.test_accuracy = 0.98;
     run.checker.temperature = 1.5;
+    run.judge.sha256 = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+    run.judge.arch = "lenet5";
+    run.judge.test_accuracy = -1;
     if (db_open(shard, DB_OPEN_CREATE, &d) || db_run_begin(d, &run, &run_id)) {
         fprintf(stderr, "chk shard: %s\n", util_last_error());
         abort();
@@ -463,11 +467,17 @@ static void test_merge_checker(void)
                                  "conv16k5 dense10|0.98|1.5|\n1|\n") == 0,
               "the run's checker carried by SHA-256, the other run without one:\n%s", got);
     free(got);
-#define CHK_ID "SELECT checker_id FROM runs WHERE checker_id IS NOT NULL"
+    got = dump(out, "SELECT j.sha256, j.arch FROM runs r JOIN models j ON j.id = r.judge_id; "
+                    "SELECT count(*) FROM runs WHERE judge_id IS NULL");
+    TST_CHECK(got && strcmp(got, "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff|"
+                                 "lenet5|\n1|\n") == 0,
+              "the run's judge carried by SHA-256, the other run without one:\n%s", got);
+    free(got);
+#define CHK_ID "SELECT checker_id, judge_id FROM runs WHERE checker_id IS NOT NULL"
     want = dump(shard, CHK_ID);
     got = dump(out, CHK_ID);
-    TST_CHECK(want && got && strcmp(want, "2|\n") == 0 && strcmp(got, "3|\n") == 0,
-              "checker_id mapped to the output's own models id (shard %s, output %s)", want, got);
+    TST_CHECK(want && got && strcmp(want, "2|3|\n") == 0 && strcmp(got, "3|4|\n") == 0,
+              "checker_id and judge_id mapped to the output's own models id (shard %s, output %s)", want, got);
     free(want);
     free(got);
     want = dump(out, ALL);

@@ -880,10 +880,25 @@ static void test_cli(void)
         TST_CHECK(rc == 0 && tst_sql_int(h, "SELECT count(*) FROM digits") > 0 &&
                       tst_sql_int(h, "SELECT count(*) FROM digits WHERE check_prob IS NOT NULL") == 0 &&
                       tst_sql_int(h, "SELECT count(*) FROM runs WHERE checker_id IS NULL") == 1 &&
-                      tst_sql_int(h, "SELECT count(*) FROM models") == 1,
+                      tst_sql_int(h, "SELECT count(*) FROM models") == 2,
                   "--checker none: no checker recorded, no check_prob (exit %d): %s", rc, g_out);
+        TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM runs r JOIN models m ON m.id = r.judge_id WHERE "
+                                 "m.path GLOB '*judge.model' AND m.id <> r.model_id") == 1,
+                  "the judge, found by default, recorded in runs.judge_id");
         sqlite3_close(h);
     }
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --quiet --db %s --judge none %s 2>&1", tst_bin(), tst_path("nj.db"), g_set);
+    {
+        sqlite3 *h = tst_sql_open(tst_path("nj.db"));
+        TST_CHECK(rc == 0 && tst_sql_int(h, "SELECT count(*) FROM runs WHERE judge_id IS NULL AND "
+                                            "checker_id IS NOT NULL") == 1 &&
+                      tst_sql_int(h, "SELECT count(*) FROM models") == 2,
+                  "--judge none: no judge recorded, the checker is (exit %d): %s", rc, g_out);
+        sqlite3_close(h);
+    }
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s --judge %s %s 2>&1", tst_bin(), tst_path("j.db"), tst_path("no-judge.model"), g_set);
+    TST_CHECK(rc == 1 && strstr(g_out, "no-judge.model") && !tst_file_exists(tst_path("j.db")),
+              "a missing judge named: exit 1 naming it, no database made: %s", g_out);
     rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s --form nosuch %s 2>&1", tst_bin(), tst_path("f.db"), g_set);
     TST_CHECK(rc == 1 && strstr(g_out, "nosuch"), "an unknown form: exit 1");
     /* from another folder: the model and forms are found beside the binary
