@@ -180,18 +180,25 @@ static void tfield_make(tfield *t, int type, int n_splits, const int *ns, const 
 
 /* The field confidence as README "Confidence" documents it, with the
  * constants of pipeline/pipe_assemble.c (refit with bench/conf_fit.py):
- * 1 / (1 + exp(-z)), z = BIAS + TYPE[type] + LP lp + LS ls + MARGIN m + PIECES pieces. */
+ * 1 / (1 + exp(-z)), z = BIAS + TYPE[type] + LP lp + LS ls + MARGIN m + PIECES pieces
+ * (+ JUDGE jt with a judge: jt the sum of log(1 - P(touching)) over the
+ * glyphs read). */
 static const double CONF_TYPE_T[4] = {-0.1702, 0.2996, 0.5008, 0.0};
 #define CONF_BIAS_T 0.3445
 #define CONF_LP_T 0.5570
 #define CONF_LS_T 4.2795
 #define CONF_MARGIN_T 0.5825
 #define CONF_PIECES_T (-0.9482)
-static double want_conf(int type, double lp, double ls, double m, int pieces)
+#define CONF_JUDGE_T 0.35
+static double want_conf_judged(int type, double lp, double ls, double m, int pieces, double jt)
 {
     double z = CONF_BIAS_T + CONF_TYPE_T[type] + CONF_LP_T * lp + CONF_LS_T * ls +
-               CONF_MARGIN_T * (m > 15 ? 15 : m) + CONF_PIECES_T * pieces;
+               CONF_MARGIN_T * (m > 15 ? 15 : m) + CONF_PIECES_T * pieces + CONF_JUDGE_T * jt;
     return 1.0 / (1.0 + exp(-z));
+}
+static double want_conf(int type, double lp, double ls, double m, int pieces)
+{
+    return want_conf_judged(type, lp, ls, m, pieces, 0.0);
 }
 
 /* The judge's term: touching digits read as one glyph (a "12" the model
@@ -230,10 +237,10 @@ static void test_judge(void)
     TST_CHECK(r.split == 1 && strcmp(r.text, "12") == 0,
               "the judge reading the glyph as touching digits (0.95): the two (%d %s)", r.split,
               r.text);
-    TST_CHECK(fabs(r.confidence - want_conf(SEG_FT_NUMBER, 2 * log(0.99), log(share1),
-                                            log(0.99 / 0.005), 0)) < 1e-4,
-              "confidence from the share %.4f with the judge's term: %.5f", share1,
-              r.confidence);
+    TST_CHECK(fabs(r.confidence - want_conf_judged(SEG_FT_NUMBER, 2 * log(0.99), log(share1),
+                                                   log(0.99 / 0.005), 0, 2 * log(0.98))) < 1e-4,
+              "confidence from the share %.4f with the judge's term, and the judge's word on "
+              "the two glyphs read: %.5f", share1, r.confidence);
 
     /* Pieces: split 0 cuts one digit in two (prior 0.6, both pieces read
      * surely), split 1 keeps it whole.  The judge's 0.9 for "a piece" on
@@ -255,10 +262,36 @@ static void test_judge(void)
         TST_CHECK(r.split == 1 && strcmp(r.text, "1") == 0,
                   "the judge reading both as pieces (0.9): the whole glyph (%d %s)", r.split,
                   r.text);
-        TST_CHECK(fabs(r.confidence - want_conf(SEG_FT_NUMBER, log(0.99), log(share),
-                                                log(0.99 / 0.005), 0)) < 1e-4,
+        TST_CHECK(fabs(r.confidence - want_conf_judged(SEG_FT_NUMBER, log(0.99), log(share),
+                                                       log(0.99 / 0.005), 0, log(0.98))) < 1e-4,
                   "confidence from the share %.4f without the pieces term: %.5f", share,
                   r.confidence);
+    }
+
+    /* One split, nothing to choose: the judge's doubt about the glyph read
+     * lowers the confidence itself (a "16" read as a sure 6, no cut
+     * offered), and its word that the glyph is whole barely moves it. */
+    {
+        int ns1[1] = {1};
+        float pr1[1] = {1.0f};
+        double sure;
+        tfield_make(&t, SEG_FT_NUMBER, 1, ns1, pr1); /* reads "0" */
+        pipe_assemble_field(&t.f, t.gp, NULL, &none, 0.0, &r, d);
+        sure = r.confidence;
+        jv[0][0] = 0.97f, jv[0][1] = 0.02f, jv[0][2] = 0.01f;
+        pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, &none, 0.0, &r, d);
+        TST_CHECK(r.split == 0 && fabs(r.confidence - want_conf_judged(SEG_FT_NUMBER, log(0.99), 0,
+                                                                      log(0.99 / 0.005), 0,
+                                                                      log(0.98))) < 1e-4 &&
+                      r.confidence < sure && r.confidence > sure - 0.01,
+                  "one split judged whole: %.5f (no judge %.5f)", r.confidence, sure);
+        jv[0][0] = 0.04f, jv[0][1] = 0.95f, jv[0][2] = 0.01f;
+        pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, &none, 0.0, &r, d);
+        TST_CHECK(r.split == 0 && fabs(r.confidence - want_conf_judged(SEG_FT_NUMBER, log(0.99), 0,
+                                                                      log(0.99 / 0.005), 0,
+                                                                      log(0.05))) < 1e-4 &&
+                      r.confidence < sure - 0.05,
+                  "one split judged touching (0.95): %.5f (no judge %.5f)", r.confidence, sure);
     }
 }
 
