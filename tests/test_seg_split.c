@@ -652,6 +652,31 @@ static void test_blobs(void)
     TST_CHECK(seg_blobs_find(img, dpi, inner, &ff, &bl) == UTIL_OK && bl && bl->n == 0,
               "empty image: no blobs");
     seg_blobs_destroy(&bl);
+    /* What a box's removal left of its sides (seen at 200 dpi: a 1x6 and a
+     * 2x43 sliver, a whole 3x87 side) reaches across the area's edge: no
+     * blob, the empty box stays empty.  A stroke as thin inside the area,
+     * or a wider one across the edge, is ink like any other. */
+    {
+        int d2 = 200;
+        seg_form_field box = {.name = "p", .type = SEG_FT_NUMBER, .frame = SEG_FRAME_BOX,
+                              .min_digits = 1, .max_digits = 3};
+        pixClearAll(img);
+        fill(img, 19, 100, 1, 6);    /* left edge (inner x 20) */
+        fill(img, 679, 60, 2, 43);   /* right edge (inner x + w 680) */
+        fill(img, 18, 21, 3, 140);   /* a whole left side */
+        int rc = seg_blobs_find(img, d2, inner, &box, &bl);
+        TST_CHECK(rc == UTIL_OK && bl && bl->n == 0, "slivers across the box's edges: no blobs (%d)",
+                  bl ? bl->n : -1);
+        seg_blobs_destroy(&bl);
+        pixClearAll(img);
+        fill(img, 300, 60, 3, 40);   /* a thin 1 inside */
+        fill(img, 676, 60, 6, 40);   /* a stroke across the edge, 6 px wide */
+        rc = seg_blobs_find(img, d2, inner, &box, &bl);
+        TST_CHECK(rc == UTIL_OK && bl && bl->n == 2,
+                  "a thin stroke inside and a wide one across the edge stay (%d blobs)",
+                  bl ? bl->n : -1);
+        seg_blobs_destroy(&bl);
+    }
     pixDestroy(&img);
     pixDestroy(&a);
     pixDestroy(&b);
