@@ -783,7 +783,9 @@ static int cand_add(cand *c, PIX *sub, const seg_blob *b, int ox, int oy)
     return rc;
 }
 
-/* Reading blob b as k digits cut at cuts[0..k-2]. */
+/* Reading blob b as k digits cut at cuts[0..k-2].  A cut with no column
+ * to fall in (a blob one pixel wide, as a comb separator's remnant can
+ * be) makes the reading bad, not the field's reading fail. */
 static int cand_cut(cand *c, const seg_blob *b, int k, const int *cuts, int ox, int oy,
                     int *pbad)
 {
@@ -792,6 +794,10 @@ static int cand_cut(cand *c, const seg_blob *b, int k, const int *cuts, int ox, 
 
     *pbad = 0;
     for (int j = 0; j < k - 1 && rc == UTIL_OK; j++) {
+        if (cuts[j] < 1 || cuts[j] >= (int)pixGetWidth(rest)) {
+            *pbad = 1;
+            break;
+        }
         rc = seg_split_cut(rest, cuts[j], win, &l, &r, NULL);
         if (rc)
             break;
