@@ -930,6 +930,46 @@ static const char *columns(sqlite3 *h, const char *table)
                      "ORDER BY name)", table);
 }
 
+/* A database at path made by plain SQL from fixture, the whole layout of
+ * an older schema version (db/schema.sql as it was then), checked to be
+ * at that version; NULL (and a failed check) otherwise. */
+static sqlite3 *fixture_db(const char *path, const char *fixture, int version)
+{
+    char *sql = tst_read_text(fixture);
+    sqlite3 *h = NULL;
+    int ok = sql && sqlite3_open(path, &h) == SQLITE_OK &&
+             sqlite3_exec(h, sql, NULL, NULL, NULL) == SQLITE_OK &&
+             tst_sql_int(h, "PRAGMA user_version") == version;
+
+    TST_CHECK(ok, "a version-%d database from %s (read from the repository root)", version,
+              fixture);
+    free(sql);
+    if (!ok) {
+        sqlite3_close(h);
+        return NULL;
+    }
+    return h;
+}
+
+/* The tables of the migrated database h have the columns a new database
+ * (made at fresh) has, by name (in a migrated one the added columns come
+ * last). */
+static void same_columns_as_new(sqlite3 *h, const char *fresh)
+{
+    static const char *const TABLES[] = {"models", "runs", "documents", "pages", "fields", "digits"};
+    db *f = NULL;
+    sqlite3 *hf;
+
+    TST_CHECK(db_open(fresh, DB_OPEN_CREATE, &f) == UTIL_OK, "a new database");
+    db_close(&f);
+    hf = tst_sql_open(fresh);
+    for (size_t i = 0; i < sizeof TABLES / sizeof TABLES[0]; i++) {
+        const char *a = columns(h, TABLES[i]), *b = columns(hf, TABLES[i]);
+        TST_CHECK(strcmp(a, b) == 0, "%s: migrated %s, new %s", TABLES[i], a, b);
+    }
+    sqlite3_close(hf);
+}
+
 /*
  * A database of the version-1 layout (tests/data/schema-v1.sql, db/schema.sql
  * as it was at version 1) with a run, a model, a document, a page, a field
@@ -939,24 +979,18 @@ static const char *columns(sqlite3 *h, const char *table)
  */
 static void test_migrate_v1(void)
 {
-    static const char *const TABLES[] = {"models", "runs", "documents", "pages", "fields", "digits"};
-    const char *path = tst_path("v1.db"), *fresh = tst_path("v1-fresh.db");
-    char *v1 = tst_read_text("tests/data/schema-v1.sql");
-    db *d = NULL, *f = NULL;
-    sqlite3 *h = NULL, *hf;
+    const char *path = tst_path("v1.db");
+    db *d = NULL;
+    sqlite3 *h = fixture_db(path, "tests/data/schema-v1.sql", 1);
     db_run run = {0};
     tdoc t;
     int64_t run_id = 0, id = 0;
     int out = 0, src;
 
-    TST_CHECK(v1 != NULL, "tests/data/schema-v1.sql readable from the repository root");
-    if (!v1)
+    if (!h)
         return;
-    TST_CHECK(sqlite3_open(path, &h) == SQLITE_OK &&
-                  sqlite3_exec(h, v1, NULL, NULL, NULL) == SQLITE_OK &&
-                  tst_sql_int(h, "PRAGMA user_version") == 1 &&
-                  has_column(h, "digits", "check_prob") == 0 && has_column(h, "runs", "checker_id") == 0,
-              "a version-1 database from the fixture: %s", sqlite3_errmsg(h));
+    TST_CHECK(has_column(h, "digits", "check_prob") == 0 && has_column(h, "runs", "checker_id") == 0,
+              "version 1: no check_prob, no checker_id");
     src = sqlite3_exec(
         h,
         "INSERT INTO models(id, sha256, arch, test_accuracy) VALUES (1, "
@@ -972,7 +1006,6 @@ static void test_migrate_v1(void)
         NULL, NULL, NULL);
     TST_CHECK(src == SQLITE_OK, "version-1 rows written: %s", sqlite3_errmsg(h));
     sqlite3_close(h);
-    free(v1);
 
     util_clear_error();
     TST_CHECK(db_open(path, 0, &d) == UTIL_OK && d, "db_open migrates it: %s", util_last_error());
@@ -998,16 +1031,7 @@ static void test_migrate_v1(void)
     TST_CHECK(strcmp(q_text(h, "PRAGMA integrity_check"), "ok") == 0 &&
                   tst_sql_int(h, "SELECT count(*) FROM pragma_foreign_key_check") == 0,
               "integrity and foreign keys");
-    /* The same columns as a new database (in the migrated one the added
-     * columns come last). */
-    TST_CHECK(db_open(fresh, DB_OPEN_CREATE, &f) == UTIL_OK, "a new database");
-    db_close(&f);
-    hf = tst_sql_open(fresh);
-    for (size_t i = 0; i < sizeof TABLES / sizeof TABLES[0]; i++) {
-        const char *a = columns(h, TABLES[i]), *b = columns(hf, TABLES[i]);
-        TST_CHECK(strcmp(a, b) == 0, "%s: migrated %s, new %s", TABLES[i], a, b);
-    }
-    sqlite3_close(hf);
+    same_columns_as_new(h, tst_path("v1-fresh.db"));
     /* The added columns are constrained as in schema.sql. */
     sqlite3_exec(h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
     TST_CHECK(refused(h, "UPDATE digits SET check_prob = 1.5") &&
@@ -1069,23 +1093,17 @@ static void test_migrate_v1(void)
  */
 static void test_migrate_v2(void)
 {
-    static const char *const TABLES[] = {"models", "runs", "documents", "pages", "fields", "digits"};
-    const char *path = tst_path("v2.db"), *fresh = tst_path("v3-fresh.db");
-    char *v2 = tst_read_text("tests/data/schema-v2.sql");
-    db *d = NULL, *f = NULL;
-    sqlite3 *h = NULL, *hf;
+    const char *path = tst_path("v2.db");
+    db *d = NULL;
+    sqlite3 *h = fixture_db(path, "tests/data/schema-v2.sql", 2);
     db_run run = {0};
     int64_t run_id = 0;
     int src;
 
-    TST_CHECK(v2 != NULL, "tests/data/schema-v2.sql readable from the repository root");
-    if (!v2)
+    if (!h)
         return;
-    TST_CHECK(sqlite3_open(path, &h) == SQLITE_OK &&
-                  sqlite3_exec(h, v2, NULL, NULL, NULL) == SQLITE_OK &&
-                  tst_sql_int(h, "PRAGMA user_version") == 2 &&
-                  has_column(h, "runs", "checker_id") == 1 && has_column(h, "runs", "judge_id") == 0,
-              "a version-2 database from the fixture: %s", sqlite3_errmsg(h));
+    TST_CHECK(has_column(h, "runs", "checker_id") == 1 && has_column(h, "runs", "judge_id") == 0,
+              "version 2: checker_id, no judge_id");
     src = sqlite3_exec(
         h,
         "INSERT INTO models(id, sha256, arch) VALUES (1, "
@@ -1098,7 +1116,6 @@ static void test_migrate_v2(void)
         NULL, NULL, NULL);
     TST_CHECK(src == SQLITE_OK, "version-2 rows written: %s", sqlite3_errmsg(h));
     sqlite3_close(h);
-    free(v2);
 
     util_clear_error();
     TST_CHECK(db_open(path, 0, &d) == UTIL_OK && d, "db_open migrates it: %s", util_last_error());
@@ -1114,14 +1131,7 @@ static void test_migrate_v2(void)
                                "ON d.run_id = r.id"),
                      "docpipe ingest v2|conv8k3 dense10|conv16k5 dense10|NULL|v2.tif") == 0,
               "the run keeps its model and checker, its judge NULL, its document");
-    TST_CHECK(db_open(fresh, DB_OPEN_CREATE, &f) == UTIL_OK, "a new database");
-    db_close(&f);
-    hf = tst_sql_open(fresh);
-    for (size_t i = 0; i < sizeof TABLES / sizeof TABLES[0]; i++) {
-        const char *a = columns(h, TABLES[i]), *b = columns(hf, TABLES[i]);
-        TST_CHECK(strcmp(a, b) == 0, "%s: migrated %s, new %s", TABLES[i], a, b);
-    }
-    sqlite3_close(hf);
+    same_columns_as_new(h, tst_path("v3-fresh.db"));
 
     /* Written to through db/: the judge gets its models row; a judge that is
      * the checker's file shares its row. */
