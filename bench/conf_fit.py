@@ -21,7 +21,13 @@ truth.csv.  Per stored field it takes what pipe_assemble_field() computes:
            the rule factors), recovered from the stored confidence with the
            constants pipeline/pipe_assemble.c holds now (so the databases
            must come from a binary built from that file),
-and the type.  A field with a digit the checker reads otherwise
+and the type.  The judge's term (JUDGE_CONF_WEIGHT x the sum of
+log(1 - P(touching)) over the glyphs read, README "The judge") is not
+stored, so the ls recovered from a database ingested with a judge holds it
+too (ls + JUDGE_CONF_WEIGHT x jt / CONF_LS): a refit weighs the judge's
+word with the share's weight, and gives CONF_LS for the two together;
+fitting it apart needs P(touching) stored per digit.  A field with a digit
+the checker reads otherwise
 (digits.check_prob under CHECK_DISAGREE) had its confidence multiplied by
 CHECK_FACTOR after the logistic form: that is undone before ls is
 recovered and done again to every confidence the fit gives.  Fits the
