@@ -1081,10 +1081,7 @@ static int slot_fill(slot *s, const seg_blob *b, int dh, double cw, int short_co
                 memset(c2, 0, sizeof *c2);
                 c2->p = 0.2f * p0;
                 c->p = 0.8f * p0;
-                if (alt >= 1 && alt < b->w)
-                    rc = cand_cut(c2, b, 2, &alt, ox, oy, &bad);
-                else
-                    bad = 1;
+                rc = cand_cut(c2, b, 2, &alt, ox, oy, &bad); /* bad: alt outside the blob */
                 if (bad || rc) {
                     free(c2->g);
                     c2->g = NULL;
