@@ -779,11 +779,14 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
     pipe_shard_filter(g.walk, &w.st.shard, &w.st.other_shards);
     w.bpix = malloc((size_t)w.batch * SEG_CROP_PIXELS);
     w.bprob = malloc((size_t)w.batch * 10 * sizeof *w.bprob);
-    w.bcprob = malloc((size_t)w.batch * 10 * sizeof *w.bcprob);
-    w.bjprob = malloc((size_t)w.batch * 10 * sizeof *w.bjprob);
+    if (w.chk)
+        w.bcprob = malloc((size_t)w.batch * 10 * sizeof *w.bcprob);
+    if (w.jud)
+        w.bjprob = malloc((size_t)w.batch * 10 * sizeof *w.bjprob);
     w.bdoc = malloc((size_t)w.batch * sizeof *w.bdoc);
     w.bcrop = malloc((size_t)w.batch * sizeof *w.bcrop);
-    if (!w.bpix || !w.bprob || !w.bcprob || !w.bjprob || !w.bdoc || !w.bcrop) {
+    if (!w.bpix || !w.bprob || (w.chk && !w.bcprob) || (w.jud && !w.bjprob) || !w.bdoc ||
+        !w.bcrop) {
         util_log(UTIL_LOG_ERROR, "out of memory for a batch of %d digits", w.batch);
         rc = UTIL_ENOMEM;
         goto cleanup;
