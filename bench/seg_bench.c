@@ -23,7 +23,12 @@
  * models/judge.model are beside the model (the line says which).
  *
  * SAMPLES_DIR holds truth.csv (file,page,field,type,text) and pages.csv
- * (file,page,form,dpi,skew_deg,...) as `docpipe samples` writes them.
+ * (file,page,form,dpi,skew_deg,...) as `docpipe samples` writes them.  When
+ * it also holds sources.csv (file,page,field,pos,row: the row of the
+ * digits file, data/test_labeled.csv, each digit was drawn from), the crops
+ * are scored apart by whether the model reads the digit's MNIST original
+ * right: what rescanning and segmentation lose, and what the model would
+ * miss on the original anyway.
  */
 #include <allheaders.h>
 #include <math.h>
@@ -37,6 +42,7 @@
 #include "segment/seg_image.h"
 #include "segment/segment.h"
 #include "train/trn_crops.h"
+#include "train/trn_data.h"
 #include "train/trn_eval.h"
 #include "util/util.h"
 #include "util/util_csv.h"
@@ -47,6 +53,7 @@ typedef struct truth_field {
     char field[SEG_NAME_MAX];
     int type;
     char text[64];
+    int src[64]; /* the digits file's row of each digit, -1 unknown */
 } truth_field;
 
 typedef struct truth_page {
@@ -90,6 +97,8 @@ static int load_truth(const char *dir, truth_field **pf, int *pnf, truth_page **
         snprintf(t->field, sizeof t->field, "%s", f[2]);
         seg_field_type_parse(f[3], &t->type);
         snprintf(t->text, sizeof t->text, "%s", f[4]);
+        for (int k = 0; k < 64; k++)
+            t->src[k] = -1;
     }
     if (rc)
         goto cleanup;
@@ -115,6 +124,56 @@ static int load_truth(const char *dir, truth_field **pf, int *pnf, truth_page **
         snprintf(t->form, sizeof t->form, "%s", f[2]);
         t->skew = atof(f[4]);
     }
+cleanup:
+    util_csv_close(&c);
+    return rc;
+}
+
+/* The digits' sources from DIR/sources.csv into tf (*pfound 0 when the
+ * file is absent); rows must lie in 0..n_rows-1. */
+static int load_sources(const char *dir, truth_field *tf, int ntf, int n_rows, int *pfound)
+{
+    char path[4096], *end;
+    util_csv *c = NULL;
+    char **f;
+    int n, rc;
+    FILE *probe;
+
+    *pfound = 0;
+    snprintf(path, sizeof path, "%s/sources.csv", dir);
+    if (!(probe = fopen(path, "rb")))
+        return UTIL_OK;
+    fclose(probe);
+    if ((rc = util_csv_open(&c, path, 0)) || (rc = util_csv_next(c, &f, &n)))
+        goto cleanup;
+    while ((rc = util_csv_next(c, &f, &n)) == UTIL_OK && n > 0) {
+        long page, pos, row;
+        int j;
+        if (n != 5) {
+            util_log(UTIL_LOG_ERROR, "%s:%d: expected 5 fields", path, util_csv_line(c));
+            rc = UTIL_EFORMAT;
+            goto cleanup;
+        }
+        page = strtol(f[1], &end, 10);
+        pos = *end ? -1 : strtol(f[3], &end, 10);
+        row = *end ? -1 : strtol(f[4], &end, 10);
+        if (*end || pos < 0 || pos >= 64 || row < 0 || row >= n_rows) {
+            util_log(UTIL_LOG_ERROR, "%s:%d: bad position or row", path, util_csv_line(c));
+            rc = UTIL_EFORMAT;
+            goto cleanup;
+        }
+        for (j = 0; j < ntf; j++)
+            if (tf[j].page == page && strcmp(tf[j].file, f[0]) == 0 &&
+                strcmp(tf[j].field, f[2]) == 0)
+                break;
+        if (j == ntf) {
+            util_log(UTIL_LOG_ERROR, "%s:%d: no such field in truth.csv", path, util_csv_line(c));
+            rc = UTIL_EFORMAT;
+            goto cleanup;
+        }
+        tf[j].src[pos] = (int)row;
+    }
+    *pfound = rc == UTIL_OK;
 cleanup:
     util_csv_close(&c);
     return rc;
@@ -230,7 +289,9 @@ int main(int argc, char **argv)
           count_all = {0, 0}, cents_ok = {0, 0}, agree = {0, 0}, agree_all = {0, 0},
           any_split = {0, 0}, chosen_count = {0, 0}, chosen_text = {0, 0}, agree_comb = {0, 0};
     double skew_sum = 0, skew_max = 0, ms_sum[SEG_T_COUNT] = {0}, read_ms = 0, seg_ms_max = 0;
-    int pages_done = 0, pages_failed = 0, dpi_seen = 0;
+    int pages_done = 0, pages_failed = 0, dpi_seen = 0, have_src = 0;
+    trn_data *bank = NULL; /* the digits the pages were drawn from */
+    tally src_ok = {0, 0}, src_bad = {0, 0}; /* crops by their original's reading */
 
     for (; argi < argc && argv[argi][0] == '-'; argi++) {
         if (strcmp(argv[argi], "-v") == 0)
@@ -271,6 +332,17 @@ int main(int argc, char **argv)
         ((rc = rec_model_load(&jm, judge_path, REC_MODEL_KIND_MODEL)) ||
          (rc = rec_classifier_create(&jcls, jm, ops, eng, 64))))
         return 1;
+    {
+        char sp[4400];
+        FILE *probe;
+        snprintf(sp, sizeof sp, "%s/sources.csv", dir);
+        if ((probe = fopen(sp, "rb"))) {
+            fclose(probe);
+            if ((rc = trn_data_load_csv(&bank, "data/test_labeled.csv", TRN_LABELS_REQUIRED)) ||
+                (rc = load_sources(dir, tf, ntf, bank->n, &have_src)))
+                return 1;
+        }
+    }
     so.find = SEG_FIND_ANY;
     so.forms = forms;
     so.keep_page = ddir != NULL;
@@ -409,6 +481,24 @@ int main(int argc, char **argv)
                             agree_comb.n++;
                             agree_comb.ok += trn_eval_argmax(q) == labels[k];
                         }
+                    int srcn = 0, src_row[64];
+                    uint8_t spx[64 * SEG_CROP_PIXELS];
+                    float sprobs[64 * 10];
+                    for (int k = 0; have_src && k < nd; k++)
+                        if ((src_row[k] = tf[j].src[k]) >= 0)
+                            memcpy(spx + srcn++ * SEG_CROP_PIXELS,
+                                   bank->pixels + (size_t)src_row[k] * SEG_CROP_PIXELS,
+                                   SEG_CROP_PIXELS);
+                    if (srcn && rec_classifier_run(cls, sprobs, spx, srcn) != UTIL_OK)
+                        srcn = 0;
+                    for (int k = 0, s = 0; srcn && k < nd; k++) {
+                        if (src_row[k] < 0)
+                            continue;
+                        int orig_ok = trn_eval_argmax(sprobs + 10 * s++) == bank->labels[src_row[k]];
+                        tally *t = orig_ok ? &src_ok : &src_bad;
+                        t->n++;
+                        t->ok += trn_eval_argmax(probs + k * 10) == labels[k];
+                    }
                     for (int k = 0; k < nd; k++) {
                         int best = trn_eval_argmax(probs + k * 10);
                         agree.n++;
@@ -454,6 +544,10 @@ int main(int argc, char **argv)
     printf("crop agreement with the written digit: %ld/%ld (%.2f %%) in fields counted right; "
            "%.2f %% of all %ld written digits\n",
            agree.ok, agree.n, pct(agree), pct(agree_all), agree_all.n);
+    if (src_ok.n + src_bad.n)
+        printf("crop agreement on digits whose MNIST original the model reads right: %ld/%ld "
+               "(%.2f %%); of the %ld it misreads in MNIST itself, %ld crops read right\n",
+               src_ok.ok, src_ok.n, pct(src_ok), src_bad.n, src_bad.ok);
     if (agree_comb.n)
         printf("crop agreement under the combined reading (model and checker, as ingest reads): "
                "%ld/%ld (%.2f %%) in fields counted right\n",
@@ -476,6 +570,7 @@ int main(int argc, char **argv)
     ops->destroy(&eng);
     rec_model_destroy(&m);
     seg_form_set_destroy(&forms);
+    trn_data_destroy(&bank);
     free(tf);
     free(tp);
     return pages_failed ? 1 : 0;

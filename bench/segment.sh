@@ -10,7 +10,7 @@ set -eu
 bin=$1; bench=$2; dir=$3; pages=${4:-200}; seed=${5:-7}
 for dpi in 300 200; do
     d=$dir-$dpi
-    if [ ! -f "$d/pages.csv" ] || [ "$(($(wc -l < "$d/pages.csv") - 1))" -ne "$pages" ]; then
+    if [ ! -f "$d/pages.csv" ] || [ ! -f "$d/sources.csv" ] || [ "$(($(wc -l < "$d/pages.csv") - 1))" -ne "$pages" ]; then
         rm -rf "$d"
         echo "generating $pages pages (seed $seed, $dpi dpi) into $d"
         "$bin" samples --out "$d" --pages "$pages" --seed "$seed" --kind mixed --dpi "$dpi"

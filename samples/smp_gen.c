@@ -156,7 +156,7 @@ int smp_run(const smp_opts *o)
     seg_form_set *set = NULL;
     smp_bank *bank = NULL;
     const seg_form *forms[3] = {0};
-    util_afile *truth = NULL, *pages = NULL;
+    util_afile *truth = NULL, *pages = NULL, *sources = NULL;
     PIXA *pixa = NULL;
     l_uint8 *data = NULL;
     size_t size = 0;
@@ -188,7 +188,11 @@ int smp_run(const smp_opts *o)
     snprintf(path, sizeof path, "%s/pages.csv", o->out);
     if ((rc = util_afile_open(&pages, path)))
         goto cleanup;
+    snprintf(path, sizeof path, "%s/sources.csv", o->out);
+    if ((rc = util_afile_open(&sources, path)))
+        goto cleanup;
     fputs("file,page,field,type,text\n", truth->fp);
+    fputs("file,page,field,pos,row\n", sources->fp);
     fputs("file,page,form,dpi,skew_deg,dx_px,dy_px,scale\n", pages->fp);
 
     util_rng plan;
@@ -239,6 +243,13 @@ int smp_run(const smp_opts *o)
                 fputc(',', truth->fp);
                 csv_put(truth->fp, pg.values[k].truth);
                 fputc('\n', truth->fp);
+                for (int d = 0; d < pg.values[k].n; d++) {
+                    if (pg.values[k].src[d] < 0)
+                        continue;
+                    fprintf(sources->fp, "%s,%d,", name, i + 1);
+                    csv_put(sources->fp, f->fields[k].name);
+                    fprintf(sources->fp, ",%d,%d\n", d, pg.values[k].src[d]);
+                }
             }
             fprintf(pages->fp, "%s,%d,", name, i + 1);
             csv_put(pages->fp, f->name);
@@ -254,9 +265,10 @@ int smp_run(const smp_opts *o)
         data = NULL;
         pixaDestroy(&pixa);
     }
-    if ((rc = util_afile_commit(&truth)) || (rc = util_afile_commit(&pages)))
+    if ((rc = util_afile_commit(&truth)) || (rc = util_afile_commit(&pages)) ||
+        (rc = util_afile_commit(&sources)))
         goto cleanup;
-    util_log(UTIL_LOG_INFO, "wrote %d pages in %d files, truth.csv and pages.csv to %s",
+    util_log(UTIL_LOG_INFO, "wrote %d pages in %d files, truth.csv, pages.csv and sources.csv to %s",
              o->pages, doc_no, o->out);
 cleanup:
     smp_page_free(&pg);
@@ -264,6 +276,7 @@ cleanup:
     pixaDestroy(&pixa);
     util_afile_abort(&truth);
     util_afile_abort(&pages);
+    util_afile_abort(&sources);
     smp_bank_destroy(&bank);
     seg_form_set_destroy(&set);
     return rc;

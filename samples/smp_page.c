@@ -32,9 +32,11 @@ static double stroke_px(const smp_writer *w, double h)
     return h * (0.07 + (150.0 - w->thresh) / 95.0 * 0.05);
 }
 
-static int render(const pen *p, char ch, double h, smp_glyph *g)
+/* Renders a digit ch drawn from the bank; *psrc is its row there. */
+static int render(const pen *p, char ch, double h, smp_glyph *g, int *psrc)
 {
     int idx = smp_bank_pick(p->bank, ch - '0', p->used, p->rng);
+    *psrc = idx;
     return smp_glyph_render(g, p->bank, idx, h, p->w, p->rng);
 }
 
@@ -45,7 +47,7 @@ static void put_glyph(const pen *p, const smp_glyph *g, double cx, double base)
     smp_blend_ink(p->page, g->mask, x, y, p->w->ink, grain(p), p->rng);
 }
 
-static int fill_comb(const pen *p, const seg_form_field *f, const smp_value *v)
+static int fill_comb(const pen *p, const seg_form_field *f, smp_value *v)
 {
     const smp_place *pl = p->pl;
     double fx = pl->dx + f->r.x * pl->ppi, fy = pl->dy + f->r.y * pl->ppi;
@@ -59,6 +61,7 @@ static int fill_comb(const pen *p, const seg_form_field *f, const smp_value *v)
         smp_glyph g;
         double hi = h * smp_rand(p->rng, 0.92, 1.06);
         int idx = smp_bank_pick(p->bank, v->digits[i] - '0', p->used, p->rng);
+        v->src[i] = idx;
         if ((rc = smp_glyph_render(&g, p->bank, idx, hi, p->w, p->rng)))
             break;
         if (g.bw > 0.8 * cw) { /* too wide for its cell: the same digit smaller */
@@ -101,7 +104,7 @@ static void free_items(item *it, int n)
 
 /* Renders the items' digits at height h (raised ones at 0.6 h) and sets
  * their widths and gaps. */
-static int render_items(const pen *p, item *it, int n, const smp_value *v, double h, double scale)
+static int render_items(const pen *p, item *it, int n, smp_value *v, double h, double scale)
 {
     double gap = p->w->gap_in * p->pl->ppi * scale, sp = stroke_px(p->w, h);
     int d = 0, rc = UTIL_OK;
@@ -110,9 +113,10 @@ static int render_items(const pen *p, item *it, int n, const smp_value *v, doubl
         smp_glyph_free(&it[i].g);
         if (it[i].kind == IT_DIGIT) {
             double hi = h * (it[i].raised ? 0.6 : 1.0) * smp_rand(p->rng, 0.94, 1.05);
-            if ((rc = render(p, v->digits[d++], hi, &it[i].g)))
+            if ((rc = render(p, v->digits[d], hi, &it[i].g, &v->src[d])))
                 return rc;
             it[i].width = it[i].g.bw;
+            d++;
         } else {
             it[i].width = it[i].kind == IT_DOT ? 2 * sp : 2.2 * sp;
         }
@@ -125,7 +129,7 @@ static int render_items(const pen *p, item *it, int n, const smp_value *v, doubl
     return rc;
 }
 
-static int fill_box(const pen *p, const seg_form_field *f, const smp_value *v)
+static int fill_box(const pen *p, const seg_form_field *f, smp_value *v)
 {
     const smp_place *pl = p->pl;
     double fx = pl->dx + f->r.x * pl->ppi, fy = pl->dy + f->r.y * pl->ppi;

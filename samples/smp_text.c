@@ -34,6 +34,8 @@ void smp_value_random(smp_value *v, const seg_form_field *f, int may_blank, util
     int lo = clampi(f->min_digits, 1, SMP_VALUE_MAX), hi = clampi(f->max_digits, lo, SMP_VALUE_MAX);
 
     memset(v, 0, sizeof *v);
+    for (int i = 0; i < SMP_VALUE_MAX; i++)
+        v->src[i] = -1; /* set when drawn */
     if (may_blank && smp_rand(rng, 0, 1) < 0.03) {
         v->blank = 1;
         return;

@@ -16,6 +16,7 @@ typedef struct smp_value {
     char digits[SMP_VALUE_MAX + 1]; /* '0'..'9' in writing order */
     int n_int;                     /* amount: digits before the point; else n */
     char truth[SMP_VALUE_MAX + 8]; /* "1234.56", "12345-6789", "0417", "" */
+    int src[SMP_VALUE_MAX];        /* the digit bank's row of each digit drawn */
 } smp_value;
 
 /*

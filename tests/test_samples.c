@@ -3,7 +3,8 @@
  * a small mixed set at 200 dpi from a few hundred MNIST test digits is
  * checked file by file (formats, page counts, dpi, sizes), row by row
  * (truth.csv and pages.csv: header, RFC 4180 fields, one row per field per
- * page, texts valid for their field), against the pixels (the placement
+ * page, texts valid for their field; sources.csv: one row per digit written,
+ * naming a row of the digits file with that digit's label), against the pixels (the placement
  * in pages.csv puts the form's marks and frames on ink, and with blank
  * digits nothing is written inside the fields), for determinism (same
  * seed, same bytes; another seed, other bytes), and for refusals (a bad
@@ -20,9 +21,10 @@
 #include "samples/smp_gen.h"
 #include "segment/seg_form.h"
 #include "tests/tst.h"
+#include "train/trn_data.h"
 #include "util/util.h"
 
-#define MAX_ROWS 512
+#define MAX_ROWS 1024
 #define MAX_COLS 12
 #define SEED 6
 #define PAGES 6
@@ -313,9 +315,57 @@ static int tiff_pages(const char *path)
 
 /* ------------------------------------------------------------- the set */
 
-/* Checks one generated set in dir; returns the dark pixel count inside the
- * fields over all pages (0 when nothing was written). */
-static long check_set(const char *dir, int pages, int dpi, int *pmulti, int *pg4)
+/* sources.csv of the set in dir against its truth tr: for each truth row,
+ * in order, one row per digit of its text (the point and the dash are no
+ * digits) with pos 0, 1, ... and a row of the digits file whose label is
+ * that digit. */
+static void check_sources(const char *dir, const table *tr, const char *digits)
+{
+    static table sr; /* too large for the stack */
+    trn_data *bank = NULL;
+    char path[900];
+    int srow = 1;
+
+    snprintf(path, sizeof path, "%s/sources.csv", dir);
+    TST_CHECK(table_read(&sr, path) && sr.ok, "%s: RFC 4180", path);
+    char *head = tst_read_text(path);
+    TST_CHECK(head && strncmp(head, "file,page,field,pos,row\n", 24) == 0, "sources.csv header");
+    free(head);
+    TST_CHECK(trn_data_load_csv(&bank, digits, TRN_LABELS_REQUIRED) == UTIL_OK, "%s loads",
+              digits);
+    for (int r = 1; bank && r < tr->n && tr->cols[r] == 5; r++) {
+        int pos = 0;
+        for (const char *c = tr->f[r][4]; *c; c++) {
+            if (*c < '0' || *c > '9')
+                continue;
+            if (srow >= sr.n || sr.cols[srow] != 5) {
+                TST_CHECK(0, "sources.csv: no row for digit %d of %s p%s %s", pos, tr->f[r][0],
+                          tr->f[r][1], tr->f[r][2]);
+                goto done;
+            }
+            char **s = sr.f[srow++];
+            int row = atoi(s[4]);
+            TST_CHECK(strcmp(s[0], tr->f[r][0]) == 0 && strcmp(s[1], tr->f[r][1]) == 0 &&
+                          strcmp(s[2], tr->f[r][2]) == 0 && atoi(s[3]) == pos,
+                      "sources.csv row %d: %s,%s,%s,%s for digit %d of %s p%s %s", srow - 1, s[0],
+                      s[1], s[2], s[3], pos, tr->f[r][0], tr->f[r][1], tr->f[r][2]);
+            TST_CHECK(row >= 0 && row < bank->n && bank->labels[row] == *c - '0',
+                      "sources.csv row %d: digits row %d is a %d, the truth says %c", srow - 1,
+                      row, row >= 0 && row < bank->n ? bank->labels[row] : -1, *c);
+            pos++;
+        }
+    }
+    TST_CHECK(srow == sr.n, "sources.csv: %d rows, %d digits written", sr.n - 1, srow - 1);
+done:
+    trn_data_destroy(&bank);
+    table_free(&sr);
+}
+
+/* Checks one generated set in dir, drawn from the digits file digits;
+ * returns the dark pixel count inside the fields over all pages (0 when
+ * nothing was written). */
+static long check_set(const char *dir, const char *digits, int pages, int dpi, int *pmulti,
+                      int *pg4)
 {
     table tr, pc;
     char path[900];
@@ -433,6 +483,7 @@ static long check_set(const char *dir, int pages, int dpi, int *pmulti, int *pg4
         pixDestroy(&pix);
     }
     TST_CHECK(trow == tr.n, "truth.csv: %d rows, %d expected", tr.n - 1, trow - 1);
+    check_sources(dir, &tr, digits);
     table_free(&tr);
     table_free(&pc);
     if (pmulti)
@@ -448,13 +499,13 @@ static int same_set(const char *a, const char *b)
     table pc;
     char pa[900], pb[900];
     int same = 1;
-    const char *fixed[2] = {"truth.csv", "pages.csv"};
+    const char *fixed[3] = {"truth.csv", "pages.csv", "sources.csv"};
 
     snprintf(pa, sizeof pa, "%s/pages.csv", a);
     if (!table_read(&pc, pa))
         return 0;
-    for (int r = 0; r < pc.n + 2 && same; r++) {
-        const char *name = r < 2 ? fixed[r] : r - 2 >= 1 ? pc.f[r - 2][0] : NULL;
+    for (int r = 0; r < pc.n + 3 && same; r++) {
+        const char *name = r < 3 ? fixed[r] : r - 3 >= 1 ? pc.f[r - 3][0] : NULL;
         if (!name)
             continue;
         snprintf(pa, sizeof pa, "%s/%s", a, name);
@@ -521,7 +572,7 @@ static void test_generate(const char *small)
     o.forms = "forms";
     rc = smp_run(&o);
     TST_CHECK(rc == UTIL_OK, "samples a: rc %d (%s)", rc, util_last_error());
-    long ink = check_set(o.out, PAGES, 200, &multi, &g4);
+    long ink = check_set(o.out, small, PAGES, 200, &multi, &g4);
     TST_CHECK(ink > 2000, "handwriting inside the fields: %ld dark samples", ink);
     TST_CHECK(multi, "the set has a multi-page TIFF");
     TST_CHECK(tst_count_in_dir(o.out, ".png") + tst_count_in_dir(o.out, ".jpg") >= 1,
@@ -546,7 +597,7 @@ static void test_generate(const char *small)
     rc = smp_run(&o);
     TST_CHECK(rc == UTIL_OK, "samples blank: rc %d (%s)", rc, util_last_error());
     if (rc == UTIL_OK) {
-        long blank_ink = check_set(o.out, 2, 200, NULL, NULL);
+        long blank_ink = check_set(o.out, tmp("blank.csv"), 2, 200, NULL, NULL);
         TST_CHECK(blank_ink < 20, "blank digits leave the fields empty: %ld dark samples",
                   blank_ink);
     }
@@ -569,7 +620,8 @@ static void test_refusals(const char *small)
     rc = smp_run(&o);
     TST_CHECK(rc == UTIL_EFORMAT && strstr(util_last_error(), "bad.csv:5"),
               "bad digits row: rc %d \"%s\"", rc, util_last_error());
-    TST_CHECK(!tst_file_exists(tmp("bad/truth.csv")), "no truth after a refusal");
+    TST_CHECK(!tst_file_exists(tmp("bad/truth.csv")) && !tst_file_exists(tmp("bad/sources.csv")),
+              "no truth or sources after a refusal");
 
     /* A digits file lacking a label. */
     FILE *fp = fopen(tmp("nine.csv"), "w");
