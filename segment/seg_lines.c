@@ -144,7 +144,8 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
 
     /* Vertical lines (box sides, comb separators or ticks): thin runs of at
      * least 20 % of the area's height near an expected x that reach a found
-     * horizontal line (any, when none was found). */
+     * horizontal line (any, when none was found), not overlapping in columns
+     * one found before. */
     if (ff->frame == SEG_FRAME_BOX || ff->frame == SEG_FRAME_COMB) {
         int cells = ff->frame == SEG_FRAME_COMB && ff->cells > 1 ? ff->cells : 1;
         double ex[2 * MAX_LINES];
@@ -161,27 +162,52 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
         double tolx = 3 + 0.015 * dpi + 0.01 * iw;
         if (vlen > H - 2)
             vlen = H - 2;
+        span vs[2 * MAX_LINES];
         pixDestroy(&gapped);
         if (!(gapped = pixCloseSafeBrick(NULL, crop1, 1, gap)))
             goto nomem;
-        if (vlen < 3 || !(vopen = pixOpenCompBrick(NULL, gapped, 1, vlen)) ||
-            !(vb = pixConnCompBB(vopen, 8)))
-            goto nomem;
-        for (int i = 0; i < boxaGetCount(vb); i++) {
-            l_int32 x, y, w, h;
-            int near = 0, touch = nh == 0;
-            boxaGetBoxGeometry(vb, i, &x, &y, &w, &h);
-            if (!line_columns(vopen, &x, y, &w, h, tmax) && w > 2 * tmax)
-                continue;
-            for (int k = 0; k < nex && !near; k++)
-                near = x + 0.5 * w > ex[k] - tolx && x + 0.5 * w < ex[k] + tolx;
-            for (int j = 0; j < nh && !touch; j++)
-                touch = y <= hs[j].b + 2 && y + h - 1 >= hs[j].a - 2;
-            if (!near || !touch)
-                continue;
-            pixRasterop(vmask, x, y, w, h, PIX_SRC | PIX_DST, vopen, x, y);
-            tv = imax(tv, w);
-            nv++;
+        /* Under 250 dpi, as with the horizontal lines, a second look at the
+         * ink thickened by a column takes the separators whose staircase
+         * left no straight run that reaches a horizontal line (a 1-px
+         * separator stepping a column near its ends: its middle run was
+         * found but touched neither line, and the whole separator stayed,
+         * 3-4 px wide, merged with the digit beside it as a piece). */
+        for (int pass = 0; pass < (dpi < 250 ? 2 : 1); pass++) {
+            int found = nv;
+            if (pass == 1) {
+                PIX *t = pixDilateBrick(NULL, gapped, 2, 1);
+                if (!t)
+                    goto nomem;
+                pixDestroy(&gapped);
+                gapped = t;
+                pixDestroy(&vopen);
+                boxaDestroy(&vb);
+            }
+            if (vlen < 3 || !(vopen = pixOpenCompBrick(NULL, gapped, 1, vlen)) ||
+                !(vb = pixConnCompBB(vopen, 8)))
+                goto nomem;
+            for (int i = 0; i < boxaGetCount(vb); i++) {
+                l_int32 x, y, w, h;
+                int near = 0, touch = nh == 0, seen = 0;
+                boxaGetBoxGeometry(vb, i, &x, &y, &w, &h);
+                if (!line_columns(vopen, &x, y, &w, h, tmax) && w > 2 * tmax)
+                    continue;
+                for (int k = 0; k < nex && !near; k++)
+                    near = x + 0.5 * w > ex[k] - tolx && x + 0.5 * w < ex[k] + tolx;
+                for (int j = 0; j < nh && !touch; j++)
+                    touch = y <= hs[j].b + 2 && y + h - 1 >= hs[j].a - 2;
+                for (int j = 0; j < found && !seen; j++)
+                    seen = x <= vs[j].r + 2 && x + w - 1 >= vs[j].l - 2;
+                if (!near || !touch || seen || nv >= 2 * MAX_LINES)
+                    continue;
+                pixRasterop(vmask, x, y, w, h, PIX_SRC | PIX_DST, vopen, x, y);
+                vs[nv].a = y;
+                vs[nv].b = y + h - 1;
+                vs[nv].l = x;
+                vs[nv].r = x + w - 1;
+                tv = imax(tv, w);
+                nv++;
+            }
         }
     }
 

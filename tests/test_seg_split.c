@@ -1021,9 +1021,13 @@ static void test_comb_pushed(void)
 /* A comb printed with hairlines at 200 dpi that came out of the scan's
  * rotation and its undoing as staircases (a pixel thick, a row up or down
  * every 40 pixels): its top and bottom lines are found and removed like
- * straight ones, so each cell holds its digit alone. */
+ * straight ones, so each cell holds its digit alone.  The same for its
+ * separators, a pixel thick and a column left or right near their ends,
+ * so that their one long straight run reaches neither line (a 3-px-wide
+ * separator left on the page, merged with a digit beside it, read "0|"). */
 static void test_staircase_lines(void)
 {
+    for (int seps = 0; seps <= 1; seps++) {
     int dpi = 200, ok = 0, read = 0, trials = 6;
     for (int trial = 0; trial < trials; trial++) {
         util_rng r;
@@ -1039,6 +1043,12 @@ static void test_staircase_lines(void)
             pixRasterop(page, t.x - lw, ly - lw / 2, t.w + 2 * lw, lw, PIX_CLR, NULL, 0, 0);
             for (int x = t.x - lw / 2; x < t.x + t.w + lw / 2; x++)
                 fill(page, x, ly - 1 + ((x - t.x) / 40) % 2, 1, 1);
+        }
+        for (int k = 1; seps && k < 5; k++) { /* the separators as staircases */
+            int sx = t.x + (int)lround(k * (double)t.w / 5), e = t.h / 10;
+            pixRasterop(page, sx - lw / 2, t.y + 2, lw, t.h - 3, PIX_CLR, NULL, 0, 0);
+            for (int y = t.y + 2; y < t.y + t.h - 1; y++)
+                fill(page, y < t.y + e ? sx - 1 : y >= t.y + t.h - e ? sx + 1 : sx, y, 1, 1);
         }
         area = boxCreate(t.x, t.y, t.w, t.h);
         if (TST_CHECK(seg_field_read(page, dpi, area, &t.ff, &f) == UTIL_OK, "comb read")) {
@@ -1058,8 +1068,9 @@ static void test_staircase_lines(void)
         pixDestroy(&page);
     }
     TST_CHECK(ok == trials && read >= trials - 1,
-              "200 dpi comb with staircase hairlines: 5 glyphs in %d of %d fields, read as "
-              "written in %d", ok, trials, read);
+              "200 dpi comb with staircase hairlines%s: 5 glyphs in %d of %d fields, read as "
+              "written in %d", seps ? ", separators too" : "", ok, trials, read);
+    }
 }
 
 /* t cleared for an amount box of 1..12 digits with two cents, named name. */
