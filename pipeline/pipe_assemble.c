@@ -418,11 +418,11 @@ static void assemble(const seg_field *f, const float *const *gprobs, const float
                      const float *const *jprobs, const pipe_rules *rules, double review_below,
                      pipe_read *out, db_digit *digits)
 {
-    double best = -INFINITY, total = 0, conf, log_p = 0, margin = CONF_MARGIN_MAX, z, judged = 0;
+    double best = -INFINITY, total = 0, conf, log_p = 0, margin = CONF_MARGIN_MAX, z, judged;
     int disagree = -1; /* the first digit the checker reads otherwise */
     int base = 0, best_k = 0, best_base = 0, labels[PIPE_TEXT_MAX], read[PIPE_TEXT_MAX];
     const seg_split *s;
-    double scores[64], ck[64];
+    double scores[64], ck[64], jm[64]; /* jm: the judge's sum of log(1 - P(merged)) */
     int ns = f->n_splits < 64 ? f->n_splits : 64;
 
     memset(out, 0, sizeof *out);
@@ -432,12 +432,14 @@ static void assemble(const seg_field *f, const float *const *gprobs, const float
         double sc = log(sp->prior > 1e-6f ? (double)sp->prior : 1e-6) + SPLIT_GLYPH_BONUS * sp->n;
         sc += pipe_read_split(f->type, sp, rules, gprobs + base, read);
         ck[k] = 0; /* the checker's word on the same labels, the judge's on pieces */
+        jm[k] = 0;
         for (int i = 0; cprobs && i < sp->n && i < PIPE_TEXT_MAX; i++)
             ck[k] += CHECK_SPLIT_WEIGHT * log_prob(cprobs[base + i][read[i]]);
         for (int i = 0; jprobs && i < sp->n; i++) { /* the judge's */
-            sc += JUDGE_SPLIT_WEIGHT * log_prob(1.0f - jprobs[base + i][JUDGE_MERGED]);
+            jm[k] += log_prob(1.0f - jprobs[base + i][JUDGE_MERGED]);
             ck[k] += JUDGE_PIECE_WEIGHT * log_prob(1.0f - jprobs[base + i][JUDGE_PIECE]);
         }
+        sc += JUDGE_SPLIT_WEIGHT * jm[k];
         sc += ck[k];
         if (!in_range(rules, sp->n) && sp->n > 0)
             sc += RANGE_LOG_PENALTY;
@@ -466,6 +468,7 @@ static void assemble(const seg_field *f, const float *const *gprobs, const float
         total += exp((scores[k] - ck[k] - SPLIT_GLYPH_BONUS * f->splits[k].n) -
                      (best - ck[best_k] - SPLIT_GLYPH_BONUS * f->splits[best_k].n));
     s = &f->splits[best_k];
+    judged = jm[best_k];
     out->split = best_k;
     out->n = s->n < PIPE_TEXT_MAX - 8 ? s->n : PIPE_TEXT_MAX - 8;
     conf = 1.0 / total; /* S: the chosen split's share, times the rule factors below */
@@ -488,8 +491,6 @@ static void assemble(const seg_field *f, const float *const *gprobs, const float
         d->x = g->x, d->y = g->y, d->w = g->w, d->h = g->h;
         d->has_crop = 1;
         memcpy(d->crop, g->crop, DB_CROP_PIXELS);
-        if (jprobs)
-            judged += log_prob(1.0f - jprobs[best_base + i][JUDGE_MERGED]);
         if (cprobs) {
             d->has_check = 1;
             d->check_prob = cprobs[best_base + i][a];

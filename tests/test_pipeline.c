@@ -722,8 +722,8 @@ static void test_end_to_end(void)
 
     rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s --threads 2 --batch 64 %s 2>&1", tst_bin(), db, g_set);
     TST_CHECK(rc == 0, "ingest exits 0: %s", g_out);
-    TST_CHECK(strstr(g_out, "stored") && strstr(g_out, "pages/s") && strstr(g_out, "2 other files"),
-              "summary (truth.csv and pages.csv left alone): %s", g_out);
+    TST_CHECK(strstr(g_out, "stored") && strstr(g_out, "pages/s") && strstr(g_out, "3 other files"),
+              "summary (truth.csv, pages.csv and sources.csv left alone): %s", g_out);
     h = tst_sql_open(db);
     n_docs = (int)tst_sql_int(h, "SELECT count(*) FROM documents");
     TST_CHECK(n_docs >= 3 && tst_sql_int(h, "SELECT count(*) FROM documents WHERE status='failed'") == 0,
