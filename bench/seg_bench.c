@@ -130,8 +130,11 @@ cleanup:
 }
 
 /* The digits' sources from DIR/sources.csv into tf (*pfound 0 when the
- * file is absent); rows must lie in 0..n_rows-1. */
-static int load_sources(const char *dir, truth_field *tf, int ntf, int n_rows, int *pfound)
+ * file is absent); rows must lie in bank and carry the label of the truth's
+ * digit at that position (a set drawn from another --digits file is
+ * refused, not scored against the wrong originals). */
+static int load_sources(const char *dir, truth_field *tf, int ntf, const trn_data *bank,
+                        int *pfound)
 {
     char path[4096], *end;
     util_csv *c = NULL;
@@ -157,8 +160,10 @@ static int load_sources(const char *dir, truth_field *tf, int ntf, int n_rows, i
         page = strtol(f[1], &end, 10);
         pos = *end ? -1 : strtol(f[3], &end, 10);
         row = *end ? -1 : strtol(f[4], &end, 10);
-        if (*end || pos < 0 || pos >= 64 || row < 0 || row >= n_rows) {
-            util_log(UTIL_LOG_ERROR, "%s:%d: bad position or row", path, util_csv_line(c));
+        if (*end || pos < 0 || pos >= 64 || row < 0 || row >= bank->n) {
+            util_log(UTIL_LOG_ERROR,
+                     "%s:%d: bad position, or a row outside the %d digits (drawn from another "
+                     "--digits file?)", path, util_csv_line(c), bank->n);
             rc = UTIL_EFORMAT;
             goto cleanup;
         }
@@ -170,6 +175,18 @@ static int load_sources(const char *dir, truth_field *tf, int ntf, int n_rows, i
             util_log(UTIL_LOG_ERROR, "%s:%d: no such field in truth.csv", path, util_csv_line(c));
             rc = UTIL_EFORMAT;
             goto cleanup;
+        }
+        {
+            char digits[64];
+            int n_int, nd = trn_truth_digits(tf[j].text, digits, sizeof digits, &n_int);
+            if (pos >= nd || digits[pos] - '0' != bank->labels[row]) {
+                util_log(UTIL_LOG_ERROR,
+                         "%s:%d: row %ld of the digits is a %d, not digit %ld of \"%s\" (drawn "
+                         "from another --digits file?)",
+                         path, util_csv_line(c), row, bank->labels[row], pos, tf[j].text);
+                rc = UTIL_EFORMAT;
+                goto cleanup;
+            }
         }
         tf[j].src[pos] = (int)row;
     }
@@ -339,8 +356,14 @@ int main(int argc, char **argv)
         if ((probe = fopen(sp, "rb"))) {
             fclose(probe);
             if ((rc = trn_data_load_csv(&bank, "data/test_labeled.csv", TRN_LABELS_REQUIRED)) ||
-                (rc = load_sources(dir, tf, ntf, bank->n, &have_src)))
-                return 1;
+                (rc = load_sources(dir, tf, ntf, bank, &have_src))) {
+                fprintf(stderr, "seg_bench: crops not scored by their originals: %s\n",
+                        util_last_error());
+                have_src = 0;
+                for (int j = 0; j < ntf; j++)
+                    for (int k = 0; k < 64; k++)
+                        tf[j].src[k] = -1;
+            }
         }
     }
     so.find = SEG_FIND_ANY;
