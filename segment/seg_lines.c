@@ -56,6 +56,32 @@ done:
     return ok;
 }
 
+/* A line found: its pixels of the opening open copied into mask, its
+ * extent into *s. */
+static void line_take(PIX *mask, PIX *open, span *s, l_int32 x, l_int32 y, l_int32 w, l_int32 h)
+{
+    pixRasterop(mask, x, y, w, h, PIX_SRC | PIX_DST, open, x, y);
+    s->a = y;
+    s->b = y + h - 1;
+    s->l = x;
+    s->r = x + w - 1;
+}
+
+/* For a second look: *pgapped thickened by a bw x bh brick (a column or a
+ * row), the first look's opening and its boxes dropped. */
+static int thicken(PIX **pgapped, int bw, int bh, PIX **popen, BOXA **pboxes)
+{
+    PIX *t = pixDilateBrick(NULL, *pgapped, bw, bh);
+
+    if (!t)
+        return UTIL_ENOMEM;
+    pixDestroy(pgapped);
+    *pgapped = t;
+    pixDestroy(popen);
+    boxaDestroy(pboxes);
+    return UTIL_OK;
+}
+
 static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_form_field *ff,
                              PIX **pclean, int *pn_lines)
 {
@@ -103,15 +129,8 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
          * first did not find, with that row. */
         for (int pass = 0; pass < (dpi < 250 ? 2 : 1); pass++) {
             int found = nh;
-            if (pass == 1) {
-                PIX *t = pixDilateBrick(NULL, gapped, 1, 2);
-                if (!t)
-                    goto nomem;
-                pixDestroy(&gapped);
-                gapped = t;
-                pixDestroy(&hopen);
-                boxaDestroy(&hb);
-            }
+            if (pass == 1 && thicken(&gapped, 1, 2, &hopen, &hb))
+                goto nomem;
             if (hlen < 3 || !(hopen = pixOpenCompBrick(NULL, gapped, hlen, 1)) ||
                 !(hb = pixConnCompBB(hopen, 8)))
                 goto nomem;
@@ -131,13 +150,8 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
                            hs[j].r - hs[j].l + 1 >= 0.9 * w;
                 if (!ok || seen || nh >= MAX_LINES)
                     continue;
-                pixRasterop(hmask, x, y, w, h, PIX_SRC | PIX_DST, hopen, x, y);
-                hs[nh].a = y;
-                hs[nh].b = y + h - 1;
-                hs[nh].l = x;
-                hs[nh].r = x + w - 1;
+                line_take(hmask, hopen, &hs[nh++], x, y, w, h);
                 th = imax(th, h);
-                nh++;
             }
         }
     }
@@ -174,15 +188,8 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
          * 3-4 px wide, merged with the digit beside it as a piece). */
         for (int pass = 0; pass < (dpi < 250 ? 2 : 1); pass++) {
             int found = nv;
-            if (pass == 1) {
-                PIX *t = pixDilateBrick(NULL, gapped, 2, 1);
-                if (!t)
-                    goto nomem;
-                pixDestroy(&gapped);
-                gapped = t;
-                pixDestroy(&vopen);
-                boxaDestroy(&vb);
-            }
+            if (pass == 1 && thicken(&gapped, 2, 1, &vopen, &vb))
+                goto nomem;
             if (vlen < 3 || !(vopen = pixOpenCompBrick(NULL, gapped, 1, vlen)) ||
                 !(vb = pixConnCompBB(vopen, 8)))
                 goto nomem;
@@ -200,13 +207,8 @@ static int lines_remove_impl(PIX *crop1, int dpi, const BOX *inner, const seg_fo
                     seen = x <= vs[j].r + 2 && x + w - 1 >= vs[j].l - 2;
                 if (!near || !touch || seen || nv >= 2 * MAX_LINES)
                     continue;
-                pixRasterop(vmask, x, y, w, h, PIX_SRC | PIX_DST, vopen, x, y);
-                vs[nv].a = y;
-                vs[nv].b = y + h - 1;
-                vs[nv].l = x;
-                vs[nv].r = x + w - 1;
+                line_take(vmask, vopen, &vs[nv++], x, y, w, h);
                 tv = imax(tv, w);
-                nv++;
             }
         }
     }
