@@ -6,6 +6,8 @@
 #    DIR when it is not there yet;
 # 2. ingests it into a fresh database, timed (--threads 2), and runs
 #    eval-ingest on it; then again without the checker (--checker none);
+#    and the field accuracy the model would reach reading the MNIST
+#    originals of the same digits (bench/read_ceiling.py on sources.csv);
 # 3. Tesseract (Debian tesseract-ocr, installed with apt-get when missing)
 #    reads each field area docpipe located, deskewed the same way
 #    (bench/tess_crops.c), with --psm 7 and a digits-only whitelist; both
@@ -16,7 +18,8 @@ set -eu
 bin=$1; bb=$2; dir=${3:-build/samples-seed11}; pages=${4:-200}; seed=${5:-11}
 work=build/bench-ingest
 mkdir -p "$work"
-if [ ! -f "$dir/truth.csv" ] || [ "$(($(wc -l < "$dir/pages.csv") - 1))" -ne "$pages" ]; then
+if [ ! -f "$dir/truth.csv" ] || [ ! -f "$dir/sources.csv" ] ||
+   [ "$(($(wc -l < "$dir/pages.csv") - 1))" -ne "$pages" ]; then
     rm -rf "$dir"
     echo "generating $pages pages (seed $seed, 300 dpi, mixed) into $dir"
     "$bin" samples --out "$dir" --pages "$pages" --seed "$seed" --kind mixed --dpi 300
@@ -37,6 +40,10 @@ start=$(date +%s.%N)
 end=$(date +%s.%N)
 echo "$np pages in $(echo "$end - $start" | bc) s: $(echo "scale=1; $np / ($end - $start)" | bc) pages/s end to end without the checker"
 "$bin" eval-ingest --db "$work/nc.db" --truth "$dir/truth.csv" | grep -E "field exact|read rate|status ok"
+echo "== the model on the MNIST originals of the same digits (the reading ceiling)"
+"$bin" eval --json data/test_labeled.csv > "$work/eval.json"
+"$bin" predict data/test.csv -o "$work/pred.csv" 2> /dev/null
+python3 bench/read_ceiling.py --predictions "$work/pred.csv" "$work/eval.json" "$dir/truth.csv"
 
 echo "== Tesseract on the same field areas"
 if ! command -v tesseract >/dev/null 2>&1; then
