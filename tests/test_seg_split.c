@@ -1021,13 +1021,12 @@ static void test_comb_pushed(void)
 /* A comb printed with hairlines at 200 dpi that came out of the scan's
  * rotation and its undoing as staircases (a pixel thick, a row up or down
  * every 40 pixels): its top and bottom lines are found and removed like
- * straight ones, so each cell holds its digit alone.  The same for its
- * separators, a pixel thick and a column left or right near their ends,
+ * straight ones, so each cell holds its digit alone.  With seps, the same
+ * for its separators, a pixel thick and a column left or right near their ends,
  * so that their one long straight run reaches neither line (a 3-px-wide
  * separator left on the page, merged with a digit beside it, read "0|"). */
-static void test_staircase_lines(void)
+static void staircase_comb(int seps)
 {
-    for (int seps = 0; seps <= 1; seps++) {
     int dpi = 200, ok = 0, read = 0, trials = 6;
     for (int trial = 0; trial < trials; trial++) {
         util_rng r;
@@ -1070,7 +1069,12 @@ static void test_staircase_lines(void)
     TST_CHECK(ok == trials && read >= trials - 1,
               "200 dpi comb with staircase hairlines%s: 5 glyphs in %d of %d fields, read as "
               "written in %d", seps ? ", separators too" : "", ok, trials, read);
-    }
+}
+
+static void test_staircase_lines(void)
+{
+    staircase_comb(0);
+    staircase_comb(1);
 }
 
 /* t cleared for an amount box of 1..12 digits with two cents, named name. */
