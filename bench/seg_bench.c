@@ -129,24 +129,18 @@ cleanup:
     return rc;
 }
 
-/* The digits' sources from DIR/sources.csv into tf (*pfound 0 when the
- * file is absent); rows must lie in bank and carry the label of the truth's
- * digit at that position (a set drawn from another --digits file is
- * refused, not scored against the wrong originals). */
-static int load_sources(const char *dir, truth_field *tf, int ntf, const trn_data *bank,
-                        int *pfound)
+/* The digits' sources from path (a sources.csv) into tf; rows must lie in
+ * bank and carry the label of the truth's digit at that position (a set
+ * drawn from another --digits file is refused, not scored against the
+ * wrong originals).  On failure tf may hold some sources: the caller then
+ * scores none. */
+static int load_sources(const char *path, truth_field *tf, int ntf, const trn_data *bank)
 {
-    char path[4096], *end;
+    char *end;
     util_csv *c = NULL;
     char **f;
     int n, rc;
-    FILE *probe;
 
-    *pfound = 0;
-    snprintf(path, sizeof path, "%s/sources.csv", dir);
-    if (!(probe = fopen(path, "rb")))
-        return UTIL_OK;
-    fclose(probe);
     if ((rc = util_csv_open(&c, path, 0)) || (rc = util_csv_next(c, &f, &n)))
         goto cleanup;
     while ((rc = util_csv_next(c, &f, &n)) == UTIL_OK && n > 0) {
@@ -190,7 +184,6 @@ static int load_sources(const char *dir, truth_field *tf, int ntf, const trn_dat
         }
         tf[j].src[pos] = (int)row;
     }
-    *pfound = rc == UTIL_OK;
 cleanup:
     util_csv_close(&c);
     return rc;
@@ -355,15 +348,12 @@ int main(int argc, char **argv)
         snprintf(sp, sizeof sp, "%s/sources.csv", dir);
         if ((probe = fopen(sp, "rb"))) {
             fclose(probe);
-            if ((rc = trn_data_load_csv(&bank, "data/test_labeled.csv", TRN_LABELS_REQUIRED)) ||
-                (rc = load_sources(dir, tf, ntf, bank, &have_src))) {
+            have_src =
+                trn_data_load_csv(&bank, "data/test_labeled.csv", TRN_LABELS_REQUIRED) == UTIL_OK &&
+                load_sources(sp, tf, ntf, bank) == UTIL_OK;
+            if (!have_src)
                 fprintf(stderr, "seg_bench: crops not scored by their originals: %s\n",
                         util_last_error());
-                have_src = 0;
-                for (int j = 0; j < ntf; j++)
-                    for (int k = 0; k < 64; k++)
-                        tf[j].src[k] = -1;
-            }
         }
     }
     so.find = SEG_FIND_ANY;
