@@ -77,9 +77,13 @@ def main(argv):
     for path in args[1:]:
         sums, exact, src = {}, {}, None
         spath = os.path.join(os.path.dirname(path), "sources.csv")
-        try:
-            if pred is not None and os.path.exists(spath):
+        if pred is not None and os.path.exists(spath):
+            try:
                 src = load_sources(spath)
+            except (OSError, ValueError) as e:
+                sys.stderr.write("read_ceiling: %s: %s\n" % (spath, e))
+                return 1
+        try:
             with open(path, newline="") as f:
                 for line, row in enumerate(csv.DictReader(f), start=2):
                     digits = row["text"].replace(".", "").replace("-", "")
@@ -104,19 +108,16 @@ def main(argv):
             sys.stderr.write("read_ceiling: %s: no column %s (not a samples truth.csv)\n" % (path, e))
             return 1
         except (OSError, ValueError) as e:
-            sys.stderr.write("read_ceiling: %s: %s\n" % (spath if src is None and pred is not None
-                                                         and os.path.exists(spath) else path, e))
+            sys.stderr.write("read_ceiling: %s: %s\n" % (path, e))
             return 1
-        for name, table, fmt in (("", sums, "%.2f"), (" exact", exact, "%.2f")):
+        for name, table in (("", sums), (" exact", exact)):
             if not table:
                 continue
             n_all = sum(n for n, _ in table.values())
             s_all = sum(s for _, s in table.values())
-            parts = [("%s " + fmt + " %% of %d") % (t, 100.0 * s / n, n)
-                     for t, (n, s) in sorted(table.items())]
-            print(("%s%s: %s; all " + fmt + " %% of %d") % (path, name, "; ".join(parts),
-                                                           100.0 * s_all / n_all if n_all else 0.0,
-                                                           n_all))
+            parts = ["%s %.2f %% of %d" % (t, 100.0 * s / n, n) for t, (n, s) in sorted(table.items())]
+            print("%s%s: %s; all %.2f %% of %d" % (path, name, "; ".join(parts),
+                                                  100.0 * s_all / n_all if n_all else 0.0, n_all))
     return 0
 
 
