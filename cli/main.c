@@ -18,6 +18,7 @@
 #include "pipeline/pipe.h"
 #include "recognize/rec_net.h"
 #include "samples/smp_gen.h"
+#include "samples/smp_pairs.h"
 #include "segment/seg_cmd.h"
 #include "train/trn_bench.h"
 #include "train/trn_crops.h"
@@ -122,7 +123,10 @@ static const cmd CMDS[] = {
      "  --digits FILE.csv  labeled Kaggle CSV of the digits (data/test_labeled.csv)\n"
      "  --forms DIR        form templates (default: forms/ beside the binary)\n"
      "  --touch X          neighbouring digits touch X times as often (1..10, 1);\n"
-     "                     training pages for the judge (README \"The judge\")\n"},
+     "                     training pages for the judge (README \"The judge\")\n"
+     "  --pairs N          no pages: N pairs of touching digits cut as one glyph, in\n"
+     "                     DIR/pairs-left.csv and DIR/pairs-right.csv (the pair\n"
+     "                     readers' training rows, README \"The pair readers\")\n"},
     {"crops",
      "usage: docpipe crops --out CROPS.csv [--truth TRUTH.csv] [--forms DIR] [--judge M] DIR\n"
      "Cuts labeled digit crops from a docpipe samples set: every page is segmented\n"
@@ -477,7 +481,7 @@ static int cmd_samples(const cmd *c, int argc, char **argv)
 {
     smp_opts o;
     const char *pos[1], *kind = "mixed";
-    int np = 0, rc;
+    int np = 0, rc, pairs = 0;
 
     smp_opts_default(&o);
     const opt opts[] = {
@@ -485,12 +489,15 @@ static int cmd_samples(const cmd *c, int argc, char **argv)
         {"--seed", O_U64, &o.seed, 0, 2147483647}, {"--kind", O_STR, &kind, 0, 0},
         {"--dpi", O_INT, &o.dpi, 1, 10000},       {"--digits", O_STR, &o.digits, 0, 0},
         {"--forms", O_STR, &o.forms, 0, 0},        {"--touch", O_DBL, &o.touch, 1.0, 10.0},
+        {"--pairs", O_INT, &pairs, 1, 10000000},
     };
     rc = parse(c, argc, argv, opts, N_OF(opts), pos, 0, &np);
     if (rc)
         return rc < 0 ? 0 : rc;
     if (!o.out)
         return usage_error(c, "needs --out DIR%s%s", "", "");
+    if (pairs > 0)
+        return exit_code(smp_pairs_run(o.digits, o.out, pairs, o.seed));
     if (o.pages < 1)
         return usage_error(c, "needs --pages N%s%s", "", "");
     if (smp_kind_parse(kind, &o.kind) != UTIL_OK)

@@ -19,6 +19,7 @@
 #include <allheaders.h>
 
 #include "samples/smp_gen.h"
+#include "samples/smp_pairs.h"
 #include "segment/seg_form.h"
 #include "tests/tst.h"
 #include "train/trn_data.h"
@@ -675,6 +676,86 @@ static void test_refusals(const char *small)
               g_out);
 }
 
+/* Whether the files a and b hold the same bytes (both readable). */
+static int same_text(const char *a, const char *b)
+{
+    char *x = tst_read_text(a), *y = tst_read_text(b);
+    int same = x && y && strcmp(x, y) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* `docpipe samples --pairs` (smp_pairs_run): the two files, row by row the
+ * same inked crop labeled with its left and its right digit, the same
+ * files again for the same seed, and the refusals. */
+static void test_pairs(const char *small)
+{
+    trn_data *l = NULL, *r = NULL;
+    int rc = smp_pairs_run(small, tmp("pairs"), 60, 3);
+
+    TST_CHECK(rc == UTIL_OK, "60 pairs: rc %d %s", rc, util_last_error());
+    TST_CHECK(trn_data_load_csv(&l, tmp("pairs/pairs-left.csv"), TRN_LABELS_REQUIRED) == UTIL_OK &&
+                  trn_data_load_csv(&r, tmp("pairs/pairs-right.csv"), TRN_LABELS_REQUIRED) ==
+                      UTIL_OK,
+              "both files load as labeled Kaggle CSVs: %s", util_last_error());
+    if (l && r) {
+        int same = 1, inked = 1, seen_l = 0, seen_r = 0;
+        TST_CHECK(l->n == 60 && r->n == 60, "60 rows each: %d %d", l->n, r->n);
+        for (int i = 0; i < l->n && i < r->n; i++) {
+            long ink = 0;
+            same &= memcmp(l->pixels + (size_t)i * 784, r->pixels + (size_t)i * 784, 784) == 0;
+            for (int k = 0; k < 784; k++)
+                ink += l->pixels[(size_t)i * 784 + k];
+            inked &= ink > 20 * 255;
+            seen_l |= 1 << l->labels[i];
+            seen_r |= 1 << r->labels[i];
+        }
+        TST_CHECK(same, "the same crop in both files, row by row");
+        TST_CHECK(inked, "every crop holds ink");
+        TST_CHECK(__builtin_popcount((unsigned)seen_l) >= 7 && __builtin_popcount((unsigned)seen_r) >= 7,
+                  "left and right labels drawn from all digits (%x %x)", seen_l, seen_r);
+    }
+    trn_data_destroy(&l);
+    trn_data_destroy(&r);
+    TST_CHECK(smp_pairs_run(small, tmp("pairs2"), 60, 3) == UTIL_OK &&
+                  same_text(tmp("pairs/pairs-left.csv"), tmp("pairs2/pairs-left.csv")) &&
+                  same_text(tmp("pairs/pairs-right.csv"), tmp("pairs2/pairs-right.csv")),
+              "the same seed: the same files");
+    TST_CHECK(smp_pairs_run(small, tmp("pairs3"), 60, 4) == UTIL_OK &&
+                  !same_text(tmp("pairs/pairs-left.csv"), tmp("pairs3/pairs-left.csv")),
+              "another seed: other pairs");
+
+    /* Refusals: nothing written. */
+    util_clear_error();
+    TST_CHECK(smp_pairs_run(small, tmp("pz"), 0, 1) == UTIL_EINVAL && !tst_file_exists(tmp("pz")),
+              "no pairs asked: refused");
+    write_blank_digits(tmp("pblank.csv"), 0);
+    rc = smp_pairs_run(tmp("pblank.csv"), tmp("pb"), 5, 1);
+    TST_CHECK(rc == UTIL_EFORMAT && strstr(util_last_error(), "pblank.csv") &&
+                  strstr(util_last_error(), "tries") && !tst_file_exists(tmp("pb/pairs-left.csv")) &&
+                  !tst_file_exists(tmp("pb/pairs-right.csv")),
+              "blank digits never touch: refused, no file: rc %d \"%s\"", rc, util_last_error());
+    write_blank_digits(tmp("pbad.csv"), 5);
+    rc = smp_pairs_run(tmp("pbad.csv"), tmp("pd"), 5, 1);
+    TST_CHECK(rc != UTIL_OK && strstr(util_last_error(), "pbad.csv:5") &&
+                  !tst_file_exists(tmp("pd/pairs-left.csv")),
+              "a bad digits row named: rc %d \"%s\"", rc, util_last_error());
+    rc = smp_pairs_run(tmp("nine.csv"), tmp("pn"), 5, 1);
+    TST_CHECK(rc == UTIL_EFORMAT && strstr(util_last_error(), "no digit 9") &&
+                  !tst_file_exists(tmp("pn/pairs-left.csv")),
+              "a digits file lacking a 9: rc %d \"%s\"", rc, util_last_error());
+
+    /* Through the CLI. */
+    rc = tst_run_bin(g_out, sizeof g_out, "samples --pairs 5 --seed 2 --out %s --digits %s", tmp("pcli"), small);
+    TST_CHECK(rc == 0 && tst_file_exists(tmp("pcli/pairs-left.csv")) &&
+                  tst_file_exists(tmp("pcli/pairs-right.csv")) && !tst_file_exists(tmp("pcli/truth.csv")),
+              "cli --pairs: the two files, no pages: rc %d %.300s", rc, g_out);
+    rc = tst_run_bin(g_out, sizeof g_out, "samples --pairs 0 --out %s", tmp("px"));
+    TST_CHECK(rc == 2 && has("--pairs") && !tst_file_exists(tmp("px")), "--pairs 0: rc %d %.200s", rc,
+              g_out);
+}
+
 int main(void)
 {
     char small[800];
@@ -695,6 +776,7 @@ int main(void)
     test_texts_checker();
     test_generate(small);
     test_refusals(small);
+    test_pairs(small);
     seg_form_set_destroy(&g_forms);
     return tst_done();
 }

@@ -1,0 +1,163 @@
+/*
+ * smp_pairs.c - `docpipe samples --pairs N`: two handwritten digits drawn
+ * touching, each pair cut as the segmenter cuts one glyph (seg_mnist), as
+ * the training rows of the pair readers (README "The pair readers").
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <allheaders.h>
+
+#include "samples/smp_hand.h"
+#include "samples/smp_pairs.h"
+#include "segment/seg_mnist.h"
+#include "segment/segment.h"
+#include "util/util.h"
+
+/* Writes the Kaggle header to both files. */
+static void put_header(FILE *a, FILE *b)
+{
+    fputs("label", a);
+    fputs("label", b);
+    for (int i = 0; i < SEG_CROP_PIXELS; i++)
+        fprintf(a, ",pixel%d", i), fprintf(b, ",pixel%d", i);
+    fputc('\n', a);
+    fputc('\n', b);
+}
+
+static void put_row(FILE *fp, int label, const uint8_t *crop)
+{
+    fprintf(fp, "%d", label);
+    for (int i = 0; i < SEG_CROP_PIXELS; i++)
+        fprintf(fp, ",%d", crop[i]);
+    fputc('\n', fp);
+}
+
+/*
+ * One pair a, b in the way `docpipe samples` writes touching neighbours
+ * (smp_page.c): one writer, one height (raised cents' 0.6 of it a third of
+ * the time), at 200 or 300 dpi, the second digit 2-5 px (at 300 dpi) into
+ * the first's box, or for 3 pairs in 10 up to 2 px either side of
+ * touching; the ink thresholded, and kept (*pkept) only when it is one
+ * piece, as a glyph the segmenter would have to cut.
+ */
+static int pair_draw(const smp_bank *bank, util_rng *rng, int a, int b, uint8_t *crop,
+                     int *pkept)
+{
+    smp_writer w;
+    smp_glyph ga = {0}, gb = {0};
+    PIX *canvas = NULL, *bin = NULL, *tight = NULL;
+    BOXA *parts = NULL;
+    int rc, dpi, ia, ib;
+    double h;
+
+    *pkept = 0;
+    smp_writer_random(&w, rng, 0);
+    dpi = smp_rand(rng, 0, 1) < 0.5 ? 200 : 300;
+    h = w.height_in * dpi * (smp_rand(rng, 0, 1) < 0.35 ? 0.6 : 1.0);
+    ia = bank->by_label[a][util_rng_below(rng, (uint64_t)bank->count[a])];
+    ib = bank->by_label[b][util_rng_below(rng, (uint64_t)bank->count[b])];
+    if ((rc = smp_glyph_render(&ga, bank, ia, h * smp_rand(rng, 0.94, 1.05), &w, rng)) ||
+        (rc = smp_glyph_render(&gb, bank, ib, h * smp_rand(rng, 0.94, 1.05), &w, rng)))
+        goto cleanup;
+    {
+        int cw = (int)pixGetWidth(ga.mask) + (int)pixGetWidth(gb.mask) + 20;
+        int ch = (int)(2 * h) + 20;
+        double jit = w.jitter_in * dpi, base = ch - 10, gap;
+        gap = smp_rand(rng, 0, 1) < 0.3 ? smp_rand(rng, -2, 2) * dpi / 300.0
+                                        : -smp_rand(rng, 2, 5) * dpi / 300.0;
+        if (!(canvas = pixCreate(cw, ch, 8)))
+            goto nomem;
+        pixSetAll(canvas);
+        smp_blend_ink(canvas, ga.mask, 10 - ga.bx,
+                      (int)lround(base + smp_rand(rng, -1, 1) * jit - (ga.by + ga.bh)), 0, 0, rng);
+        smp_blend_ink(canvas, gb.mask, (int)lround(10 + ga.bw + gap - gb.bx),
+                      (int)lround(base + smp_rand(rng, -1, 1) * jit - (gb.by + gb.bh)), 0, 0, rng);
+    }
+    if (!(bin = pixThresholdToBinary(canvas, 128)))
+        goto nomem;
+    if (pixClipToForeground(bin, &tight, NULL) || !tight)
+        goto cleanup; /* no ink: not kept */
+    if (!(parts = pixConnComp(tight, NULL, 8)))
+        goto nomem;
+    if (boxaGetCount(parts) == 1) {
+        if ((rc = seg_mnist_normalize(tight, crop)))
+            goto cleanup;
+        *pkept = 1;
+    }
+    goto cleanup;
+nomem:
+    util_log(UTIL_LOG_ERROR, "out of memory drawing a pair of digits");
+    rc = UTIL_ENOMEM;
+cleanup:
+    smp_glyph_free(&ga);
+    smp_glyph_free(&gb);
+    pixDestroy(&canvas);
+    pixDestroy(&bin);
+    pixDestroy(&tight);
+    boxaDestroy(&parts);
+    return rc;
+}
+
+int smp_pairs_run(const char *digits, const char *out_dir, long n, uint64_t seed)
+{
+    smp_bank *bank = NULL;
+    util_afile *left = NULL, *right = NULL;
+    char path[4200];
+    uint8_t crop[SEG_CROP_PIXELS];
+    util_rng rng;
+    long made = 0, tries = 0;
+    int rc, kept;
+
+    if (n < 1 || !out_dir || !digits) {
+        util_log(UTIL_LOG_ERROR, "smp_pairs_run: a digits file, a folder and n >= 1 are needed");
+        return UTIL_EINVAL;
+    }
+    if ((rc = smp_bank_load(&bank, digits)))
+        return rc;
+    for (int d = 0; d < 10; d++)
+        if (bank->count[d] == 0) {
+            util_log(UTIL_LOG_ERROR, "%s: no digit %d to draw pairs from", digits, d);
+            rc = UTIL_EFORMAT;
+            goto cleanup;
+        }
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+        util_log(UTIL_LOG_ERROR, "%s: cannot create the folder: %s", out_dir, strerror(errno));
+        rc = UTIL_EIO;
+        goto cleanup;
+    }
+    util_rng_seed(&rng, seed);
+    snprintf(path, sizeof path, "%s/pairs-left.csv", out_dir);
+    if ((rc = util_afile_open(&left, path)))
+        goto cleanup;
+    snprintf(path, sizeof path, "%s/pairs-right.csv", out_dir);
+    if ((rc = util_afile_open(&right, path)))
+        goto cleanup;
+    put_header(left->fp, right->fp);
+    while (made < n) {
+        int a = (int)util_rng_below(&rng, 10), b = (int)util_rng_below(&rng, 10);
+        if (++tries > 20 * n + 1000) { /* every draw falling apart: a bank of specks */
+            util_log(UTIL_LOG_ERROR, "%s: %ld of %ld pairs drawn touching after %ld tries",
+                     digits, made, n, tries - 1);
+            rc = UTIL_EFORMAT;
+            goto cleanup;
+        }
+        if ((rc = pair_draw(bank, &rng, a, b, crop, &kept)))
+            goto cleanup;
+        if (kept) {
+            put_row(left->fp, a, crop);
+            put_row(right->fp, b, crop);
+            made++;
+        }
+    }
+    if ((rc = util_afile_commit(&left)) || (rc = util_afile_commit(&right)))
+        goto cleanup;
+cleanup:
+    util_afile_abort(&left);
+    util_afile_abort(&right);
+    smp_bank_destroy(&bank);
+    return rc;
+}
