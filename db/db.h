@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DB_SCHEMA_VERSION 3        /* PRAGMA user_version of a current database */
+#define DB_SCHEMA_VERSION 4        /* PRAGMA user_version of a current database */
 #define DB_APPLICATION_ID 0x44504950 /* PRAGMA application_id, "DPIP" */
 #define DB_BUSY_MS 10000           /* how long a writer waits for another one */
 #define DB_CROP 28
@@ -113,15 +113,19 @@ typedef struct db_model_ref {
 
 /*
  * What a run is (db_run_begin): its classifier model and, when it has them,
- * the checker network (a second, independent model) and the judge (the
- * network that tells whole digits from touching ones and pieces).  A db_run
- * zeroed with = {0} or memset has neither.
+ * the checker network (a second, independent model), the judge (the
+ * network that tells whole digits from touching ones and pieces) and the
+ * pair readers (README "The pair readers": the two networks that read the
+ * left and the right digit of a glyph holding two touching digits).  A
+ * db_run zeroed with = {0} or memset has none of them.
  */
 typedef struct db_run {
     const char *args;              /* the command line */
     db_model_ref model;            /* runs.model_id */
     db_model_ref checker;          /* runs.checker_id */
     db_model_ref judge;            /* runs.judge_id */
+    db_model_ref pair_left;        /* runs.pair_left_id */
+    db_model_ref pair_right;       /* runs.pair_right_id */
 } db_run;
 
 /* How a run went (db_run_end). */
@@ -154,12 +158,14 @@ const char *db_path(const db *d);
 
 /*
  * db_run_begin - records a new run (status 'running') with its arguments,
- * model (runs.model_id), checker (runs.checker_id) and judge
- * (runs.judge_id), in one transaction; *prun_id is its id.  A models row is
- * added once per SHA-256 (a model already known keeps its row as first
- * recorded; model, checker and judge may be the same file, one row).  A
- * model, checker or judge given without a SHA-256 of 64 lowercase hex
- * digits or without an architecture is UTIL_EINVAL, and nothing is written.
+ * model (runs.model_id), checker (runs.checker_id), judge (runs.judge_id)
+ * and pair readers (runs.pair_left_id, runs.pair_right_id), in one
+ * transaction; *prun_id is its id.  A models row is added once per SHA-256
+ * (a model already known keeps its row as first recorded; model, checker,
+ * judge and pair readers may be the same file, one row).  A model,
+ * checker, judge or pair reader given without a SHA-256 of 64 lowercase
+ * hex digits or without an architecture is UTIL_EINVAL, and nothing is
+ * written.
  */
 int db_run_begin(db *d, const db_run *run, int64_t *prun_id);
 
@@ -220,8 +226,8 @@ typedef struct db_merge_counts {
  * another program's database, a file that is not SQLite or a damaged one
  * (UTIL_EFORMAT) is refused, and an older version is migrated (the shard
  * file itself).  Models are added by SHA-256; runs unless one with the
- * same start time and command line is in (their model and checker found
- * by SHA-256); stored documents
+ * same start time and command line is in (their model, checker, judge
+ * and pair readers found by SHA-256); stored documents
  * unless their SHA-256 is in (then skipped), with their pages, fields and
  * digits under new ids; failed records unless d knows their path; a stored
  * document deletes d's failed records of its path or SHA-256.  Merging the

@@ -7,12 +7,12 @@
  * transaction per shard.
  *
  * What is copied: models (by SHA-256), runs (known by start time and
- * command line; their model and checker found by SHA-256), documents whose
- * SHA-256 the output does not hold yet with their pages, fields and digits
- * (check_prob included; ids shifted above the output's highest ever, so
- * none is reused), and failed records whose path the output does not
- * know.  So merging a shard twice, or a shard whose documents another
- * shard already brought, adds nothing.
+ * command line; their model, checker, judge and pair readers found by
+ * SHA-256), documents whose SHA-256 the output does not hold yet with
+ * their pages, fields and digits (check_prob included; ids shifted above
+ * the output's highest ever, so none is reused), and failed records whose
+ * path the output does not know.  So merging a shard twice, or a shard
+ * whose documents another shard already brought, adds nothing.
  */
 #include "db/db_int.h"
 
@@ -94,13 +94,17 @@ static int copy_shard(db *d, db_merge_counts *c)
                        off, &c->models, "models")))
         return rc;
     if ((rc = run_step(d,
-                       "INSERT INTO main.runs(args, model_id, checker_id, judge_id, started_at, "
+                       "INSERT INTO main.runs(args, model_id, checker_id, judge_id, pair_left_id, "
+                       "pair_right_id, started_at, "
                        "ended_at, seconds, status, documents, replaced, skipped, failed, pages, "
                        "fields, review) SELECT s.args, (SELECT m.id FROM main.models m JOIN shard.models "
                        "sm ON sm.sha256 = m.sha256 WHERE sm.id = s.model_id), (SELECT m.id FROM "
                        "main.models m JOIN shard.models sm ON sm.sha256 = m.sha256 WHERE sm.id = "
                        "s.checker_id), (SELECT m.id FROM main.models m JOIN shard.models sm ON "
-                       "sm.sha256 = m.sha256 WHERE sm.id = s.judge_id), s.started_at, s.ended_at, "
+                       "sm.sha256 = m.sha256 WHERE sm.id = s.judge_id), (SELECT m.id FROM "
+                       "main.models m JOIN shard.models sm ON sm.sha256 = m.sha256 WHERE sm.id = "
+                       "s.pair_left_id), (SELECT m.id FROM main.models m JOIN shard.models sm ON "
+                       "sm.sha256 = m.sha256 WHERE sm.id = s.pair_right_id), s.started_at, s.ended_at, "
                        "s.seconds, s.status, "
                        "s.documents, s.replaced, s.skipped, s.failed, s.pages, s.fields, "
                        "s.review FROM shard.runs s "

@@ -48,15 +48,31 @@ static int migrate_2_to_3(db *d)
 }
 
 /*
+ * migrate_3_to_4 - version 4 records the pair readers (README "The pair
+ * readers"), the two networks that read the left and the right digit of a
+ * glyph holding two touching digits: runs.pair_left_id and
+ * runs.pair_right_id, their models rows, added at the end of runs and NULL
+ * in every existing run; schema.sql has them after judge_id.
+ */
+static int migrate_3_to_4(db *d)
+{
+    return db_exec(d, "ALTER TABLE runs ADD COLUMN pair_left_id INTEGER "
+                      "REFERENCES models(id) ON DELETE SET NULL; "
+                      "ALTER TABLE runs ADD COLUMN pair_right_id INTEGER "
+                      "REFERENCES models(id) ON DELETE SET NULL");
+}
+
+/*
  * The migration steps: STEPS[v] brings version v to v + 1 (STEPS[0] is not
  * used: an empty database gets schema.sql, the newest layout, at once).
  * db_migrate runs every step a database needs and sets user_version in one
- * transaction.  Version 4 would arrive as migrate_3_to_4(db *d) named here
- * as STEPS[3], with DB_SCHEMA_VERSION raised to 4 and schema.sql changed to
- * the whole version-4 layout (and the version-3 schema.sql kept as
- * tests/data/schema-v3.sql for its test).
+ * transaction.  Version 5 would arrive as migrate_4_to_5(db *d) named here
+ * as STEPS[4], with DB_SCHEMA_VERSION raised to 5 and schema.sql changed to
+ * the whole version-5 layout (and the version-4 schema.sql kept as
+ * tests/data/schema-v4.sql for its test).
  */
-static const db_step_fn STEPS[DB_SCHEMA_VERSION] = {NULL, migrate_1_to_2, migrate_2_to_3};
+static const db_step_fn STEPS[DB_SCHEMA_VERSION] = {NULL, migrate_1_to_2, migrate_2_to_3,
+                                                    migrate_3_to_4};
 
 void (*db_test_hook)(int page_no);
 

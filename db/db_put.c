@@ -1,7 +1,8 @@
 /*
  * db_put.c - writing to the database: runs and their models (the
- * classifier and the checker), a document with its pages, fields and
- * digits in one transaction, failed documents, and the look-up by SHA-256.
+ * classifier, the checker, the judge and the pair readers), a document
+ * with its pages, fields and digits in one transaction, failed documents,
+ * and the look-up by SHA-256.
  * Every value goes in as a bound parameter.
  */
 #include "db/db_int.h"
@@ -55,8 +56,8 @@ static int is_sha256(const char *s)
 
 /* --------------------------------------------------------------- runs */
 
-/* Whether a run's model (or checker, or judge) may be recorded: no SHA-256 (none), or
- * a SHA-256 of 64 lowercase hex digits with an architecture. */
+/* Whether a run's model (or checker, judge or pair reader) may be recorded: no SHA-256
+ * (none), or a SHA-256 of 64 lowercase hex digits with an architecture. */
 static int model_ok(const db_model_ref *m)
 {
     return !m->sha256 || (is_sha256(m->sha256) && m->arch);
@@ -67,7 +68,8 @@ static int model_ok(const db_model_ref *m)
  * ON CONFLICT DO NOTHING, sel: the SELECT id), inside db_run_begin's
  * transaction; *pid is its id, 0 when m has no SHA-256.  An unknown
  * accuracy or temperature is NULL; what says which one ("model",
- * "checker", "judge") in a message.
+ * "checker", "judge", "pair-left reader", "pair-right reader") in a
+ * message.
  */
 static int model_row(db *d, sqlite3_stmt *ins, sqlite3_stmt *sel, const char *what,
                      const db_model_ref *m, int64_t *pid)
@@ -106,17 +108,23 @@ int db_run_begin(db *d, const db_run *run, int64_t *prun_id)
 {
     sqlite3_stmt *model = NULL, *model_id = NULL, *ins = NULL;
     int rc = UTIL_OK, src, in_txn = 0;
-    int64_t mid = 0, cid = 0, jid = 0;
+    int64_t mid = 0, cid = 0, jid = 0, lid = 0, rid = 0;
+    const char *bad;
 
     *prun_id = 0;
     if (!d || !run || !run->args) {
         util_log(UTIL_LOG_ERROR, "db_run_begin: no database or no arguments");
         return UTIL_EINVAL;
     }
-    if (!model_ok(&run->model) || !model_ok(&run->checker) || !model_ok(&run->judge)) {
+    bad = !model_ok(&run->model)        ? "model"
+          : !model_ok(&run->checker)    ? "checker"
+          : !model_ok(&run->judge)      ? "judge"
+          : !model_ok(&run->pair_left)  ? "pair-left reader"
+          : !model_ok(&run->pair_right) ? "pair-right reader"
+                                        : NULL;
+    if (bad) {
         util_log(UTIL_LOG_ERROR, "%s: a run's %s needs a SHA-256 (64 lowercase hex digits) "
-                 "and an architecture", d->path,
-                 !model_ok(&run->model) ? "model" : !model_ok(&run->checker) ? "checker" : "judge");
+                 "and an architecture", d->path, bad);
         return UTIL_EINVAL;
     }
     rc = db_prepare(d,
@@ -127,8 +135,8 @@ int db_run_begin(db *d, const db_run *run, int64_t *prun_id)
         rc = db_prepare(d, "SELECT id FROM models WHERE sha256 = ?1", &model_id);
     if (rc == UTIL_OK)
         rc = db_prepare(d,
-                        "INSERT INTO runs(args, model_id, checker_id, judge_id) "
-                        "VALUES(?1, ?2, ?3, ?4)",
+                        "INSERT INTO runs(args, model_id, checker_id, judge_id, pair_left_id, "
+                        "pair_right_id) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
                         &ins);
     if (rc == UTIL_OK)
         rc = db_begin(d);
@@ -137,7 +145,9 @@ int db_run_begin(db *d, const db_run *run, int64_t *prun_id)
     in_txn = 1;
     if ((rc = model_row(d, model, model_id, "model", &run->model, &mid)) ||
         (rc = model_row(d, model, model_id, "checker", &run->checker, &cid)) ||
-        (rc = model_row(d, model, model_id, "judge", &run->judge, &jid)))
+        (rc = model_row(d, model, model_id, "judge", &run->judge, &jid)) ||
+        (rc = model_row(d, model, model_id, "pair-left reader", &run->pair_left, &lid)) ||
+        (rc = model_row(d, model, model_id, "pair-right reader", &run->pair_right, &rid)))
         goto cleanup;
     bind_text(ins, 1, run->args);
     if (mid)
@@ -146,6 +156,10 @@ int db_run_begin(db *d, const db_run *run, int64_t *prun_id)
         sqlite3_bind_int64(ins, 3, cid);
     if (jid)
         sqlite3_bind_int64(ins, 4, jid);
+    if (lid)
+        sqlite3_bind_int64(ins, 5, lid);
+    if (rid)
+        sqlite3_bind_int64(ins, 6, rid);
     src = step_done(ins);
     if (src != SQLITE_OK) {
         rc = db_fail(d, src, "recording a run");

@@ -1,4 +1,4 @@
--- db/schema.sql - the docpipe database, schema version 3: the whole layout
+-- db/schema.sql - the docpipe database, schema version 4: the whole layout
 -- of a new database.  docs/database.md describes every table, column and
 -- view.  This file is the source of truth: the build embeds it in the
 -- binary (db/db_schema.c), and `sqlite3 new.db < db/schema.sql` makes the
@@ -12,8 +12,8 @@
 
 PRAGMA application_id = 1146112336;  -- 0x44504950, "DPIP": a docpipe database
 
--- A network used by a run (its model, its checker or its judge), known by the
--- SHA-256 of its file.
+-- A network used by a run (its model, its checker, its judge or one of its pair
+-- readers), known by the SHA-256 of its file.
 CREATE TABLE models (
     id            INTEGER PRIMARY KEY,
     sha256        TEXT NOT NULL UNIQUE
@@ -26,8 +26,11 @@ CREATE TABLE models (
 );
 
 -- One `docpipe ingest` invocation: its classifier (model_id), the second,
--- independent checker network (checker_id, NULL when the run had none) and
--- the judge of touching digits and pieces (judge_id, NULL when none).
+-- independent checker network (checker_id, NULL when the run had none), the
+-- judge of touching digits and pieces (judge_id, NULL when none) and the pair
+-- readers, the two networks that read the left and the right digit of a glyph
+-- holding two touching digits (pair_left_id and pair_right_id, NULL when the
+-- run had none).
 -- ended_at stays NULL while it runs, and for ever when it was killed.
 CREATE TABLE runs (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -35,6 +38,8 @@ CREATE TABLE runs (
     model_id    INTEGER REFERENCES models(id) ON DELETE SET NULL,
     checker_id  INTEGER REFERENCES models(id) ON DELETE SET NULL,
     judge_id    INTEGER REFERENCES models(id) ON DELETE SET NULL,
+    pair_left_id  INTEGER REFERENCES models(id) ON DELETE SET NULL,
+    pair_right_id INTEGER REFERENCES models(id) ON DELETE SET NULL,
     started_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     ended_at    TEXT,
     seconds     REAL,
@@ -169,4 +174,4 @@ JOIN pages p ON p.id = f.page_id
 JOIN documents d ON d.id = p.document_id
 WHERE f.type = 'postcode';
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;

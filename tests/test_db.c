@@ -5,10 +5,11 @@
  * and models, duplicates skipped or replaced, a document failing half way
  * leaving nothing behind, failed documents, two processes writing at once,
  * a writer killed with SIGKILL inside its transaction, migrations (the
- * machinery, and real version-1 and version-2 databases from
- * tests/data/schema-v1.sql and schema-v2.sql brought to the current
- * version), the checker's digits.check_prob and runs.checker_id, the
- * judge's runs.judge_id, the refusal of newer, foreign, empty and damaged files,
+ * machinery, and real version-1, version-2 and version-3 databases from
+ * tests/data/schema-v1.sql, schema-v2.sql and schema-v3.sql brought to the
+ * current version), the checker's digits.check_prob and runs.checker_id,
+ * the judge's runs.judge_id, the pair readers' runs.pair_left_id and
+ * runs.pair_right_id, the refusal of newer, foreign, empty and damaged files,
  * and export (CSV quoting, JSON validity, the command line with its exit
  * codes and -o).
  *
@@ -1122,7 +1123,7 @@ static void test_migrate_v2(void)
     if (!d)
         return;
     h = tst_sql_open(path);
-    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION && DB_SCHEMA_VERSION == 3,
+    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION,
               "user_version %lld", tst_sql_int(h, "PRAGMA user_version"));
     TST_CHECK(has_column(h, "runs", "judge_id") == 1, "runs.judge_id exists");
     TST_CHECK(strcmp(q_text(h, "SELECT r.args || '|' || m.arch || '|' || c.arch || '|' || "
@@ -1174,6 +1175,139 @@ static void test_migrate_v2(void)
     TST_CHECK(db_open(path, 0, &d) == UTIL_OK, "reopened: %s", util_last_error());
     db_close(&d);
 }
+
+/* ------------------------------------------------ schema version 3 to 4 */
+
+/*
+ * A database of the version-3 layout (tests/data/schema-v3.sql, db/schema.sql
+ * as it was at version 3) with a model, a checker, a judge, a run naming
+ * them and a document, opened with db_open: migrated to the current
+ * version, every row kept, runs.pair_left_id and runs.pair_right_id added
+ * NULL and constrained like a new database's (foreign keys, ON DELETE SET
+ * NULL), and a run recorded through db/ with pair readers names their
+ * models rows.
+ */
+static void test_migrate_v3(void)
+{
+    const char *path = tst_path("v3.db");
+    db *d = NULL;
+    sqlite3 *h = fixture_db(path, "tests/data/schema-v3.sql", 3);
+    db_run run = {0};
+    int64_t run_id = 0;
+    long long runs_before;
+    int src;
+
+    if (!h)
+        return;
+    TST_CHECK(has_column(h, "runs", "judge_id") == 1 && has_column(h, "runs", "pair_left_id") == 0 &&
+                  has_column(h, "runs", "pair_right_id") == 0,
+              "version 3: judge_id, no pair_left_id or pair_right_id");
+    src = sqlite3_exec(
+        h,
+        "INSERT INTO models(id, sha256, arch) VALUES (1, "
+        "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'conv8k3 dense10'), (2, "
+        "'cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc', 'conv16k5 dense10'), (3, "
+        "'dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd', 'lenet5'); "
+        "INSERT INTO runs(id, args, model_id, checker_id, judge_id, status) VALUES (1, "
+        "'docpipe ingest v3', 1, 2, 3, 'done'); "
+        "INSERT INTO documents(id, run_id, path, sha256, bytes, page_count, status) VALUES (1, 1, "
+        "'v3.tif', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 10, 0, 'ok')",
+        NULL, NULL, NULL);
+    TST_CHECK(src == SQLITE_OK, "version-3 rows written: %s", sqlite3_errmsg(h));
+    sqlite3_close(h);
+
+    util_clear_error();
+    TST_CHECK(db_open(path, 0, &d) == UTIL_OK && d, "db_open migrates it: %s", util_last_error());
+    if (!d)
+        return;
+    h = tst_sql_open(path);
+    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION &&
+                  tst_sql_int(h, "PRAGMA application_id") == DB_APPLICATION_ID,
+              "user_version %lld", tst_sql_int(h, "PRAGMA user_version"));
+    TST_CHECK(has_column(h, "runs", "pair_left_id") == 1 && has_column(h, "runs", "pair_right_id") == 1,
+              "runs.pair_left_id and runs.pair_right_id exist");
+    TST_CHECK(strcmp(q_text(h, "SELECT r.args || '|' || m.arch || '|' || c.arch || '|' || j.arch || '|' "
+                               "|| ifnull(r.pair_left_id, 'NULL') || '|' || "
+                               "ifnull(r.pair_right_id, 'NULL') || '|' || d.path FROM runs r JOIN "
+                               "models m ON m.id = r.model_id JOIN models c ON c.id = r.checker_id "
+                               "JOIN models j ON j.id = r.judge_id JOIN documents d ON d.run_id = r.id"),
+                     "docpipe ingest v3|conv8k3 dense10|conv16k5 dense10|lenet5|NULL|NULL|v3.tif") == 0,
+              "the run keeps its model, checker and judge, its pair readers NULL, its document");
+    TST_CHECK(strcmp(q_text(h, "PRAGMA integrity_check"), "ok") == 0 &&
+                  tst_sql_int(h, "SELECT count(*) FROM pragma_foreign_key_check") == 0,
+              "integrity and foreign keys");
+    same_columns_as_new(h, tst_path("v4-fresh.db"));
+
+    /* Written to through db/: each pair reader gets its models row; the
+     * two the same file share one. */
+    run.args = "docpipe ingest --pairs l.model r.model";
+    run.model.sha256 = "1111111111111111111111111111111111111111111111111111111111111111";
+    run.model.arch = "conv8k3 dense10";
+    run.model.test_accuracy = -1;
+    run.pair_left.sha256 = "4444444444444444444444444444444444444444444444444444444444444444";
+    run.pair_left.arch = "conv32k3 dense10 left";
+    run.pair_left.test_accuracy = 0.97;
+    run.pair_left.path = "models/pair-left.model";
+    run.pair_right.sha256 = "5555555555555555555555555555555555555555555555555555555555555555";
+    run.pair_right.arch = "conv32k3 dense10 right";
+    run.pair_right.test_accuracy = -1;
+    run.pair_right.temperature = 1.25;
+    run.pair_right.path = "models/pair-right.model";
+    TST_CHECK(db_run_begin(d, &run, &run_id) == UTIL_OK && run_id > 1, "a run with pair readers: %s",
+              util_last_error());
+    TST_CHECK(strcmp(q_text(h, "SELECT l.arch || '|' || l.path || '|' || l.test_accuracy || '|' || "
+                               "r.arch || '|' || r.path || '|' || r.temperature || '|' || "
+                               "ifnull(x.checker_id, 'NULL') || '|' || ifnull(x.judge_id, 'NULL') "
+                               "FROM runs x JOIN models l ON l.id = x.pair_left_id JOIN models r ON "
+                               "r.id = x.pair_right_id WHERE x.id = %lld",
+                            (long long)run_id),
+                     "conv32k3 dense10 left|models/pair-left.model|0.97|conv32k3 dense10 right|"
+                     "models/pair-right.model|1.25|NULL|NULL") == 0,
+              "runs.pair_left_id and runs.pair_right_id stored, no checker or judge: %s",
+              q_text(h, "SELECT group_concat(arch, ',') FROM models"));
+    run.pair_right = run.pair_left;
+    TST_CHECK(db_run_begin(d, &run, &run_id) == UTIL_OK &&
+                  tst_sql_int(h, "SELECT count(*) FROM runs WHERE id = %lld AND "
+                                 "pair_left_id = pair_right_id",
+                              (long long)run_id) == 1 &&
+                  tst_sql_int(h, "SELECT count(*) FROM models WHERE arch = 'conv32k3 dense10 left'") == 1,
+              "both pair readers the same file: one models row");
+    runs_before = tst_sql_int(h, "SELECT count(*) FROM runs");
+    run.pair_left.arch = NULL;
+    util_clear_error();
+    TST_CHECK(db_run_begin(d, &run, &run_id) == UTIL_EINVAL && run_id == 0 &&
+                  strstr(util_last_error(), "pair-left reader"),
+              "a pair-left reader without an architecture refused: %s", util_last_error());
+    run.pair_left.arch = "conv32k3 dense10 left";
+    run.pair_right.sha256 = "6666666666666666666666666666666666666666666666666666666666666666";
+    run.pair_right.arch = NULL;
+    util_clear_error();
+    TST_CHECK(db_run_begin(d, &run, &run_id) == UTIL_EINVAL && run_id == 0 &&
+                  strstr(util_last_error(), "pair-right reader"),
+              "a pair-right reader without an architecture refused: %s", util_last_error());
+    TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM runs") == runs_before &&
+                  tst_sql_int(h, "SELECT count(*) FROM models WHERE sha256 GLOB '6*'") == 0,
+              "nothing written by the refused runs");
+    /* The added columns are constrained as in schema.sql. */
+    sqlite3_exec(h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+    TST_CHECK(refused(h, "UPDATE runs SET pair_left_id = 999") &&
+                  refused(h, "UPDATE runs SET pair_right_id = 999"),
+              "the migrated pair_left_id and pair_right_id are foreign keys");
+    TST_CHECK(sqlite3_exec(h, "UPDATE runs SET pair_left_id = 3, pair_right_id = 3 WHERE id = 1", NULL,
+                           NULL, NULL) == SQLITE_OK &&
+                  sqlite3_exec(h, "DELETE FROM models WHERE id = 3", NULL, NULL, NULL) == SQLITE_OK &&
+                  tst_sql_int(h, "SELECT count(*) FROM runs WHERE id = 1 AND pair_left_id IS NULL AND "
+                                 "pair_right_id IS NULL AND judge_id IS NULL AND checker_id = 2 AND "
+                                 "model_id = 1") == 1,
+              "ON DELETE SET NULL");
+    sqlite3_close(h);
+    db_close(&d);
+    /* Opened again: at the current version no step runs (a second ALTER
+     * TABLE ADD COLUMN would fail). */
+    TST_CHECK(db_open(path, 0, &d) == UTIL_OK, "reopened: %s", util_last_error());
+    db_close(&d);
+}
+
 /* ---------------------------------------------------------- check_prob */
 
 static void test_check_prob(void)
@@ -1711,6 +1845,7 @@ int main(void)
     test_migration();
     test_migrate_v1();
     test_migrate_v2();
+    test_migrate_v3();
     test_check_prob();
     test_run_checker();
     test_refusals();

@@ -4,8 +4,9 @@
  * same documents holds (fields, digits and crops, pages, documents, failed
  * records), a document in two shards once; merging again changes not one
  * byte of any table; runs and models carried over (a run's model found by
- * SHA-256); the checker's check_prob, runs.checker_id and runs.judge_id
- * carried (the checker and the judge found by SHA-256); a version-1 shard migrated and merged; ids
+ * SHA-256); the checker's check_prob, runs.checker_id, runs.judge_id,
+ * runs.pair_left_id and runs.pair_right_id carried (the checker, the judge
+ * and the pair readers found by SHA-256); a version-1 shard migrated and merged; ids
  * above the output's own; a stored document replacing a failed record;
  * refusals (newer schema version, another program's database, not SQLite,
  * missing, the output itself) leaving the output unchanged; a shard failing
@@ -391,10 +392,10 @@ static void test_refusals(void)
     }
 }
 
-/* A shard whose run has a checker and a judge and whose digits carry
- * check_prob: the output keeps every check_prob, and the run's checker_id
- * and judge_id name the same models (by SHA-256) under the output's own
- * models ids. */
+/* A shard whose run has a checker, a judge and pair readers and whose
+ * digits carry check_prob: the output keeps every check_prob, and the
+ * run's checker_id, judge_id, pair_left_id and pair_right_id name the same
+ * models (by SHA-256) under the output's own models ids. */
 static void test_merge_checker(void)
 {
     static const int seeds[] = {21, 22}, other[] = {23};
@@ -423,6 +424,12 @@ static void test_merge_checker(void)
     run.judge.sha256 = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
     run.judge.arch = "lenet5";
     run.judge.test_accuracy = -1;
+    run.pair_left.sha256 = "7777777777777777777777777777777777777777777777777777777777777777";
+    run.pair_left.arch = "conv32k3 dense10 left";
+    run.pair_left.test_accuracy = -1;
+    run.pair_right.sha256 = "8888888888888888888888888888888888888888888888888888888888888888";
+    run.pair_right.arch = "conv32k3 dense10 right";
+    run.pair_right.test_accuracy = -1;
     if (db_open(shard, DB_OPEN_CREATE, &d) || db_run_begin(d, &run, &run_id)) {
         fprintf(stderr, "chk shard: %s\n", util_last_error());
         abort();
@@ -473,11 +480,23 @@ static void test_merge_checker(void)
                                  "lenet5|\n1|\n") == 0,
               "the run's judge carried by SHA-256, the other run without one:\n%s", got);
     free(got);
-#define CHK_ID "SELECT checker_id, judge_id FROM runs WHERE checker_id IS NOT NULL"
+    got = dump(out, "SELECT l.sha256, l.arch, r.sha256, r.arch FROM runs x JOIN models l ON "
+                    "l.id = x.pair_left_id JOIN models r ON r.id = x.pair_right_id; "
+                    "SELECT count(*) FROM runs WHERE pair_left_id IS NULL AND pair_right_id IS NULL");
+    TST_CHECK(got && strcmp(got, "7777777777777777777777777777777777777777777777777777777777777777|"
+                                 "conv32k3 dense10 left|"
+                                 "8888888888888888888888888888888888888888888888888888888888888888|"
+                                 "conv32k3 dense10 right|\n1|\n") == 0,
+              "the run's pair readers carried by SHA-256, the other run without them:\n%s", got);
+    free(got);
+#define CHK_ID                                                                                   \
+    "SELECT checker_id, judge_id, pair_left_id, pair_right_id FROM runs WHERE checker_id IS NOT " \
+    "NULL"
     want = dump(shard, CHK_ID);
     got = dump(out, CHK_ID);
-    TST_CHECK(want && got && strcmp(want, "2|3|\n") == 0 && strcmp(got, "3|4|\n") == 0,
-              "checker_id and judge_id mapped to the output's own models id (shard %s, output %s)", want, got);
+    TST_CHECK(want && got && strcmp(want, "2|3|4|5|\n") == 0 && strcmp(got, "3|4|5|6|\n") == 0,
+              "checker_id, judge_id, pair_left_id and pair_right_id mapped to the output's own "
+              "models ids (shard %s, output %s)", want, got);
     free(want);
     free(got);
     want = dump(out, ALL);
