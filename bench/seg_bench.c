@@ -19,8 +19,9 @@
  * template's range and cents), which split pipeline/ chose, and whether
  * the split has the right count and the right text (for fitting the
  * choice offline).  The split chosen is ingest's: the model's, the
- * checker's and the judge's probabilities when models/checker.model and
- * models/judge.model are beside the model (the line says which).
+ * checker's, the judge's and the pair readers' probabilities when
+ * models/checker.model, models/judge.model and models/pair-left.model with
+ * models/pair-right.model are beside the model (the line says which).
  *
  * SAMPLES_DIR holds truth.csv (file,page,field,type,text) and pages.csv
  * (file,page,form,dpi,skew_deg,...) as `docpipe samples` writes them.  When
@@ -290,8 +291,9 @@ int main(int argc, char **argv)
     rec_model *m = NULL;
     rec_engine *eng = NULL;
     rec_classifier *cls = NULL, *ccls = NULL, *jcls = NULL; /* model, checker, judge */
-    rec_model *cm = NULL, *jm = NULL;
-    char check_path[4096], judge_path[4096];
+    rec_classifier *lcls = NULL, *rcls = NULL;                /* the pair readers */
+    rec_model *cm = NULL, *jm = NULL, *lm = NULL, *rm = NULL;
+    char check_path[4096], judge_path[4096], left_path[4096], right_path[4096];
     const rec_engine_ops *ops = &rec_engine_cpu_ops;
     rec_engine_opts eo = {1, 0};
     seg_opts so = {0};
@@ -341,6 +343,13 @@ int main(int argc, char **argv)
     if (rec_model_judge_path(judge_path, sizeof judge_path) &&
         ((rc = rec_model_load(&jm, judge_path, REC_MODEL_KIND_MODEL)) ||
          (rc = rec_classifier_create(&jcls, jm, ops, eng, 64))))
+        return 1;
+    if (rec_model_pair_left_path(left_path, sizeof left_path) &&
+        rec_model_pair_right_path(right_path, sizeof right_path) &&
+        ((rc = rec_model_load(&lm, left_path, REC_MODEL_KIND_MODEL)) ||
+         (rc = rec_model_load(&rm, right_path, REC_MODEL_KIND_MODEL)) ||
+         (rc = rec_classifier_create(&lcls, lm, ops, eng, 64)) ||
+         (rc = rec_classifier_create(&rcls, rm, ops, eng, 64))))
         return 1;
     {
         char sp[4400];
@@ -430,8 +439,8 @@ int main(int argc, char **argv)
             {
                 int ng = pipe_field_glyphs(f), g = 0;
                 uint8_t *gpx = malloc((size_t)(ng ? ng : 1) * SEG_CROP_PIXELS);
-                float *gp = malloc((size_t)(ng ? ng : 1) * 30 * sizeof *gp);
-                const float **gprobs = malloc((size_t)(ng ? ng : 1) * 3 * sizeof *gprobs);
+                float *gp = malloc((size_t)(ng ? ng : 1) * 50 * sizeof *gp);
+                const float **gprobs = malloc((size_t)(ng ? ng : 1) * 5 * sizeof *gprobs);
                 db_digit *dd = malloc(64 * sizeof *dd);
                 pipe_rules rules;
                 pipe_read rd;
@@ -442,11 +451,15 @@ int main(int argc, char **argv)
                 pipe_rules_of(seg_form_set_find(forms, pg->form), f->name, &rules);
                 if (gpx && gp && gprobs && dd && rec_classifier_run(cls, gp, gpx, ng) == UTIL_OK &&
                     (!ccls || rec_classifier_run(ccls, gp + 10 * ng, gpx, ng) == UTIL_OK) &&
-                    (!jcls || rec_classifier_run(jcls, gp + 20 * ng, gpx, ng) == UTIL_OK)) {
-                    for (int k = 0; k < 3 * ng; k++)
-                        gprobs[k] = gp + 10 * k; /* the model's, the checker's, the judge's */
+                    (!jcls || rec_classifier_run(jcls, gp + 20 * ng, gpx, ng) == UTIL_OK) &&
+                    (!lcls || rec_classifier_run(lcls, gp + 30 * ng, gpx, ng) == UTIL_OK) &&
+                    (!rcls || rec_classifier_run(rcls, gp + 40 * ng, gpx, ng) == UTIL_OK)) {
+                    for (int k = 0; k < 5 * ng; k++) /* the model's, the checker's, the */
+                        gprobs[k] = gp + 10 * k;     /* judge's, the pair readers' */
                     pipe_assemble_field_judged(f, gprobs, ccls ? gprobs + ng : NULL,
-                                               jcls ? gprobs + 2 * ng : NULL, &rules, 0.97, &rd,
+                                               jcls ? gprobs + 2 * ng : NULL,
+                                               lcls ? gprobs + 3 * ng : NULL,
+                                               rcls ? gprobs + 4 * ng : NULL, &rules, 0.97, &rd,
                                                dd);
                     chosen_count.ok += rd.n == nd;
                     chosen_text.ok += strcmp(rd.text, tf[j].text) == 0;
@@ -550,7 +563,10 @@ int main(int argc, char **argv)
            pct(any_split));
     printf("with the classifier choosing among the splits (as ingest does%s): count exact "
            "%ld/%ld (%.2f %%), field text exact %ld/%ld (%.2f %%)\n",
-           ccls ? (jcls ? "; checker, judge" : "; checker") : jcls ? "; judge" : "",
+           ccls ? (jcls ? (lcls ? "; checker, judge, pair readers" : "; checker, judge")
+                        : "; checker")
+           : jcls ? "; judge"
+                  : "",
            chosen_count.ok, chosen_count.n, pct(chosen_count), chosen_text.ok, chosen_text.n,
            pct(chosen_text));
     printf("amounts with the cents found: %ld/%ld (%.2f %%)\n", cents_ok.ok, cents_ok.n, pct(cents_ok));
@@ -578,8 +594,12 @@ int main(int argc, char **argv)
     rec_classifier_destroy(&cls);
     rec_classifier_destroy(&ccls);
     rec_classifier_destroy(&jcls);
+    rec_classifier_destroy(&lcls);
+    rec_classifier_destroy(&rcls);
     rec_model_destroy(&cm);
     rec_model_destroy(&jm);
+    rec_model_destroy(&lm);
+    rec_model_destroy(&rm);
     ops->destroy(&eng);
     rec_model_destroy(&m);
     seg_form_set_destroy(&forms);

@@ -168,6 +168,11 @@ static const cmd CMDS[] = {
      "                     glyph from a whole digit, weighed into the choice among\n"
      "                     a field's readings (default: models/judge.model beside\n"
      "                     the binary when it is there; none: without one)\n"
+     "  --pairs L,R|none   the pair readers: two models that read the left and the\n"
+     "                     right digit of a glyph holding two touching digits,\n"
+     "                     weighed into the reading of its cut (default:\n"
+     "                     models/pair-left.model and pair-right.model beside the\n"
+     "                     binary when both are there; none: without them)\n"
      "  --form NAME|auto   read every page as this template; 'auto': every printed\n"
      "                     box or comb (default: the best template, else auto)\n"
      "  --forms DIR        the templates (default: forms/ beside the binary)\n"
@@ -586,6 +591,7 @@ static int cmd_ingest(const cmd *c, int argc, char **argv)
     const opt opts[] = {
         {"--db", O_STR, &o.db, 0, 0},           {"--model", O_STR, &o.model, 0, 0},
         {"--checker", O_STR, &o.checker, 0, 0}, {"--judge", O_STR, &o.judge, 0, 0},
+        {"--pairs", O_STR, &o.pairs, 0, 0},
         {"--form", O_STR, &o.form, 0, 0},       {"--forms", O_STR, &o.forms_dir, 0, 0},
         {"--threads", O_INT, &o.threads, 0, 64}, {"--batch", O_INT, &o.batch, 1, 65536},
         {"--review-below", O_DBL, &o.review_below, 0.0, 1.0},

@@ -51,6 +51,9 @@ typedef struct pipe_ingest_opts {
                               * weighed into the choice among splits), NULL:
                               * rec_model_judge_path() when it exists, none otherwise;
                               * "none": no judge */
+    const char *pairs;       /* "none": no pair readers; NULL: the shipped pair-left.model
+                              * and pair-right.model (rec_model_pair_left_path) when both
+                              * exist; else "LEFT,RIGHT", the two model files */
     const char *form;        /* NULL: best template else auto; "auto"; or a template name */
     const char *forms_dir;   /* NULL: seg_forms_default_dir() */
     const char *engine;      /* --device: "auto" (NULL), "cpu" or "cuda" (rec_engine_open) */

@@ -80,6 +80,7 @@ typedef struct pdoc {
     float *probs;                /* n_crops x 10, filled by the main thread */
     float *cprobs;               /* the checker's, the same way (NULL: no checker) */
     float *jprobs;               /* the judge's, the same way (NULL: no judge) */
+    float *lprobs, *rprobs;      /* the pair readers', the same way (NULL: none) */
     int *gmap;                   /* every glyph, field by field, split by split: its crop */
     int fed, done;               /* crops put into batches / classified */
     double seconds;
@@ -102,6 +103,8 @@ static void pdoc_destroy(pdoc **pd)
     free(d->probs);
     free(d->cprobs);
     free(d->jprobs);
+    free(d->lprobs);
+    free(d->rprobs);
     free(d->gmap);
     free(d);
     *pd = NULL;
@@ -130,6 +133,7 @@ typedef struct ingest {
     int n_threads;
     int with_check;              /* a checker model runs beside the model */
     int with_judge;              /* and a judge model */
+    int with_pairs;              /* and the two pair readers */
     /* shared between threads, under mu */
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_main;
@@ -139,9 +143,9 @@ typedef struct ingest {
 } ingest;
 
 /* Lists every glyph's crop, once per distinct (box, crop) within a field;
- * room for the checker's probabilities too when with_check, and the
- * judge's when with_judge. */
-static int list_crops(pdoc *d, int with_check, int with_judge)
+ * room for the checker's probabilities too when with_check, the judge's
+ * when with_judge, and the pair readers' when with_pairs. */
+static int list_crops(pdoc *d, int with_check, int with_judge, int with_pairs)
 {
     int n_glyphs = 0, j = 0;
 
@@ -158,8 +162,12 @@ static int list_crops(pdoc *d, int with_check, int with_judge)
         d->cprobs = malloc((size_t)n_glyphs * 10 * sizeof *d->cprobs);
     if (with_judge)
         d->jprobs = malloc((size_t)n_glyphs * 10 * sizeof *d->jprobs);
+    if (with_pairs) {
+        d->lprobs = malloc((size_t)n_glyphs * 10 * sizeof *d->lprobs);
+        d->rprobs = malloc((size_t)n_glyphs * 10 * sizeof *d->rprobs);
+    }
     if (!d->gmap || !d->crops || !d->probs || (with_check && !d->cprobs) ||
-        (with_judge && !d->jprobs))
+        (with_judge && !d->jprobs) || (with_pairs && (!d->lprobs || !d->rprobs)))
         return UTIL_ENOMEM;
     for (int p = 0; p < d->n_pages; p++) {
         const seg_page *pg = d->pages[p].seg;
@@ -268,7 +276,7 @@ static pdoc *process(ingest *g, int idx, db *rd)
                                                        : strdup("no page could be read");
         goto done;
     }
-    if (list_crops(d, g->with_check, g->with_judge)) {
+    if (list_crops(d, g->with_check, g->with_judge, g->with_pairs)) {
         d->kind = DOC_FAILED;
         d->error = strdup("out of memory listing its digits");
     }
@@ -343,9 +351,10 @@ typedef struct writer {
     rec_classifier *cls;
     rec_classifier *chk;           /* the checker, or NULL */
     rec_classifier *jud;           /* the judge, or NULL */
+    rec_classifier *pl, *pr;       /* the pair readers, left and right digit, or NULL */
     int batch;
     uint8_t *bpix;
-    float *bprob, *bcprob, *bjprob;
+    float *bprob, *bcprob, *bjprob, *blprob, *brprob;
     pdoc **bdoc;
     int *bcrop;
     pdoc *fifo_head, *fifo_tail;   /* documents waiting for probabilities or writing */
@@ -377,7 +386,7 @@ static int write_doc(writer *w, pdoc *d)
     db_field *fields = NULL;
     db_digit *digits = NULL;
     pipe_read *reads = NULL;
-    const float **gp = NULL, **cp = NULL, **jp = NULL;
+    const float **gp = NULL, **cp = NULL, **jp = NULL, **lp = NULL, **rp = NULL;
     size_t n_fields = 0, n_digits = 0, n_glyphs = 0;
     int rc = UTIL_OK, outcome = 0;
     int64_t id = 0;
@@ -421,8 +430,12 @@ static int write_doc(writer *w, pdoc *d)
         cp = calloc(n_glyphs ? n_glyphs : 1, sizeof *cp);
     if (d->jprobs)
         jp = calloc(n_glyphs ? n_glyphs : 1, sizeof *jp);
+    if (d->lprobs) {
+        lp = calloc(n_glyphs ? n_glyphs : 1, sizeof *lp);
+        rp = calloc(n_glyphs ? n_glyphs : 1, sizeof *rp);
+    }
     if (!pages || !fields || !reads || !digits || !gp || (d->cprobs && !cp) ||
-        (d->jprobs && !jp)) {
+        (d->jprobs && !jp) || (d->lprobs && (!lp || !rp))) {
         util_log(UTIL_LOG_ERROR, "out of memory storing %s", e->path);
         rc = UTIL_ENOMEM;
         goto cleanup;
@@ -457,10 +470,15 @@ static int write_doc(writer *w, pdoc *d)
                         cp[gj + (size_t)j] = d->cprobs + c;
                     if (jp)
                         jp[gj + (size_t)j] = d->jprobs + c;
+                    if (lp) {
+                        lp[gj + (size_t)j] = d->lprobs + c;
+                        rp[gj + (size_t)j] = d->rprobs + c;
+                    }
                 }
                 rules_of(w->g, pp->seg, fl, &rules);
                 pipe_assemble_field_judged(fl, gp + gj, cp ? cp + gj : NULL,
-                                           jp ? jp + gj : NULL, &rules, w->g->o->review_below,
+                                           jp ? jp + gj : NULL, lp ? lp + gj : NULL,
+                                           rp ? rp + gj : NULL, &rules, w->g->o->review_below,
                                            &reads[fi], &digits[di]);
                 df->form = pp->seg->form[0] ? pp->seg->form : "auto";
                 df->name = fl->name;
@@ -523,6 +541,8 @@ cleanup:
     free(gp);
     free(cp);
     free(jp);
+    free(lp);
+    free(rp);
     return rc;
 }
 
@@ -565,7 +585,9 @@ static int run_batch(writer *w)
         return UTIL_OK;
     if ((rc = rec_classifier_run(w->cls, w->bprob, w->bpix, m)) ||
         (w->chk && (rc = rec_classifier_run(w->chk, w->bcprob, w->bpix, m))) ||
-        (w->jud && (rc = rec_classifier_run(w->jud, w->bjprob, w->bpix, m))))
+        (w->jud && (rc = rec_classifier_run(w->jud, w->bjprob, w->bpix, m))) ||
+        (w->pl && (rc = rec_classifier_run(w->pl, w->blprob, w->bpix, m))) ||
+        (w->pr && (rc = rec_classifier_run(w->pr, w->brprob, w->bpix, m))))
         return rc;
     dt = util_now() - t0;
     w->st.classify_seconds += dt;
@@ -579,6 +601,12 @@ static int run_batch(writer *w)
         if (d->jprobs)
             memcpy(d->jprobs + (size_t)w->bcrop[i] * 10, w->bjprob + (size_t)i * 10,
                    10 * sizeof(float));
+        if (d->lprobs) {
+            memcpy(d->lprobs + (size_t)w->bcrop[i] * 10, w->blprob + (size_t)i * 10,
+                   10 * sizeof(float));
+            memcpy(d->rprobs + (size_t)w->bcrop[i] * 10, w->brprob + (size_t)i * 10,
+                   10 * sizeof(float));
+        }
         d->done++;
         d->seconds += dt / m;
     }
@@ -666,6 +694,35 @@ static int helper_path(const char *opt, int (*shipped)(char *, size_t), model_fi
     return shipped(mf->path, sizeof mf->path);
 }
 
+/* The pair readers' files (README "The pair readers") into pl->path and
+ * pr->path: none for "none", the two files of "LEFT,RIGHT", else the
+ * shipped pair-left.model and pair-right.model when both are there.
+ * *pwith is 1 when there are two to load; UTIL_EINVAL (logged) for an
+ * option that is neither "none" nor two names. */
+static int pair_paths(const char *opt, model_file *pl, model_file *pr, int *pwith)
+{
+    const char *comma = opt ? strchr(opt, ',') : NULL;
+
+    *pwith = 0;
+    if (opt && strcmp(opt, "none") == 0)
+        return UTIL_OK;
+    if (opt) {
+        if (!comma || comma == opt || !comma[1] || strchr(comma + 1, ',') ||
+            (size_t)(comma - opt) >= sizeof pl->path) {
+            util_log(UTIL_LOG_ERROR, "--pairs \"%s\": expected LEFT,RIGHT (two model files) "
+                     "or none", opt);
+            return UTIL_EINVAL;
+        }
+        snprintf(pl->path, sizeof pl->path, "%.*s", (int)(comma - opt), opt);
+        snprintf(pr->path, sizeof pr->path, "%s", comma + 1);
+        *pwith = 1;
+        return UTIL_OK;
+    }
+    *pwith = rec_model_pair_left_path(pl->path, sizeof pl->path) &&
+             rec_model_pair_right_path(pr->path, sizeof pr->path);
+    return UTIL_OK;
+}
+
 /* Loads mf->path into mf (its network, SHA-256, architecture, metadata). */
 static int model_file_load(model_file *mf)
 {
@@ -732,7 +789,7 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
 {
     ingest g = {0};
     writer w = {0};
-    model_file model = {0}, checker = {0}, judge = {0};
+    model_file model = {0}, checker = {0}, judge = {0}, pleft = {0}, pright = {0};
     const rec_engine_ops *ops = NULL;
     rec_engine *eng = NULL;
     pthread_t th[MAX_THREADS];
@@ -762,8 +819,11 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
         rec_model_default_path(model.path, sizeof model.path);
     g.with_check = helper_path(o->checker, rec_model_checker_path, &checker);
     g.with_judge = helper_path(o->judge, rec_model_judge_path, &judge);
+    if ((rc = pair_paths(o->pairs, &pleft, &pright, &g.with_pairs)))
+        goto cleanup;
     if ((rc = model_file_load(&model)) || (g.with_check && (rc = model_file_load(&checker))) ||
         (g.with_judge && (rc = model_file_load(&judge))) ||
+        (g.with_pairs && ((rc = model_file_load(&pleft)) || (rc = model_file_load(&pright)))) ||
         (rc = load_forms(&g)) || (rc = db_open(o->db, DB_OPEN_CREATE, &w.db)))
         goto cleanup;
     {
@@ -771,7 +831,9 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
         oo.batch = w.batch;
         if ((rc = make_classifier(&oo, model.m, &ops, &eng, &w.cls)) ||
             (checker.m && (rc = rec_classifier_create(&w.chk, checker.m, ops, eng, w.batch))) ||
-            (judge.m && (rc = rec_classifier_create(&w.jud, judge.m, ops, eng, w.batch))))
+            (judge.m && (rc = rec_classifier_create(&w.jud, judge.m, ops, eng, w.batch))) ||
+            (pleft.m && (rc = rec_classifier_create(&w.pl, pleft.m, ops, eng, w.batch))) ||
+            (pright.m && (rc = rec_classifier_create(&w.pr, pright.m, ops, eng, w.batch))))
             goto cleanup;
     }
     if ((rc = pipe_walk_paths(o->paths, o->n_paths, &g.walk)))
@@ -783,9 +845,14 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
         w.bcprob = malloc((size_t)w.batch * 10 * sizeof *w.bcprob);
     if (w.jud)
         w.bjprob = malloc((size_t)w.batch * 10 * sizeof *w.bjprob);
+    if (w.pl) {
+        w.blprob = malloc((size_t)w.batch * 10 * sizeof *w.blprob);
+        w.brprob = malloc((size_t)w.batch * 10 * sizeof *w.brprob);
+    }
     w.bdoc = malloc((size_t)w.batch * sizeof *w.bdoc);
     w.bcrop = malloc((size_t)w.batch * sizeof *w.bcrop);
-    if (!w.bpix || !w.bprob || (w.chk && !w.bcprob) || (w.jud && !w.bjprob) || !w.bdoc ||
+    if (!w.bpix || !w.bprob || (w.chk && !w.bcprob) || (w.jud && !w.bjprob) ||
+        (w.pl && (!w.blprob || !w.brprob)) || !w.bdoc ||
         !w.bcrop) {
         util_log(UTIL_LOG_ERROR, "out of memory for a batch of %d digits", w.batch);
         rc = UTIL_ENOMEM;
@@ -799,6 +866,10 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
             run.checker = model_file_ref(&checker);
         if (judge.m)
             run.judge = model_file_ref(&judge);
+        if (pleft.m && pright.m) {
+            run.pair_left = model_file_ref(&pleft);
+            run.pair_right = model_file_ref(&pright);
+        }
         if ((rc = db_run_begin(w.db, &run, &w.run_id)))
             goto cleanup;
         run_open = 1;
@@ -885,9 +956,11 @@ cleanup:
                               : w.chk        ? " with the checker"
                               : w.jud        ? " with the judge"
                                              : "";
-        printf("classifier: %ld digits on %s%s, %.2f s classifying, %.2f s waiting for "
+        printf("classifier: %ld digits on %s%s%s, %.2f s classifying, %.2f s waiting for "
                "segmentation\n",
-               w.st.crops, ops && eng ? ops->name : "-", helpers, w.st.classify_seconds,
+               w.st.crops, ops && eng ? ops->name : "-", helpers,
+               w.pl ? (helpers[0] ? ", and the pair readers" : " with the pair readers") : "",
+               w.st.classify_seconds,
                w.st.wait_seconds);
         fflush(stdout);
     }
@@ -897,16 +970,22 @@ cleanup:
     free(w.bprob);
     free(w.bcprob);
     free(w.bjprob);
+    free(w.blprob);
+    free(w.brprob);
     free(w.bdoc);
     free(w.bcrop);
     rec_classifier_destroy(&w.cls);
     rec_classifier_destroy(&w.chk);
     rec_classifier_destroy(&w.jud);
+    rec_classifier_destroy(&w.pl);
+    rec_classifier_destroy(&w.pr);
     if (eng)
         ops->destroy(&eng);
     rec_model_destroy(&model.m);
     rec_model_destroy(&checker.m);
     rec_model_destroy(&judge.m);
+    rec_model_destroy(&pleft.m);
+    rec_model_destroy(&pright.m);
     db_close(&w.db);
     pipe_walk_destroy(&g.walk);
     seg_form_set_destroy(&g.forms);

@@ -158,13 +158,31 @@ void pipe_combine_probs(const float *p, const float *c, float *q);
  * glyph (class 1) or a piece; each split's score takes 1.0 times the sum
  * of log(1 - P(touching)) over its glyphs, in the choice and in the share
  * S of the confidence (unlike the checker's term), and 0.5 times the sum
- * of log(1 - P(piece)) (class 2), in the choice only.  The rest is as
+ * of log(1 - P(piece)) (class 2), in the choice only.  lprobs and rprobs
+ * (numbered as gprobs; NULL: none) are the pair readers', applied by
+ * pipe_pair_reread after the checker's combination.  The rest is as
  * above.
  */
 void pipe_assemble_field_judged(const seg_field *f, const float *const *gprobs,
                                 const float *const *cprobs, const float *const *jprobs,
+                                const float *const *lprobs, const float *const *rprobs,
                                 const pipe_rules *rules, double review_below, pipe_read *out,
                                 db_digit *digits);
+
+/*
+ * pipe_pair_reread - the pair readers' word on touching digits: wherever a
+ * glyph G of one split of f has the centres of exactly two glyphs of
+ * another split inside its columns (the two it was cut into), the reading
+ * of those two, q[10 * j .. 10 * j + 9] for glyph j (numbered as in
+ * pipe_field_glyphs), becomes q^0.5 L^0.5 normalized for the left one and
+ * q^0.5 R^0.5 for the right one, L = lprobs[G] and R = rprobs[G] (the left
+ * and the right pair reader's probabilities for G's crop, numbered as q).
+ * Each glyph is taken toward a pair at most once (the first G found, split
+ * by split).  Returns how many glyphs changed, 0 without both readers,
+ * -1 when out of memory (q untouched).
+ */
+int pipe_pair_reread(const seg_field *f, const float *const *lprobs,
+                     const float *const *rprobs, float *q);
 
 /*
  * pipe_read_split - the labels of split sp's glyphs (probs[i] the 10

@@ -595,3 +595,13 @@ int rec_model_judge_path(char *buf, size_t cap)
 {
     return model_find_env("DOCPIPE_JUDGE", "judge.model", buf, cap);
 }
+
+int rec_model_pair_left_path(char *buf, size_t cap)
+{
+    return model_find_env("DOCPIPE_PAIR_LEFT", "pair-left.model", buf, cap);
+}
+
+int rec_model_pair_right_path(char *buf, size_t cap)
+{
+    return model_find_env("DOCPIPE_PAIR_RIGHT", "pair-right.model", buf, cap);
+}

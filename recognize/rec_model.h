@@ -120,4 +120,15 @@ int rec_model_checker_path(char *buf, size_t cap);
  * exists (or the variable is set), 0 when none does.
  */
 int rec_model_judge_path(char *buf, size_t cap);
+
+/*
+ * rec_model_pair_left_path, rec_model_pair_right_path - where the shipped
+ * pair readers are (two networks reading the left and the right digit of
+ * a glyph holding two touching digits: README "The pair readers"):
+ * $DOCPIPE_PAIR_LEFT / $DOCPIPE_PAIR_RIGHT when set, else as
+ * rec_model_judge_path with pair-left.model / pair-right.model.  Return 1
+ * when the file found exists (or the variable is set), 0 when none does.
+ */
+int rec_model_pair_left_path(char *buf, size_t cap);
+int rec_model_pair_right_path(char *buf, size_t cap);
 #endif

@@ -226,14 +226,14 @@ static void test_judge(void)
     pipe_assemble_field(&t.f, t.gp, NULL, &none, 0.0, &r, d);
     TST_CHECK(r.split == 0 && strcmp(r.text, "0") == 0, "no judge: the one glyph (%d %s)",
               r.split, r.text);
-    pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, &none, 0.0, &r, d);
+    pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, NULL, NULL, &none, 0.0, &r, d);
     TST_CHECK(r.split == 0 && strcmp(r.text, "0") == 0,
               "the judge seeing whole digits: the one glyph (%d %s)", r.split, r.text);
     jv[0][0] = 0.65f, jv[0][1] = 0.30f, jv[0][2] = 0.05f;
-    pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, &none, 0.0, &r, d);
+    pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, NULL, NULL, &none, 0.0, &r, d);
     TST_CHECK(r.split == 0, "the judge unsure (0.3 touching): the one glyph (%d)", r.split);
     jv[0][0] = 0.04f, jv[0][1] = 0.95f, jv[0][2] = 0.01f;
-    pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, &none, 0.0, &r, d);
+    pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, NULL, NULL, &none, 0.0, &r, d);
     TST_CHECK(r.split == 1 && strcmp(r.text, "12") == 0,
               "the judge reading the glyph as touching digits (0.95): the two (%d %s)", r.split,
               r.text);
@@ -253,12 +253,12 @@ static void test_judge(void)
         tfield_make(&t, SEG_FT_NUMBER, 2, ns2, pr2); /* split 0 reads "01", split 1 "1" */
         for (int j = 0; j < 3; j++)
             jv[j][0] = 0.97f, jv[j][1] = 0.02f, jv[j][2] = 0.01f;
-        pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, &none, 0.0, &r, d);
+        pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, NULL, NULL, &none, 0.0, &r, d);
         TST_CHECK(r.split == 0 && strcmp(r.text, "01") == 0,
                   "the judge seeing whole digits: the two glyphs (%d %s)", r.split, r.text);
         for (int j = 0; j < 2; j++)
             jv[j][0] = 0.08f, jv[j][1] = 0.02f, jv[j][2] = 0.90f;
-        pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, &none, 0.0, &r, d);
+        pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, NULL, NULL, &none, 0.0, &r, d);
         TST_CHECK(r.split == 1 && strcmp(r.text, "1") == 0,
                   "the judge reading both as pieces (0.9): the whole glyph (%d %s)", r.split,
                   r.text);
@@ -279,14 +279,14 @@ static void test_judge(void)
         pipe_assemble_field(&t.f, t.gp, NULL, &none, 0.0, &r, d);
         sure = r.confidence;
         jv[0][0] = 0.97f, jv[0][1] = 0.02f, jv[0][2] = 0.01f;
-        pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, &none, 0.0, &r, d);
+        pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, NULL, NULL, &none, 0.0, &r, d);
         TST_CHECK(r.split == 0 && fabs(r.confidence - want_conf_judged(SEG_FT_NUMBER, log(0.99), 0,
                                                                       log(0.99 / 0.005), 0,
                                                                       log(0.98))) < 1e-4 &&
                       r.confidence < sure && r.confidence > sure - 0.01,
                   "one split judged whole: %.5f (no judge %.5f)", r.confidence, sure);
         jv[0][0] = 0.04f, jv[0][1] = 0.95f, jv[0][2] = 0.01f;
-        pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, &none, 0.0, &r, d);
+        pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, NULL, NULL, &none, 0.0, &r, d);
         TST_CHECK(r.split == 0 && fabs(r.confidence - want_conf_judged(SEG_FT_NUMBER, log(0.99), 0,
                                                                       log(0.99 / 0.005), 0,
                                                                       log(0.05))) < 1e-4 &&
@@ -328,6 +328,64 @@ static double want_mixed(int type, float p[][10], float c[][10], int n, char *te
     }
     text[n] = '\0';
     return want_conf(type, lp, 0.0, m, 0);
+}
+
+/* The pair readers (pipe_pair_reread): split 0 one glyph G over columns
+ * 0..39, split 1 the two glyphs it was cut into (centres 9 and 29), which
+ * the model reads "71"; the readers say G holds "94". */
+static void test_pairs(void)
+{
+    tfield t;
+    pipe_read r;
+    db_digit d[10];
+    pipe_rules none = {0, 0, 0, 0, ""};
+    int ns[2] = {1, 2};
+    float pr[2] = {0.3f, 0.7f}, lv[3][10], rv[3][10], q[30], keep[30];
+    const float *lp[3], *rp[3];
+
+    tfield_make(&t, SEG_FT_NUMBER, 2, ns, pr);
+    t.g[0][0].x = 0, t.g[0][0].w = 40;
+    t.g[1][0].x = 0, t.g[1][0].w = 19;
+    t.g[1][1].x = 20, t.g[1][1].w = 19;
+    set_p(t.p[0], 5, 0.6f, 3, 0.2f);  /* G as one digit */
+    set_p(t.p[1], 7, 0.6f, 9, 0.3f);  /* the left cut: 7, else 9 */
+    set_p(t.p[2], 1, 0.55f, 4, 0.4f); /* the right cut: 1, else 4 */
+    for (int j = 0; j < 3; j++) {
+        set_p(lv[j], 9, 0.95f, 7, 0.03f);
+        set_p(rv[j], 4, 0.9f, 1, 0.05f);
+        lp[j] = lv[j], rp[j] = rv[j];
+    }
+    for (int j = 0; j < 3; j++)
+        memcpy(q + 10 * j, t.p[j], sizeof t.p[j]);
+    memcpy(keep, q, sizeof q);
+    TST_CHECK(pipe_pair_reread(&t.f, lp, rp, q) == 2, "two glyphs taken toward the pair");
+    TST_CHECK(memcmp(q, keep, 10 * sizeof *q) == 0, "G's own reading left alone");
+    {
+        double a = sqrt(0.3 * 0.95), b = sqrt(0.6 * 0.03), z = 0;
+        for (int c = 0; c < 10; c++)
+            z += sqrt((double)t.p[1][c] * lv[0][c]);
+        TST_CHECK(fabs(q[10 + 9] - a / z) < 1e-5 && fabs(q[10 + 7] - b / z) < 1e-5,
+                  "left: q^0.5 L^0.5 normalized (9: %.5f want %.5f; 7: %.5f want %.5f)",
+                  q[10 + 9], a / z, q[10 + 7], b / z);
+    }
+    TST_CHECK(q[20 + 4] > q[20 + 1], "right: 4 now above 1 (%.3f %.3f)", q[24], q[21]);
+    memcpy(q, keep, sizeof q);
+    TST_CHECK(pipe_pair_reread(&t.f, NULL, rp, q) == 0 && memcmp(q, keep, sizeof q) == 0,
+              "one reader missing: nothing changes");
+    t.g[1][1].x = 40; /* the right glyph's centre outside G: not a pair of G */
+    TST_CHECK(pipe_pair_reread(&t.f, lp, rp, q) == 0 && memcmp(q, keep, sizeof q) == 0,
+              "one centre inside G: nothing changes");
+    t.g[1][1].x = 20;
+
+    pipe_assemble_field_judged(&t.f, t.gp, NULL, NULL, NULL, NULL, &none, 0.0, &r, d);
+    TST_CHECK(r.split == 1 && strcmp(r.text, "71") == 0, "without the readers: 71 (%d %s)",
+              r.split, r.text);
+    pipe_assemble_field_judged(&t.f, t.gp, NULL, NULL, lp, rp, &none, 0.0, &r, d);
+    TST_CHECK(r.split == 1 && strcmp(r.text, "94") == 0, "with them: 94 (%d %s)", r.split,
+              r.text);
+    TST_CHECK(d[0].label == 9 && d[0].prob > 0.5 && d[1].label == 4,
+              "the digits stored carry the combined reading (%d %.3f, %d)", d[0].label,
+              d[0].prob, d[1].label);
 }
 
 static void test_assemble(void)
@@ -913,11 +971,16 @@ static void test_cli(void)
         TST_CHECK(rc == 0 && tst_sql_int(h, "SELECT count(*) FROM digits") > 0 &&
                       tst_sql_int(h, "SELECT count(*) FROM digits WHERE check_prob IS NOT NULL") == 0 &&
                       tst_sql_int(h, "SELECT count(*) FROM runs WHERE checker_id IS NULL") == 1 &&
-                      tst_sql_int(h, "SELECT count(*) FROM models") == 2,
+                      tst_sql_int(h, "SELECT count(*) FROM models") == 4,
                   "--checker none: no checker recorded, no check_prob (exit %d): %s", rc, g_out);
         TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM runs r JOIN models m ON m.id = r.judge_id WHERE "
                                  "m.path GLOB '*judge.model' AND m.id <> r.model_id") == 1,
                   "the judge, found by default, recorded in runs.judge_id");
+        TST_CHECK(tst_sql_int(h, "SELECT count(*) FROM runs r JOIN models l ON l.id = r.pair_left_id "
+                                 "JOIN models g ON g.id = r.pair_right_id WHERE l.path GLOB "
+                                 "'*pair-left.model' AND g.path GLOB '*pair-right.model'") == 1,
+                  "the pair readers, found by default, recorded in runs.pair_left_id and "
+                  "pair_right_id");
         sqlite3_close(h);
     }
     rc = tst_runf(g_out, sizeof g_out, "%s ingest --quiet --db %s --judge none %s 2>&1", tst_bin(), tst_path("nj.db"), g_set);
@@ -925,10 +988,25 @@ static void test_cli(void)
         sqlite3 *h = tst_sql_open(tst_path("nj.db"));
         TST_CHECK(rc == 0 && tst_sql_int(h, "SELECT count(*) FROM runs WHERE judge_id IS NULL AND "
                                             "checker_id IS NOT NULL") == 1 &&
-                      tst_sql_int(h, "SELECT count(*) FROM models") == 2,
+                      tst_sql_int(h, "SELECT count(*) FROM models") == 4,
                   "--judge none: no judge recorded, the checker is (exit %d): %s", rc, g_out);
         sqlite3_close(h);
     }
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --quiet --db %s --pairs none %s 2>&1", tst_bin(), tst_path("np.db"), g_set);
+    {
+        sqlite3 *h = tst_sql_open(tst_path("np.db"));
+        TST_CHECK(rc == 0 && tst_sql_int(h, "SELECT count(*) FROM runs WHERE pair_left_id IS NULL AND "
+                                            "pair_right_id IS NULL AND judge_id IS NOT NULL") == 1 &&
+                      tst_sql_int(h, "SELECT count(*) FROM models") == 3,
+                  "--pairs none: no pair readers recorded, the judge is (exit %d): %s", rc, g_out);
+        sqlite3_close(h);
+    }
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s --pairs %s %s 2>&1", tst_bin(), tst_path("p1.db"), "models/pair-left.model", g_set);
+    TST_CHECK(rc != 0 && strstr(g_out, "LEFT,RIGHT") && !tst_file_exists(tst_path("p1.db")),
+              "--pairs with one file: refused, no database made (exit %d): %s", rc, g_out);
+    rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s --pairs %s,%s %s 2>&1", tst_bin(), tst_path("p2.db"), tst_path("no-left.model"), tst_path("no-right.model"), g_set);
+    TST_CHECK(rc == 1 && strstr(g_out, "no-left.model") && !tst_file_exists(tst_path("p2.db")),
+              "a missing pair reader named: exit 1 naming it, no database made: %s", g_out);
     rc = tst_runf(g_out, sizeof g_out, "%s ingest --db %s --judge %s %s 2>&1", tst_bin(), tst_path("j.db"), tst_path("no-judge.model"), g_set);
     TST_CHECK(rc == 1 && strstr(g_out, "no-judge.model") && !tst_file_exists(tst_path("j.db")),
               "a missing judge named: exit 1 naming it, no database made: %s", g_out);
@@ -982,6 +1060,7 @@ int main(void)
     test_texts();
     test_assemble();
     test_judge();
+    test_pairs();
     test_measures();
     if (make_set()) {
         test_end_to_end();
