@@ -389,10 +389,12 @@ void pipe_combine_probs(const float *p, const float *c, float *q)
 /* How much the pair readers' word weighs against the reading of a cut
  * glyph (the model and checker combined): q^(1-w) pair^w normalized.
  * On the six tuning sets' ingest (seeds 3/5/9/13, 3 and 5 at 200 dpi;
- * fields exact, without the readers 808/813/873/923/808/812): 0.5 read
- * 813/817/879/924/813/814, 0.7 814/818/878/925/813/814 with lower read
- * rates (s5 89.98 against 91.14 %), 0.9 814/816/877/924/812/813.
- * README "The pair readers". */
+ * fields exact, without the readers 808/813/873/923/808/812), with the
+ * shipped readers: 0.5 814/817/879/925/814/813 (pooled read rate 88.87 %,
+ * 88.17 without), 0.7 815/817/880/925/812/814 (88.75 %); with readers
+ * trained without the integer-and-cent pairs: 0.5 813/817/879/924/813/814
+ * (88.96 %), 0.7 814/818/878/925/813/814 (88.83 %), 0.9
+ * 814/816/877/924/812/813.  README "The pair readers". */
 #define PAIR_WEIGHT 0.5
 
 /* q[j] (glyph j's reading, 10 floats) taken toward pr[10] by PAIR_WEIGHT. */

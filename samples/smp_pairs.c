@@ -38,11 +38,13 @@ static void put_row(FILE *fp, int label, const uint8_t *crop)
 
 /*
  * One pair a, b in the way `docpipe samples` writes touching neighbours
- * (smp_page.c): one writer, one height (raised cents' 0.6 of it a third of
- * the time), at 200 or 300 dpi, the second digit 2-5 px (at 300 dpi) into
- * the first's box, or for 3 pairs in 10 up to 2 px either side of
- * touching; the ink thresholded, and kept (*pkept) only when it is one
- * piece, as a glyph the segmenter would have to cut.
+ * (smp_page.c): one writer, one height, at 200 or 300 dpi; both digits
+ * raised cents (0.6 of the height) a third of the time, and one pair in
+ * five the last digit before the cents with the first raised cent (the
+ * second digit 0.6 high, its foot 0.4 of the height up); the second digit
+ * 2-5 px (at 300 dpi) into the first's box, or for 3 pairs in 10 up to
+ * 2 px either side of touching; the ink thresholded, and kept (*pkept)
+ * only when it is one piece, as a glyph the segmenter would have to cut.
  */
 static int pair_draw(const smp_bank *bank, util_rng *rng, int a, int b, uint8_t *crop,
                      int *pkept)
@@ -51,17 +53,22 @@ static int pair_draw(const smp_bank *bank, util_rng *rng, int a, int b, uint8_t 
     smp_glyph ga = {0}, gb = {0};
     PIX *canvas = NULL, *bin = NULL, *tight = NULL;
     BOXA *parts = NULL;
-    int rc, dpi, ia, ib;
-    double h;
+    int rc, dpi, ia, ib, mixed;
+    double h, hb, lift;
 
     *pkept = 0;
     smp_writer_random(&w, rng, 0);
     dpi = smp_rand(rng, 0, 1) < 0.5 ? 200 : 300;
-    h = w.height_in * dpi * (smp_rand(rng, 0, 1) < 0.35 ? 0.6 : 1.0);
+    h = w.height_in * dpi;
+    mixed = smp_rand(rng, 0, 1) < 0.2;
+    if (!mixed && smp_rand(rng, 0, 1) < 0.35)
+        h *= 0.6;
+    hb = mixed ? 0.6 * h : h;
+    lift = mixed ? 0.4 * h : 0.0;
     ia = bank->by_label[a][util_rng_below(rng, (uint64_t)bank->count[a])];
     ib = bank->by_label[b][util_rng_below(rng, (uint64_t)bank->count[b])];
     if ((rc = smp_glyph_render(&ga, bank, ia, h * smp_rand(rng, 0.94, 1.05), &w, rng)) ||
-        (rc = smp_glyph_render(&gb, bank, ib, h * smp_rand(rng, 0.94, 1.05), &w, rng)))
+        (rc = smp_glyph_render(&gb, bank, ib, hb * smp_rand(rng, 0.94, 1.05), &w, rng)))
         goto cleanup;
     {
         int cw = (int)pixGetWidth(ga.mask) + (int)pixGetWidth(gb.mask) + 20;
@@ -75,7 +82,8 @@ static int pair_draw(const smp_bank *bank, util_rng *rng, int a, int b, uint8_t 
         smp_blend_ink(canvas, ga.mask, 10 - ga.bx,
                       (int)lround(base + smp_rand(rng, -1, 1) * jit - (ga.by + ga.bh)), 0, 0, rng);
         smp_blend_ink(canvas, gb.mask, (int)lround(10 + ga.bw + gap - gb.bx),
-                      (int)lround(base + smp_rand(rng, -1, 1) * jit - (gb.by + gb.bh)), 0, 0, rng);
+                      (int)lround(base - lift + smp_rand(rng, -1, 1) * jit - (gb.by + gb.bh)), 0, 0,
+                      rng);
     }
     if (!(bin = pixThresholdToBinary(canvas, 128)))
         goto nomem;
