@@ -160,7 +160,7 @@ void pipe_combine_probs(const float *p, const float *c, float *q);
  * S of the confidence (unlike the checker's term), and 0.5 times the sum
  * of log(1 - P(piece)) (class 2), in the choice only.  lprobs and rprobs
  * (numbered as gprobs; NULL: none) are the pair readers', applied by
- * pipe_pair_reread after the checker's combination.  The rest is as
+ * pipe_pair_reread (with jprobs) after the checker's combination.  The rest is as
  * above.
  */
 void pipe_assemble_field_judged(const seg_field *f, const float *const *gprobs,
@@ -174,15 +174,16 @@ void pipe_assemble_field_judged(const seg_field *f, const float *const *gprobs,
  * glyph G of one split of f has the centres of exactly two glyphs of
  * another split inside its columns (the two it was cut into), the reading
  * of those two, q[10 * j .. 10 * j + 9] for glyph j (numbered as in
- * pipe_field_glyphs), becomes q^0.5 L^0.5 normalized for the left one and
- * q^0.5 R^0.5 for the right one, L = lprobs[G] and R = rprobs[G] (the left
- * and the right pair reader's probabilities for G's crop, numbered as q).
- * Each glyph is taken toward a pair at most once (the first G found, split
- * by split).  Returns how many glyphs changed, 0 without both readers,
- * -1 when out of memory (q untouched).
+ * pipe_field_glyphs), becomes q^(1-w) L^w normalized for the left one and
+ * q^(1-w) R^w for the right one, L = lprobs[G] and R = rprobs[G] (the left
+ * and the right pair reader's probabilities for G's crop, numbered as q),
+ * w = 0.5 times the judge's P(touching digits) for G, jprobs[G][1] (w = 0.5
+ * when jprobs is NULL: no judge).  Each glyph is taken toward a pair at
+ * most once (the first G found, split by split).  Returns how many glyphs
+ * were taken, 0 without both readers, -1 when out of memory (q untouched).
  */
 int pipe_pair_reread(const seg_field *f, const float *const *lprobs,
-                     const float *const *rprobs, float *q);
+                     const float *const *rprobs, const float *const *jprobs, float *q);
 
 /*
  * pipe_read_split - the labels of split sp's glyphs (probs[i] the 10

@@ -340,8 +340,8 @@ static void test_pairs(void)
     db_digit d[10];
     pipe_rules none = {0, 0, 0, 0, ""};
     int ns[2] = {1, 2};
-    float pr[2] = {0.3f, 0.7f}, lv[3][10], rv[3][10], q[30], keep[30];
-    const float *lp[3], *rp[3];
+    float pr[2] = {0.3f, 0.7f}, lv[3][10], rv[3][10], jv[3][10], q[30], keep[30];
+    const float *lp[3], *rp[3], *jp[3];
 
     tfield_make(&t, SEG_FT_NUMBER, 2, ns, pr);
     t.g[0][0].x = 0, t.g[0][0].w = 40;
@@ -358,7 +358,7 @@ static void test_pairs(void)
     for (int j = 0; j < 3; j++)
         memcpy(q + 10 * j, t.p[j], sizeof t.p[j]);
     memcpy(keep, q, sizeof q);
-    TST_CHECK(pipe_pair_reread(&t.f, lp, rp, q) == 2, "two glyphs taken toward the pair");
+    TST_CHECK(pipe_pair_reread(&t.f, lp, rp, NULL, q) == 2, "two glyphs taken toward the pair");
     TST_CHECK(memcmp(q, keep, 10 * sizeof *q) == 0, "G's own reading left alone");
     {
         double a = sqrt(0.3 * 0.95), b = sqrt(0.6 * 0.03), z = 0;
@@ -370,12 +370,31 @@ static void test_pairs(void)
     }
     TST_CHECK(q[20 + 4] > q[20 + 1], "right: 4 now above 1 (%.3f %.3f)", q[24], q[21]);
     memcpy(q, keep, sizeof q);
-    TST_CHECK(pipe_pair_reread(&t.f, NULL, rp, q) == 0 && memcmp(q, keep, sizeof q) == 0,
+    TST_CHECK(pipe_pair_reread(&t.f, NULL, rp, NULL, q) == 0 && memcmp(q, keep, sizeof q) == 0,
               "one reader missing: nothing changes");
     t.g[1][1].x = 40; /* the right glyph's centre outside G: not a pair of G */
-    TST_CHECK(pipe_pair_reread(&t.f, lp, rp, q) == 0 && memcmp(q, keep, sizeof q) == 0,
+    TST_CHECK(pipe_pair_reread(&t.f, lp, rp, NULL, q) == 0 && memcmp(q, keep, sizeof q) == 0,
               "one centre inside G: nothing changes");
     t.g[1][1].x = 20;
+
+    /* With the judge: the weight is 0.5 P(touching) of G. */
+    for (int j = 0; j < 3; j++) {
+        memset(jv[j], 0, sizeof jv[j]);
+        jv[j][0] = 1.0f; /* whole digits */
+        jp[j] = jv[j];
+    }
+    TST_CHECK(pipe_pair_reread(&t.f, lp, rp, jp, q) == 2 && memcmp(q, keep, sizeof q) == 0,
+              "G judged one whole digit: its readers weigh nothing");
+    jv[0][0] = 0.4f, jv[0][1] = 0.6f; /* G: touching digits, 0.6 */
+    TST_CHECK(pipe_pair_reread(&t.f, lp, rp, jp, q) == 2, "judged touching: taken");
+    {
+        double a = pow(0.3, 0.7) * pow(0.95, 0.3), z = 0;
+        for (int c = 0; c < 10; c++)
+            z += pow(t.p[1][c], 0.7) * pow(lv[0][c], 0.3);
+        TST_CHECK(fabs(q[10 + 9] - a / z) < 1e-5,
+                  "P(touching) 0.6: q^0.7 L^0.3 (9: %.5f want %.5f)", q[10 + 9], a / z);
+    }
+    memcpy(q, keep, sizeof q);
 
     pipe_assemble_field_judged(&t.f, t.gp, NULL, NULL, NULL, NULL, &none, 0.0, &r, d);
     TST_CHECK(r.split == 1 && strcmp(r.text, "71") == 0, "without the readers: 71 (%d %s)",
