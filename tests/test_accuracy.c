@@ -7,7 +7,10 @@
  * CHECKER_MIN of them and be calibrated too: its probabilities go into
  * every field's confidence.  The shipped judge, models/judge.model (README
  * "The judge"), must take pairs of MNIST test digits drawn touching for
- * touching digits, and the same digits alone for whole ones.
+ * touching digits, and the same digits alone for whole ones.  The shipped
+ * pair readers, models/pair-left.model and models/pair-right.model (README
+ * "The pair readers"), must read the left and the right digit of the same
+ * touching pairs (PAIR_MIN of them each).
  */
 #include <allheaders.h>
 #include <stdio.h>
@@ -28,6 +31,9 @@
 #define CHECKER_MIN 9900 /* of 10,000 */
 #define JUDGE "models/judge.model"
 #define JUDGE_PAIRS 500
+#define PAIR_LEFT "models/pair-left.model"
+#define PAIR_RIGHT "models/pair-right.model"
+#define PAIR_MIN 85 /* per cent of JUDGE_PAIRS, each side */
 
 /* MNIST digit i of d as 1-bpp ink scanned up 4x (thresholded at 128),
  * clipped to its ink; NULL for a blank digit. */
@@ -64,6 +70,29 @@ static PIX *pair_of(PIX *a, PIX *b, int over)
     return p;
 }
 
+/* How many of the n crops px (labels lab[k]) the model at path reads as
+ * their label; -1 when it cannot be loaded or run. */
+static int reads_right(const char *path, const rec_engine_ops *ops, rec_engine *eng,
+                       const uint8_t *px, const int *lab, int n)
+{
+    rec_model *m = NULL;
+    rec_classifier *cls = NULL;
+    float *pr = malloc((size_t)n * 10 * sizeof *pr);
+    int right = -1;
+
+    if (pr && rec_model_load(&m, path, REC_MODEL_KIND_MODEL) == UTIL_OK &&
+        rec_classifier_create(&cls, m, ops, eng, 500) == UTIL_OK &&
+        rec_classifier_run(cls, pr, px, n) == UTIL_OK) {
+        right = 0;
+        for (int k = 0; k < n; k++)
+            right += trn_eval_argmax(pr + (size_t)k * 10) == lab[k];
+    }
+    rec_classifier_destroy(&cls);
+    rec_model_destroy(&m);
+    free(pr);
+    return right;
+}
+
 /* The judge on JUDGE_PAIRS touching pairs and on their first digits alone:
  * how many of each it reads as touching digits (class 1). */
 static void judge_pairs(const rec_engine_ops *ops, rec_engine *eng, const trn_data *d)
@@ -72,7 +101,7 @@ static void judge_pairs(const rec_engine_ops *ops, rec_engine *eng, const trn_da
     rec_classifier *cls = NULL;
     uint8_t *px = malloc((size_t)2 * JUDGE_PAIRS * 784);
     float *pr = malloc((size_t)2 * JUDGE_PAIRS * 10 * sizeof *pr);
-    int n = 0, touching_pairs = 0, touching_alone = 0;
+    int n = 0, touching_pairs = 0, touching_alone = 0, left[JUDGE_PAIRS], right[JUDGE_PAIRS];
 
     if (!TST_CHECK(px && pr && rec_model_load(&m, JUDGE, REC_MODEL_KIND_MODEL) == UTIL_OK,
                    "the shipped judge loads: %s", util_last_error()) ||
@@ -81,8 +110,11 @@ static void judge_pairs(const rec_engine_ops *ops, rec_engine *eng, const trn_da
     for (int i = 0; n < JUDGE_PAIRS && 2 * i + 1 < d->n; i++) {
         PIX *a = ink_of(d, 2 * i), *b = ink_of(d, 2 * i + 1), *p = a && b ? pair_of(a, b, 8) : NULL;
         if (p && seg_mnist_normalize(p, px + (size_t)n * 784) == UTIL_OK &&
-            seg_mnist_normalize(a, px + (size_t)(JUDGE_PAIRS + n) * 784) == UTIL_OK)
+            seg_mnist_normalize(a, px + (size_t)(JUDGE_PAIRS + n) * 784) == UTIL_OK) {
+            left[n] = d->labels[2 * i];
+            right[n] = d->labels[2 * i + 1];
             n++;
+        }
         pixDestroy(&a);
         pixDestroy(&b);
         pixDestroy(&p);
@@ -103,6 +135,16 @@ static void judge_pairs(const rec_engine_ops *ops, rec_engine *eng, const trn_da
     TST_CHECK(touching_alone <= n * 3 / 100,
               "the judge takes <= 3 %% of single digits for touching ones (%d/%d)",
               touching_alone, n);
+    {
+        int l = reads_right(PAIR_LEFT, ops, eng, px, left, n);
+        int r = reads_right(PAIR_RIGHT, ops, eng, px, right, n);
+        printf("%s, %s: %d and %d of %d touching pairs' left and right digits read right\n",
+               PAIR_LEFT, PAIR_RIGHT, l, r, n);
+        TST_CHECK(l >= n * PAIR_MIN / 100, "the left pair reader reads >= %d %% (%d/%d)", PAIR_MIN,
+                  l, n);
+        TST_CHECK(r >= n * PAIR_MIN / 100, "the right pair reader reads >= %d %% (%d/%d)",
+                  PAIR_MIN, r, n);
+    }
 done:
     rec_classifier_destroy(&cls);
     rec_model_destroy(&m);
