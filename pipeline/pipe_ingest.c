@@ -66,6 +66,11 @@ typedef struct ppage {
     char *error;
 } ppage;
 
+/* The networks that read every crop: the model, and the helpers a run may
+ * have (the checker, README "Confidence"; the judge, "The judge"; the pair
+ * readers, "The pair readers"). */
+enum { NET_MODEL, NET_CHECK, NET_JUDGE, NET_PAIR_LEFT, NET_PAIR_RIGHT, NET_COUNT };
+
 typedef struct pdoc {
     int idx;                     /* the walk entry */
     int kind;                    /* DOC_* */
@@ -77,10 +82,8 @@ typedef struct pdoc {
     ppage *pages;
     int n_crops;                 /* distinct crops to classify */
     uint8_t *crops;              /* n_crops x 784 */
-    float *probs;                /* n_crops x 10, filled by the main thread */
-    float *cprobs;               /* the checker's, the same way (NULL: no checker) */
-    float *jprobs;               /* the judge's, the same way (NULL: no judge) */
-    float *lprobs, *rprobs;      /* the pair readers', the same way (NULL: none) */
+    float *probs[NET_COUNT];     /* each network's, n_crops x 10, filled by the main
+                                  * thread (NULL: a network the run does not have) */
     int *gmap;                   /* every glyph, field by field, split by split: its crop */
     int fed, done;               /* crops put into batches / classified */
     double seconds;
@@ -100,11 +103,8 @@ static void pdoc_destroy(pdoc **pd)
     free(d->pages);
     free(d->error);
     free(d->crops);
-    free(d->probs);
-    free(d->cprobs);
-    free(d->jprobs);
-    free(d->lprobs);
-    free(d->rprobs);
+    for (int k = 0; k < NET_COUNT; k++)
+        free(d->probs[k]);
     free(d->gmap);
     free(d);
     *pd = NULL;
@@ -131,9 +131,7 @@ typedef struct ingest {
     seg_form_set *forms;
     seg_opts so;
     int n_threads;
-    int with_check;              /* a checker model runs beside the model */
-    int with_judge;              /* and a judge model */
-    int with_pairs;              /* and the two pair readers */
+    int with[NET_COUNT];         /* the networks the run has (with[NET_MODEL] is 1) */
     /* shared between threads, under mu */
     pthread_mutex_t mu;
     pthread_cond_t cv_work, cv_main;
@@ -142,10 +140,9 @@ typedef struct ingest {
     pdoc *q_head, *q_tail;
 } ingest;
 
-/* Lists every glyph's crop, once per distinct (box, crop) within a field;
- * room for the checker's probabilities too when with_check, the judge's
- * when with_judge, and the pair readers' when with_pairs. */
-static int list_crops(pdoc *d, int with_check, int with_judge, int with_pairs)
+/* Lists every glyph's crop, once per distinct (box, crop) within a field,
+ * with room for the probabilities of each network k with with[k]. */
+static int list_crops(pdoc *d, const int *with)
 {
     int n_glyphs = 0, j = 0;
 
@@ -157,18 +154,11 @@ static int list_crops(pdoc *d, int with_check, int with_judge, int with_pairs)
         return UTIL_OK;
     d->gmap = malloc((size_t)n_glyphs * sizeof *d->gmap);
     d->crops = malloc((size_t)n_glyphs * SEG_CROP_PIXELS);
-    d->probs = malloc((size_t)n_glyphs * 10 * sizeof *d->probs);
-    if (with_check)
-        d->cprobs = malloc((size_t)n_glyphs * 10 * sizeof *d->cprobs);
-    if (with_judge)
-        d->jprobs = malloc((size_t)n_glyphs * 10 * sizeof *d->jprobs);
-    if (with_pairs) {
-        d->lprobs = malloc((size_t)n_glyphs * 10 * sizeof *d->lprobs);
-        d->rprobs = malloc((size_t)n_glyphs * 10 * sizeof *d->rprobs);
-    }
-    if (!d->gmap || !d->crops || !d->probs || (with_check && !d->cprobs) ||
-        (with_judge && !d->jprobs) || (with_pairs && (!d->lprobs || !d->rprobs)))
+    if (!d->gmap || !d->crops)
         return UTIL_ENOMEM;
+    for (int k = 0; k < NET_COUNT; k++)
+        if (with[k] && !(d->probs[k] = malloc((size_t)n_glyphs * 10 * sizeof *d->probs[k])))
+            return UTIL_ENOMEM;
     for (int p = 0; p < d->n_pages; p++) {
         const seg_page *pg = d->pages[p].seg;
         if (!pg)
@@ -276,7 +266,7 @@ static pdoc *process(ingest *g, int idx, db *rd)
                                                        : strdup("no page could be read");
         goto done;
     }
-    if (list_crops(d, g->with_check, g->with_judge, g->with_pairs)) {
+    if (list_crops(d, g->with)) {
         d->kind = DOC_FAILED;
         d->error = strdup("out of memory listing its digits");
     }
@@ -348,13 +338,10 @@ typedef struct writer {
     ingest *g;
     db *db;
     int64_t run_id;
-    rec_classifier *cls;
-    rec_classifier *chk;           /* the checker, or NULL */
-    rec_classifier *jud;           /* the judge, or NULL */
-    rec_classifier *pl, *pr;       /* the pair readers, left and right digit, or NULL */
+    rec_classifier *cls[NET_COUNT]; /* NULL: a network the run does not have */
     int batch;
     uint8_t *bpix;
-    float *bprob, *bcprob, *bjprob, *blprob, *brprob;
+    float *bprob[NET_COUNT];        /* a batch's probabilities, per network */
     pdoc **bdoc;
     int *bcrop;
     pdoc *fifo_head, *fifo_tail;   /* documents waiting for probabilities or writing */
@@ -386,7 +373,7 @@ static int write_doc(writer *w, pdoc *d)
     db_field *fields = NULL;
     db_digit *digits = NULL;
     pipe_read *reads = NULL;
-    const float **gp = NULL, **cp = NULL, **jp = NULL, **lp = NULL, **rp = NULL;
+    const float **gp[NET_COUNT] = {NULL}; /* per network: each glyph's probabilities */
     size_t n_fields = 0, n_digits = 0, n_glyphs = 0;
     int rc = UTIL_OK, outcome = 0;
     int64_t id = 0;
@@ -425,17 +412,11 @@ static int write_doc(writer *w, pdoc *d)
     fields = calloc(n_fields ? n_fields : 1, sizeof *fields);
     reads = calloc(n_fields ? n_fields : 1, sizeof *reads);
     digits = calloc(n_digits ? n_digits : 1, sizeof *digits);
-    gp = calloc(n_glyphs ? n_glyphs : 1, sizeof *gp);
-    if (d->cprobs)
-        cp = calloc(n_glyphs ? n_glyphs : 1, sizeof *cp);
-    if (d->jprobs)
-        jp = calloc(n_glyphs ? n_glyphs : 1, sizeof *jp);
-    if (d->lprobs) {
-        lp = calloc(n_glyphs ? n_glyphs : 1, sizeof *lp);
-        rp = calloc(n_glyphs ? n_glyphs : 1, sizeof *rp);
-    }
-    if (!pages || !fields || !reads || !digits || !gp || (d->cprobs && !cp) ||
-        (d->jprobs && !jp) || (d->lprobs && (!lp || !rp))) {
+    for (int k = 0; k < NET_COUNT; k++) /* the model's even for a page without glyphs */
+        if ((k == NET_MODEL || d->probs[k]) &&
+            !(gp[k] = calloc(n_glyphs ? n_glyphs : 1, sizeof *gp[k])))
+            rc = UTIL_ENOMEM;
+    if (!pages || !fields || !reads || !digits || rc) {
         util_log(UTIL_LOG_ERROR, "out of memory storing %s", e->path);
         rc = UTIL_ENOMEM;
         goto cleanup;
@@ -465,21 +446,17 @@ static int write_doc(writer *w, pdoc *d)
                         most = fl->splits[k].n;
                 for (int j = 0; j < ng; j++) {
                     size_t c = (size_t)d->gmap[gj + (size_t)j] * 10;
-                    gp[gj + (size_t)j] = d->probs + c;
-                    if (cp)
-                        cp[gj + (size_t)j] = d->cprobs + c;
-                    if (jp)
-                        jp[gj + (size_t)j] = d->jprobs + c;
-                    if (lp) {
-                        lp[gj + (size_t)j] = d->lprobs + c;
-                        rp[gj + (size_t)j] = d->rprobs + c;
-                    }
+                    for (int k = 0; k < NET_COUNT; k++)
+                        if (gp[k])
+                            gp[k][gj + (size_t)j] = d->probs[k] + c;
                 }
                 rules_of(w->g, pp->seg, fl, &rules);
-                pipe_assemble_field_judged(fl, gp + gj, cp ? cp + gj : NULL,
-                                           jp ? jp + gj : NULL, lp ? lp + gj : NULL,
-                                           rp ? rp + gj : NULL, &rules, w->g->o->review_below,
-                                           &reads[fi], &digits[di]);
+                pipe_assemble_field_judged(
+                    fl, gp[NET_MODEL] + gj, gp[NET_CHECK] ? gp[NET_CHECK] + gj : NULL,
+                    gp[NET_JUDGE] ? gp[NET_JUDGE] + gj : NULL,
+                    gp[NET_PAIR_LEFT] ? gp[NET_PAIR_LEFT] + gj : NULL,
+                    gp[NET_PAIR_RIGHT] ? gp[NET_PAIR_RIGHT] + gj : NULL, &rules,
+                    w->g->o->review_below, &reads[fi], &digits[di]);
                 df->form = pp->seg->form[0] ? pp->seg->form : "auto";
                 df->name = fl->name;
                 df->type = seg_field_type_name(fl->type);
@@ -538,11 +515,8 @@ cleanup:
     free(fields);
     free(reads);
     free(digits);
-    free(gp);
-    free(cp);
-    free(jp);
-    free(lp);
-    free(rp);
+    for (int k = 0; k < NET_COUNT; k++)
+        free(gp[k]);
     return rc;
 }
 
@@ -583,30 +557,18 @@ static int run_batch(writer *w)
         }
     if (m == 0)
         return UTIL_OK;
-    if ((rc = rec_classifier_run(w->cls, w->bprob, w->bpix, m)) ||
-        (w->chk && (rc = rec_classifier_run(w->chk, w->bcprob, w->bpix, m))) ||
-        (w->jud && (rc = rec_classifier_run(w->jud, w->bjprob, w->bpix, m))) ||
-        (w->pl && (rc = rec_classifier_run(w->pl, w->blprob, w->bpix, m))) ||
-        (w->pr && (rc = rec_classifier_run(w->pr, w->brprob, w->bpix, m))))
-        return rc;
+    for (int k = 0; k < NET_COUNT; k++)
+        if (w->cls[k] && (rc = rec_classifier_run(w->cls[k], w->bprob[k], w->bpix, m)))
+            return rc;
     dt = util_now() - t0;
     w->st.classify_seconds += dt;
     w->st.crops += m;
     for (int i = 0; i < m; i++) {
         pdoc *d = w->bdoc[i];
-        memcpy(d->probs + (size_t)w->bcrop[i] * 10, w->bprob + (size_t)i * 10, 10 * sizeof(float));
-        if (d->cprobs)
-            memcpy(d->cprobs + (size_t)w->bcrop[i] * 10, w->bcprob + (size_t)i * 10,
-                   10 * sizeof(float));
-        if (d->jprobs)
-            memcpy(d->jprobs + (size_t)w->bcrop[i] * 10, w->bjprob + (size_t)i * 10,
-                   10 * sizeof(float));
-        if (d->lprobs) {
-            memcpy(d->lprobs + (size_t)w->bcrop[i] * 10, w->blprob + (size_t)i * 10,
-                   10 * sizeof(float));
-            memcpy(d->rprobs + (size_t)w->bcrop[i] * 10, w->brprob + (size_t)i * 10,
-                   10 * sizeof(float));
-        }
+        for (int k = 0; k < NET_COUNT; k++)
+            if (d->probs[k])
+                memcpy(d->probs[k] + (size_t)w->bcrop[i] * 10, w->bprob[k] + (size_t)i * 10,
+                       10 * sizeof(float));
         d->done++;
         d->seconds += dt / m;
     }
@@ -789,7 +751,7 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
 {
     ingest g = {0};
     writer w = {0};
-    model_file model = {0}, checker = {0}, judge = {0}, pleft = {0}, pright = {0};
+    model_file mf[NET_COUNT]; /* each network's file, as g.with says */
     const rec_engine_ops *ops = NULL;
     rec_engine *eng = NULL;
     pthread_t th[MAX_THREADS];
@@ -798,6 +760,7 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
 
     if (pstats)
         memset(pstats, 0, sizeof *pstats);
+    memset(mf, 0, sizeof mf);
     g_interrupt = 0;
     g.o = o;
     pthread_mutex_init(&g.mu, NULL);
@@ -814,46 +777,40 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
     if ((rc = pipe_shard_resolve(o->shard, o->shard_count, &w.st.shard)))
         goto cleanup;
     if (o->model)
-        snprintf(model.path, sizeof model.path, "%s", o->model);
+        snprintf(mf[NET_MODEL].path, sizeof mf[NET_MODEL].path, "%s", o->model);
     else
-        rec_model_default_path(model.path, sizeof model.path);
-    g.with_check = helper_path(o->checker, rec_model_checker_path, &checker);
-    g.with_judge = helper_path(o->judge, rec_model_judge_path, &judge);
-    if ((rc = pair_paths(o->pairs, &pleft, &pright, &g.with_pairs)))
+        rec_model_default_path(mf[NET_MODEL].path, sizeof mf[NET_MODEL].path);
+    g.with[NET_MODEL] = 1;
+    g.with[NET_CHECK] = helper_path(o->checker, rec_model_checker_path, &mf[NET_CHECK]);
+    g.with[NET_JUDGE] = helper_path(o->judge, rec_model_judge_path, &mf[NET_JUDGE]);
+    if ((rc = pair_paths(o->pairs, &mf[NET_PAIR_LEFT], &mf[NET_PAIR_RIGHT],
+                         &g.with[NET_PAIR_LEFT])))
         goto cleanup;
-    if ((rc = model_file_load(&model)) || (g.with_check && (rc = model_file_load(&checker))) ||
-        (g.with_judge && (rc = model_file_load(&judge))) ||
-        (g.with_pairs && ((rc = model_file_load(&pleft)) || (rc = model_file_load(&pright)))) ||
-        (rc = load_forms(&g)) || (rc = db_open(o->db, DB_OPEN_CREATE, &w.db)))
+    g.with[NET_PAIR_RIGHT] = g.with[NET_PAIR_LEFT];
+    for (int k = 0; k < NET_COUNT; k++)
+        if (g.with[k] && (rc = model_file_load(&mf[k])))
+            goto cleanup;
+    if ((rc = load_forms(&g)) || (rc = db_open(o->db, DB_OPEN_CREATE, &w.db)))
         goto cleanup;
     {
         pipe_ingest_opts oo = *o;
         oo.batch = w.batch;
-        if ((rc = make_classifier(&oo, model.m, &ops, &eng, &w.cls)) ||
-            (checker.m && (rc = rec_classifier_create(&w.chk, checker.m, ops, eng, w.batch))) ||
-            (judge.m && (rc = rec_classifier_create(&w.jud, judge.m, ops, eng, w.batch))) ||
-            (pleft.m && (rc = rec_classifier_create(&w.pl, pleft.m, ops, eng, w.batch))) ||
-            (pright.m && (rc = rec_classifier_create(&w.pr, pright.m, ops, eng, w.batch))))
+        if ((rc = make_classifier(&oo, mf[NET_MODEL].m, &ops, &eng, &w.cls[NET_MODEL])))
             goto cleanup;
+        for (int k = NET_MODEL + 1; k < NET_COUNT; k++)
+            if (mf[k].m && (rc = rec_classifier_create(&w.cls[k], mf[k].m, ops, eng, w.batch)))
+                goto cleanup;
     }
     if ((rc = pipe_walk_paths(o->paths, o->n_paths, &g.walk)))
         goto cleanup;
     pipe_shard_filter(g.walk, &w.st.shard, &w.st.other_shards);
     w.bpix = malloc((size_t)w.batch * SEG_CROP_PIXELS);
-    w.bprob = malloc((size_t)w.batch * 10 * sizeof *w.bprob);
-    if (w.chk)
-        w.bcprob = malloc((size_t)w.batch * 10 * sizeof *w.bcprob);
-    if (w.jud)
-        w.bjprob = malloc((size_t)w.batch * 10 * sizeof *w.bjprob);
-    if (w.pl) {
-        w.blprob = malloc((size_t)w.batch * 10 * sizeof *w.blprob);
-        w.brprob = malloc((size_t)w.batch * 10 * sizeof *w.brprob);
-    }
     w.bdoc = malloc((size_t)w.batch * sizeof *w.bdoc);
     w.bcrop = malloc((size_t)w.batch * sizeof *w.bcrop);
-    if (!w.bpix || !w.bprob || (w.chk && !w.bcprob) || (w.jud && !w.bjprob) ||
-        (w.pl && (!w.blprob || !w.brprob)) || !w.bdoc ||
-        !w.bcrop) {
+    for (int k = 0; k < NET_COUNT; k++)
+        if (w.cls[k] && !(w.bprob[k] = malloc((size_t)w.batch * 10 * sizeof *w.bprob[k])))
+            rc = UTIL_ENOMEM;
+    if (!w.bpix || !w.bdoc || !w.bcrop || rc) {
         util_log(UTIL_LOG_ERROR, "out of memory for a batch of %d digits", w.batch);
         rc = UTIL_ENOMEM;
         goto cleanup;
@@ -861,14 +818,14 @@ int pipe_ingest_run(const pipe_ingest_opts *o, pipe_ingest_stats *pstats)
     {
         db_run run = {0};
         run.args = o->command ? o->command : "docpipe ingest";
-        run.model = model_file_ref(&model);
-        if (checker.m)
-            run.checker = model_file_ref(&checker);
-        if (judge.m)
-            run.judge = model_file_ref(&judge);
-        if (pleft.m && pright.m) {
-            run.pair_left = model_file_ref(&pleft);
-            run.pair_right = model_file_ref(&pright);
+        run.model = model_file_ref(&mf[NET_MODEL]);
+        if (mf[NET_CHECK].m)
+            run.checker = model_file_ref(&mf[NET_CHECK]);
+        if (mf[NET_JUDGE].m)
+            run.judge = model_file_ref(&mf[NET_JUDGE]);
+        if (mf[NET_PAIR_LEFT].m && mf[NET_PAIR_RIGHT].m) {
+            run.pair_left = model_file_ref(&mf[NET_PAIR_LEFT]);
+            run.pair_right = model_file_ref(&mf[NET_PAIR_RIGHT]);
         }
         if ((rc = db_run_begin(w.db, &run, &w.run_id)))
             goto cleanup;
@@ -952,14 +909,16 @@ cleanup:
         printf("%ld pages, %ld fields, %ld need review; %.1f s, %.1f pages/s, into %s\n",
                w.st.pages, w.st.fields, w.st.review, w.st.seconds,
                w.st.seconds > 0 ? w.st.pages / w.st.seconds : 0.0, o->db);
-        const char *helpers = w.chk && w.jud ? " with the checker and the judge"
-                              : w.chk        ? " with the checker"
-                              : w.jud        ? " with the judge"
-                                             : "";
+        const rec_classifier *chk = w.cls[NET_CHECK], *jud = w.cls[NET_JUDGE];
+        const char *helpers = chk && jud ? " with the checker and the judge"
+                              : chk      ? " with the checker"
+                              : jud      ? " with the judge"
+                                         : "";
         printf("classifier: %ld digits on %s%s%s, %.2f s classifying, %.2f s waiting for "
                "segmentation\n",
                w.st.crops, ops && eng ? ops->name : "-", helpers,
-               w.pl ? (helpers[0] ? ", and the pair readers" : " with the pair readers") : "",
+               w.cls[NET_PAIR_LEFT] ? (helpers[0] ? ", and the pair readers" : " with the pair readers")
+                                    : "",
                w.st.classify_seconds,
                w.st.wait_seconds);
         fflush(stdout);
@@ -967,25 +926,16 @@ cleanup:
     if (pstats)
         *pstats = w.st;
     free(w.bpix);
-    free(w.bprob);
-    free(w.bcprob);
-    free(w.bjprob);
-    free(w.blprob);
-    free(w.brprob);
     free(w.bdoc);
     free(w.bcrop);
-    rec_classifier_destroy(&w.cls);
-    rec_classifier_destroy(&w.chk);
-    rec_classifier_destroy(&w.jud);
-    rec_classifier_destroy(&w.pl);
-    rec_classifier_destroy(&w.pr);
+    for (int k = 0; k < NET_COUNT; k++) {
+        free(w.bprob[k]);
+        rec_classifier_destroy(&w.cls[k]);
+    }
     if (eng)
         ops->destroy(&eng);
-    rec_model_destroy(&model.m);
-    rec_model_destroy(&checker.m);
-    rec_model_destroy(&judge.m);
-    rec_model_destroy(&pleft.m);
-    rec_model_destroy(&pright.m);
+    for (int k = 0; k < NET_COUNT; k++)
+        rec_model_destroy(&mf[k].m);
     db_close(&w.db);
     pipe_walk_destroy(&g.walk);
     seg_form_set_destroy(&g.forms);
