@@ -400,12 +400,8 @@ static int write_doc(writer *w, pdoc *d)
         if (d->pages[p].seg)
             for (int f = 0; f < d->pages[p].seg->n_fields; f++) {
                 const seg_field *fl = &d->pages[p].seg->fields[f];
-                int most = 0;
                 n_fields++;
-                for (int k = 0; k < fl->n_splits; k++)
-                    if (fl->splits[k].n > most)
-                        most = fl->splits[k].n;
-                n_digits += (size_t)most;
+                n_digits += (size_t)pipe_field_digits_max(fl);
                 n_glyphs += (size_t)pipe_field_glyphs(fl);
             }
     pages = calloc((size_t)d->n_pages, sizeof *pages);
@@ -438,12 +434,9 @@ static int write_doc(writer *w, pdoc *d)
             dp->fields = &fields[fi];
             for (int f = 0; f < pp->seg->n_fields; f++, fi++) {
                 const seg_field *fl = &pp->seg->fields[f];
-                int ng = pipe_field_glyphs(fl), most = 0;
+                int ng = pipe_field_glyphs(fl);
                 pipe_rules rules;
                 db_field *df = &fields[fi];
-                for (int k = 0; k < fl->n_splits; k++)
-                    if (fl->splits[k].n > most)
-                        most = fl->splits[k].n;
                 for (int j = 0; j < ng; j++) {
                     size_t c = (size_t)d->gmap[gj + (size_t)j] * 10;
                     for (int k = 0; k < NET_COUNT; k++)
@@ -473,7 +466,7 @@ static int write_doc(writer *w, pdoc *d)
                 df->digits = &digits[di];
                 n_review += df->status == DB_FIELD_REVIEW;
                 dp->n_fields++;
-                di += (size_t)most;
+                di += (size_t)pipe_field_digits_max(fl);
                 gj += (size_t)ng;
             }
         }

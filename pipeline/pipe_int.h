@@ -160,8 +160,14 @@ void pipe_combine_probs(const float *p, const float *c, float *q);
  * S of the confidence (unlike the checker's term), and 0.5 times the sum
  * of log(1 - P(piece)) (class 2), in the choice only.  lprobs and rprobs
  * (numbered as gprobs; NULL: none) are the pair readers', applied by
- * pipe_pair_reread (with jprobs) after the checker's combination.  The rest is as
- * above.
+ * pipe_pair_reread (with jprobs) after the checker's combination; with the
+ * judge too, a glyph of splits[0] the judge takes for touching digits
+ * (P >= 0.5) also makes a pair split (pipe_assemble.c): splits[0] with that
+ * glyph read as two digits by the pair readers, prior 0.05 times
+ * splits[0]'s, the judge's term log P(touching) for the two; out->split is
+ * then f->n_splits or more, and the two digits have the glyph's box halved
+ * and its whole crop.  digits needs room for pipe_field_digits_max(f).  The
+ * rest is as above.
  */
 void pipe_assemble_field_judged(const seg_field *f, const float *const *gprobs,
                                 const float *const *cprobs, const float *const *jprobs,
@@ -210,6 +216,11 @@ void pipe_rules_of(const seg_form *form, const char *name, pipe_rules *r);
 
 /* pipe_field_glyphs - the glyphs of all of f's splits together. */
 int pipe_field_glyphs(const seg_field *f);
+
+/* pipe_field_digits_max - the most digits a reading of f can have, so the
+ * room the digits argument of pipe_assemble_field_judged needs: f's
+ * longest split, plus one for a glyph read as two touching digits. */
+int pipe_field_digits_max(const seg_field *f);
 
 /*
  * Text and values.  pipe_amount_text - the digits with a point before

@@ -407,6 +407,82 @@ static void test_pairs(void)
               d[0].prob, d[1].label);
 }
 
+/* Pair splits (pipe_assemble.c): a glyph of splits[0] the judge takes for
+ * touching digits that no split cuts is also read as two, by the pair
+ * readers, in a split of its own. */
+static void test_pair_splits(void)
+{
+    tfield t;
+    pipe_read r;
+    db_digit d[10];
+    pipe_rules none = {0, 0, 0, 0, ""};
+    int ns[1] = {3};
+    float pr[1] = {1.0f}, lv[3][10], rv[3][10], jv[3][10];
+    const float *lp[3], *rp[3], *jp[3];
+
+    tfield_make(&t, SEG_FT_NUMBER, 1, ns, pr);
+    t.g[0][1].x = 10, t.g[0][1].w = 21; /* G: "27" written into each other */
+    set_p(t.p[0], 1, 0.98f, 7, 0.01f);
+    set_p(t.p[1], 0, 0.9f, 8, 0.05f); /* the model reads G as a sure 0 */
+    set_p(t.p[2], 3, 0.98f, 5, 0.01f);
+    for (int j = 0; j < 3; j++) {
+        set_p(lv[j], 2, 0.95f, 1, 0.02f);
+        set_p(rv[j], 7, 0.95f, 1, 0.02f);
+        memset(jv[j], 0, sizeof jv[j]);
+        jv[j][0] = 1.0f; /* whole digits */
+        lp[j] = lv[j], rp[j] = rv[j], jp[j] = jv[j];
+    }
+    TST_CHECK(pipe_field_digits_max(&t.f) == 4, "room for a glyph read as two: %d",
+              pipe_field_digits_max(&t.f));
+    jv[1][0] = 0.05f, jv[1][1] = 0.95f; /* G: touching digits, 0.95 */
+    pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, lp, rp, &none, 0.0, &r, d);
+    TST_CHECK(r.split == 1 && r.n == 4 && strcmp(r.text, "1273") == 0,
+              "G judged touching (0.95): read as the pair 27 (%d %d %s)", r.split, r.n, r.text);
+    TST_CHECK(d[1].label == 2 && fabs(d[1].prob - 0.95) < 1e-6 && d[2].label == 7 &&
+                  d[3].label == 3,
+              "the pair's digits are the readers' (%d %.3f, %d, %d)", d[1].label, d[1].prob,
+              d[2].label, d[3].label);
+    TST_CHECK(d[1].x == 10 && d[1].w == 11 && d[2].x == 21 && d[2].w == 10 &&
+                  d[1].crop[0] == t.g[0][1].crop[0] && d[2].crop[0] == t.g[0][1].crop[0],
+              "G's box halved (%d+%d, %d+%d), its crop in both", d[1].x, d[1].w, d[2].x,
+              d[2].w);
+    pipe_assemble_field_judged(&t.f, t.gp, NULL, NULL, lp, rp, &none, 0.0, &r, d);
+    TST_CHECK(r.split == 0 && strcmp(r.text, "103") == 0, "no judge: no pair split (%d %s)",
+              r.split, r.text);
+    pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, NULL, NULL, &none, 0.0, &r, d);
+    TST_CHECK(r.split == 0 && strcmp(r.text, "103") == 0, "no readers: no pair split (%d %s)",
+              r.split, r.text);
+    jv[1][0] = 0.7f, jv[1][1] = 0.3f; /* under the gate */
+    pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, lp, rp, &none, 0.0, &r, d);
+    TST_CHECK(r.split == 0 && strcmp(r.text, "103") == 0, "judged touching at 0.3: 103 (%d %s)",
+              r.split, r.text);
+    jv[1][0] = 0.4f, jv[1][1] = 0.6f; /* offered, but the prior's split weighs more */
+    pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, lp, rp, &none, 0.0, &r, d);
+    TST_CHECK(r.split == 0 && strcmp(r.text, "103") == 0, "judged touching at 0.6: 103 (%d %s)",
+              r.split, r.text);
+
+    /* An amount: the pair in the cents keeps the point, one before it moves it. */
+    tfield_make(&t, SEG_FT_AMOUNT, 1, ns, pr);
+    t.s[0].n_int = 2;
+    set_p(t.p[0], 4, 0.98f, 7, 0.01f);
+    set_p(t.p[1], 5, 0.98f, 6, 0.01f);
+    set_p(t.p[2], 0, 0.9f, 8, 0.05f); /* raised cents "27" as one glyph */
+    for (int j = 0; j < 3; j++) {
+        memset(jv[j], 0, sizeof jv[j]);
+        jv[j][0] = 1.0f;
+    }
+    jv[2][0] = 0.05f, jv[2][1] = 0.95f;
+    pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, lp, rp, &none, 0.0, &r, d);
+    TST_CHECK(r.split == 1 && strcmp(r.text, "45.27") == 0 && r.has_value && r.cents == 4527,
+              "touching cents: 45.27 (%d %s %lld)", r.split, r.text, (long long)r.cents);
+    jv[2][0] = 1.0f, jv[2][1] = 0;
+    jv[0][0] = 0.05f, jv[0][1] = 0.95f;
+    set_p(t.p[2], 3, 0.98f, 5, 0.01f);
+    pipe_assemble_field_judged(&t.f, t.gp, NULL, jp, lp, rp, &none, 0.0, &r, d);
+    TST_CHECK(r.split == 1 && strcmp(r.text, "275.3") == 0,
+              "touching digits before the point: 275.3 (%d %s)", r.split, r.text);
+}
+
 static void test_assemble(void)
 {
     tfield t;
@@ -1080,6 +1156,7 @@ int main(void)
     test_assemble();
     test_judge();
     test_pairs();
+    test_pair_splits();
     test_measures();
     if (make_set()) {
         test_end_to_end();
