@@ -299,7 +299,8 @@ int main(int argc, char **argv)
     seg_opts so = {0};
     tally form_ok = {0, 0}, field_found = {0, 0}, count_ok[SEG_FT_COUNT] = {{0, 0}},
           count_all = {0, 0}, cents_ok = {0, 0}, agree = {0, 0}, agree_all = {0, 0},
-          any_split = {0, 0}, chosen_count = {0, 0}, chosen_text = {0, 0}, agree_comb = {0, 0};
+          any_split = {0, 0}, chosen_count = {0, 0}, chosen_text = {0, 0}, agree_comb = {0, 0},
+          chosen_digits = {0, 0};
     double skew_sum = 0, skew_max = 0, ms_sum[SEG_T_COUNT] = {0}, read_ms = 0, seg_ms_max = 0;
     int pages_done = 0, pages_failed = 0, dpi_seen = 0, have_src = 0;
     trn_data *bank = NULL; /* the digits the pages were drawn from */
@@ -441,7 +442,7 @@ int main(int argc, char **argv)
                 uint8_t *gpx = malloc((size_t)(ng ? ng : 1) * SEG_CROP_PIXELS);
                 float *gp = malloc((size_t)(ng ? ng : 1) * 50 * sizeof *gp);
                 const float **gprobs = malloc((size_t)(ng ? ng : 1) * 5 * sizeof *gprobs);
-                db_digit *dd = malloc(64 * sizeof *dd);
+                db_digit *dd = malloc((size_t)pipe_field_digits_max(f) * sizeof *dd);
                 pipe_rules rules;
                 pipe_read rd;
                 for (int s = 0; s < f->n_splits; s++)
@@ -463,6 +464,11 @@ int main(int argc, char **argv)
                                                dd);
                     chosen_count.ok += rd.n == nd;
                     chosen_text.ok += strcmp(rd.text, tf[j].text) == 0;
+                    if (rd.n == nd) /* the digits ingest stores, against those written */
+                        for (int i = 0; i < nd; i++) {
+                            chosen_digits.n++;
+                            chosen_digits.ok += dd[i].label == digits[i] - '0';
+                        }
                     if (sfile)
                         dump_splits(sfile, &tf[j], nd, f, gprobs, &rules, rd.split);
                 }
@@ -581,6 +587,10 @@ int main(int argc, char **argv)
         printf("crop agreement under the combined reading (model and checker, as ingest reads): "
                "%ld/%ld (%.2f %%) in fields counted right\n",
                agree_comb.ok, agree_comb.n, pct(agree_comb));
+    if (chosen_digits.n)
+        printf("digits as ingest reads them (the split chosen, the labels it stores) in fields "
+               "whose chosen split has the right count: %ld/%ld (%.2f %%)\n",
+               chosen_digits.ok, chosen_digits.n, pct(chosen_digits));
     printf("ms per page on one core: segmentation %.1f (max %.1f; binarize %.1f, deskew %.1f, "
            "register %.1f, fields %.1f), reading the file %.1f\n",
            pages_done ? (ms_sum[0] + ms_sum[1] + ms_sum[2] + ms_sum[3]) / pages_done : 0.0,
