@@ -487,24 +487,27 @@ static void assemble(const seg_field *f, const float *const *gprobs, const float
                      pipe_read *out, db_digit *digits);
 
 /*
- * Touching digits that no cut separates.  Where the judge reads a glyph of
- * splits[0] as two or more touching digits (P(touching) >= PAIR_SPLIT_GATE),
- * the field gets one more split: splits[0] with that glyph read as two
- * digits, the left one by the left pair reader and the right one by the
- * right one (the crop of the whole glyph for both, the box halved), its
- * prior PAIR_SPLIT_PRIOR times splits[0]'s, the judge's term for the two
- * log P(touching) in place of log(1 - P(touching)).  At most PAIR_SPLITS
- * such splits (the glyphs likeliest touching).  Most of the fields they
- * mend are raised cents written into each other or into the last whole
- * digit, and neighbours written over each other, where the segmenter's
- * cuts (if any) pass through both digits.  On the six tuning sets (seeds
- * 3/5/9/13 at 300 dpi, 3/5 at 200; bench/seg_bench, the choice as ingest
- * makes it): count exact 5,265 -> 5,277 of 5,309, text exact 5,062 ->
- * 5,074 (prior factor 0.1: 5,277 and 5,072; 0.2: 5,273, 5,067; 0.3:
- * 5,268, 5,063; 1: 5,248, 5,044; 0.02: 5,275, 5,071; 0.01: 5,271, 5,069),
- * no set losing a field; gates 0.3-0.7 gave the same.  Ingest on those sets:
- * pooled read rate at <= 1 % error 88.98 -> 89.24 % (0.1: 89.32, 0.03:
- * 89.26), ok fields at 0.95 3,991 at 99.72 % -> 3,986 at 99.75 %.
+ * Touching digits that no cut separates.  Where the judge reads a glyph G
+ * of a split as two or more touching digits (P(touching) >=
+ * PAIR_SPLIT_GATE), the field gets one more split: that split with G read
+ * as two digits, the left one by the left pair reader and the right one by
+ * the right one (the crop of the whole glyph for both, the box halved),
+ * its prior PAIR_SPLIT_PRIOR times the split's, the judge's term for the
+ * two log P(touching) in place of log(1 - P(touching)).  At most
+ * PAIR_SPLITS such splits (the glyphs likeliest touching).  Most of the
+ * fields they mend are raised cents written into each other or into the
+ * last whole digit, and neighbours written over each other, where the
+ * segmenter's cuts (if any) pass through both digits.  On the six tuning
+ * sets (seeds 3/5/9/13 at 300 dpi, 3/5 at 200; bench/seg_bench, the choice
+ * as ingest makes it), with G taken from splits[0] only: count exact 5,265
+ * -> 5,277 of 5,309, text exact 5,062 -> 5,074 (prior factor 0.1: 5,277 and
+ * 5,072; 0.2: 5,273, 5,067; 0.3: 5,268, 5,063; 1: 5,248, 5,044; 0.02:
+ * 5,275, 5,071; 0.01: 5,271, 5,069), no set losing a field, gates 0.3-0.7
+ * the same; ingest pooled read rate at <= 1 % error 88.98 -> 89.24 % (0.1:
+ * 89.32, 0.03: 89.26).  G from splits[0] and [1]: 5,285 and 5,082; from
+ * any split (as here): 5,287 and 5,084, each set gaining on splits[0] only
+ * (prior factor 0.1 and 0.03: 5,082 text; at most 2 pair splits: 5,083, 8:
+ * the same as 4).
  */
 #define PAIR_SPLIT_PRIOR 0.05
 #define PAIR_SPLIT_GATE 0.5f
@@ -515,8 +518,7 @@ static int assemble_paired(const seg_field *f, const float *const *qp, const flo
                            const float *const *rprobs, const pipe_rules *rules,
                            double review_below, pipe_read *out, db_digit *digits)
 {
-    const seg_split *s0;
-    int ng = pipe_field_glyphs(f), n0, cand[PAIR_SPLITS], nv = 0, ng2, rc = -1;
+    int ng = pipe_field_glyphs(f), cs[PAIR_SPLITS], cg[PAIR_SPLITS], nv = 0, ng2, gsum = 0, rc = -1;
     seg_split *sp2 = NULL;
     seg_glyph *gl = NULL;
     const float **qp2 = NULL, **cp2 = NULL, **jp2 = NULL;
@@ -525,28 +527,31 @@ static int assemble_paired(const seg_field *f, const float *const *qp, const flo
 
     if (f->n_splits < 1 || f->n_splits + PAIR_SPLITS > 64) /* 64: what assemble weighs */
         return -1;
-    s0 = &f->splits[0];
-    n0 = s0->n;
-    if (n0 < 1 || n0 + 1 > PIPE_TEXT_MAX - 8)
-        return -1;
-    for (int k = 0; k < n0; k++) { /* the PAIR_SPLITS likeliest touching glyphs, in order */
-        float pm = jprobs[k][JUDGE_MERGED];
-        int i;
-        if (pm < PAIR_SPLIT_GATE ||
-            (nv == PAIR_SPLITS && pm <= jprobs[cand[PAIR_SPLITS - 1]][JUDGE_MERGED]))
-            continue;
-        i = nv < PAIR_SPLITS ? nv++ : PAIR_SPLITS - 1;
-        while (i > 0 && jprobs[cand[i - 1]][JUDGE_MERGED] < pm) {
-            cand[i] = cand[i - 1];
-            i--;
+    /* cs[], cg[]: the split and the glyph (numbered as qp) of the PAIR_SPLITS
+     * glyphs likeliest touching, likeliest first */
+    for (int s = 0, g0 = 0; s < f->n_splits; g0 += f->splits[s].n, s++)
+        for (int k = 0; k < f->splits[s].n && f->splits[s].n + 1 <= PIPE_TEXT_MAX - 8; k++) {
+            float pm = jprobs[g0 + k][JUDGE_MERGED];
+            int i;
+            if (pm < PAIR_SPLIT_GATE ||
+                (nv == PAIR_SPLITS && pm <= jprobs[cg[PAIR_SPLITS - 1]][JUDGE_MERGED]))
+                continue;
+            i = nv < PAIR_SPLITS ? nv++ : PAIR_SPLITS - 1;
+            while (i > 0 && jprobs[cg[i - 1]][JUDGE_MERGED] < pm) {
+                cs[i] = cs[i - 1];
+                cg[i] = cg[i - 1];
+                i--;
+            }
+            cs[i] = s;
+            cg[i] = g0 + k;
         }
-        cand[i] = k;
-    }
     if (nv == 0)
         return -1;
-    ng2 = ng + nv * (n0 + 1);
+    for (int v = 0; v < nv; v++)
+        gsum += f->splits[cs[v]].n + 1;
+    ng2 = ng + gsum;
     sp2 = malloc(((size_t)f->n_splits + (size_t)nv) * sizeof *sp2);
-    gl = malloc((size_t)nv * ((size_t)n0 + 1) * sizeof *gl);
+    gl = malloc((size_t)gsum * sizeof *gl);
     qp2 = malloc((size_t)ng2 * sizeof *qp2);
     cp2 = malloc((size_t)ng2 * sizeof *cp2);
     jp2 = malloc((size_t)ng2 * sizeof *jp2);
@@ -558,39 +563,39 @@ static int assemble_paired(const seg_field *f, const float *const *qp, const flo
         cp2[j] = cprobs ? cprobs[j] : NULL;
         jp2[j] = jprobs[j];
     }
-    for (int v = 0, j = ng; v < nv; v++) {
-        int k = cand[v];
-        float pm = jprobs[k][JUDGE_MERGED];
+    for (int v = 0, j = ng, o = 0; v < nv; v++) {
+        const seg_split *src = &f->splits[cs[v]];
+        int g0 = 0, n0 = src->n, k;
+        float pm = jprobs[cg[v]][JUDGE_MERGED];
         seg_split *sp = &sp2[f->n_splits + v];
-        seg_glyph *g = gl + (size_t)v * ((size_t)n0 + 1);
+        for (int s = 0; s < cs[v]; s++)
+            g0 += f->splits[s].n;
+        k = cg[v] - g0; /* the glyph read as two, in src */
         fj[v][0] = sqrtf(pm);
         fj[v][JUDGE_MERGED] = 1.0f - sqrtf(pm); /* the two: log P(merged) in all */
         fj[v][JUDGE_PIECE] = 0;
-        for (int i = 0, o = 0; i < n0; i++) {
+        sp->n = n0 + 1;
+        sp->glyphs = gl + o;
+        sp->prior = (float)(src->prior * PAIR_SPLIT_PRIOR);
+        sp->n_int = src->n_int >= n0 ? n0 + 1 : src->n_int + (k < src->n_int);
+        for (int i = 0; i < n0; i++) {
             if (i != k) {
-                g[o] = s0->glyphs[i];
-                qp2[j] = qp[i];
-                cp2[j] = cprobs ? cprobs[i] : NULL;
-                jp2[j] = jprobs[i];
-                o++, j++;
+                gl[o++] = src->glyphs[i];
+                qp2[j] = qp[g0 + i];
+                cp2[j] = cprobs ? cprobs[g0 + i] : NULL;
+                jp2[j++] = jprobs[g0 + i];
                 continue;
             }
-            g[o] = s0->glyphs[i]; /* the box halved, the crop whole */
-            g[o].w = (s0->glyphs[i].w + 1) / 2;
-            g[o + 1] = s0->glyphs[i];
-            g[o + 1].x += g[o].w;
-            g[o + 1].w = s0->glyphs[i].w - g[o].w > 0 ? s0->glyphs[i].w - g[o].w : 1;
-            qp2[j] = lprobs[i];
-            qp2[j + 1] = rprobs[i];
-            cp2[j] = lprobs[i];
-            cp2[j + 1] = rprobs[i];
+            gl[o] = src->glyphs[i]; /* the box halved, the crop whole */
+            gl[o].w = (src->glyphs[i].w + 1) / 2;
+            gl[o + 1] = src->glyphs[i];
+            gl[o + 1].x += gl[o].w;
+            gl[o + 1].w = src->glyphs[i].w - gl[o].w > 0 ? src->glyphs[i].w - gl[o].w : 1;
+            qp2[j] = cp2[j] = lprobs[g0 + i];
+            qp2[j + 1] = cp2[j + 1] = rprobs[g0 + i];
             jp2[j] = jp2[j + 1] = fj[v];
             o += 2, j += 2;
         }
-        sp->n = n0 + 1;
-        sp->glyphs = g;
-        sp->prior = (float)(s0->prior * PAIR_SPLIT_PRIOR);
-        sp->n_int = s0->n_int >= n0 ? n0 + 1 : s0->n_int + (k < s0->n_int);
     }
     f2 = *f;
     f2.splits = sp2;

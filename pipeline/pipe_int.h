@@ -161,10 +161,10 @@ void pipe_combine_probs(const float *p, const float *c, float *q);
  * of log(1 - P(piece)) (class 2), in the choice only.  lprobs and rprobs
  * (numbered as gprobs; NULL: none) are the pair readers', applied by
  * pipe_pair_reread (with jprobs) after the checker's combination; with the
- * judge too, a glyph of splits[0] the judge takes for touching digits
- * (P >= 0.5) also makes a pair split (pipe_assemble.c): splits[0] with that
- * glyph read as two digits by the pair readers, prior 0.05 times
- * splits[0]'s, the judge's term log P(touching) for the two; out->split is
+ * judge too, a glyph of a split the judge takes for touching digits
+ * (P >= 0.5; the 4 likeliest) also makes a pair split (pipe_assemble.c):
+ * that split with the glyph read as two digits by the pair readers, prior
+ * 0.05 times the split's, the judge's term log P(touching) for the two; out->split is
  * then f->n_splits or more, and the two digits have the glyph's box halved
  * and its whole crop.  digits needs room for pipe_field_digits_max(f).  The
  * rest is as above.

@@ -461,6 +461,36 @@ static void test_pair_splits(void)
     TST_CHECK(r.split == 0 && strcmp(r.text, "103") == 0, "judged touching at 0.6: 103 (%d %s)",
               r.split, r.text);
 
+    /* The touching glyph in another split than splits[0]. */
+    {
+        int ns2[2] = {2, 3};
+        float pr2[2] = {0.5f, 0.5f};
+        tfield_make(&t, SEG_FT_NUMBER, 2, ns2, pr2);
+        set_p(t.p[0], 5, 0.2f, 6, 0.19f); /* splits[0]: two unsure glyphs */
+        set_p(t.p[1], 8, 0.2f, 6, 0.19f);
+        set_p(t.p[2], 1, 0.98f, 7, 0.01f); /* splits[1]: 1, G, 3 */
+        set_p(t.p[3], 0, 0.9f, 8, 0.05f);
+        set_p(t.p[4], 3, 0.98f, 5, 0.01f);
+        t.g[1][1].x = 30, t.g[1][1].w = 8;
+        for (int j = 0; j < 3; j++) { /* 5 glyphs: reuse the readers' rows by pointer */
+            memset(jv[j], 0, sizeof jv[j]);
+            jv[j][0] = 1.0f;
+        }
+        jv[1][0] = 0.05f, jv[1][1] = 0.95f;
+        {
+            const float *lp5[5] = {lv[0], lv[0], lv[0], lv[0], lv[0]};
+            const float *rp5[5] = {rv[0], rv[0], rv[0], rv[0], rv[0]};
+            const float *jp5[5] = {jv[0], jv[0], jv[0], jv[1], jv[2]};
+            db_digit d5[8];
+            TST_CHECK(pipe_field_digits_max(&t.f) == 4, "room: %d", pipe_field_digits_max(&t.f));
+            pipe_assemble_field_judged(&t.f, t.gp, NULL, jp5, lp5, rp5, &none, 0.0, &r, d5);
+            TST_CHECK(r.split == 2 && strcmp(r.text, "1273") == 0 && d5[1].x == 30 &&
+                          d5[1].w == 4 && d5[2].x == 34 && d5[2].w == 4,
+                      "G touching in splits[1]: that split with G as 27 (%d %s; %d+%d %d+%d)",
+                      r.split, r.text, d5[1].x, d5[1].w, d5[2].x, d5[2].w);
+        }
+    }
+
     /* An amount: the pair in the cents keeps the point, one before it moves it. */
     tfield_make(&t, SEG_FT_AMOUNT, 1, ns, pr);
     t.s[0].n_int = 2;
