@@ -66,6 +66,9 @@ typedef struct truth_page {
 
 typedef struct tally { long n, ok; } tally;
 
+/* The networks ingest reads with, as seg_bench loads them. */
+enum { BN_MODEL, BN_CHECK, BN_JUDGE, BN_LEFT, BN_RIGHT, BN_COUNT };
+
 static double pct(tally t) { return t.n ? 100.0 * (double)t.ok / (double)t.n : 0.0; }
 
 static int load_truth(const char *dir, truth_field **pf, int *pnf, truth_page **pp, int *pnp)
@@ -283,17 +286,17 @@ int main(int argc, char **argv)
     FILE *sfile = NULL;
     const char *dir = NULL, *ddir = NULL;
     int verbose = 0, argi = 1;
-    char model_path[4096], forms_dir[4096], path[4400];
+    char forms_dir[4096], path[4400];
     truth_field *tf = NULL;
     truth_page *tp = NULL;
     int ntf = 0, ntp = 0, rc;
     seg_form_set *forms = NULL;
-    rec_model *m = NULL;
     rec_engine *eng = NULL;
-    rec_classifier *cls = NULL, *ccls = NULL, *jcls = NULL; /* model, checker, judge */
-    rec_classifier *lcls = NULL, *rcls = NULL;                /* the pair readers */
-    rec_model *cm = NULL, *jm = NULL, *lm = NULL, *rm = NULL;
-    char check_path[4096], judge_path[4096], left_path[4096], right_path[4096];
+    rec_model *nm[BN_COUNT] = {NULL};     /* the networks ingest reads with, */
+    rec_classifier *net[BN_COUNT] = {NULL}; /* indexed by BN_* (NULL: absent) */
+    char npath[BN_COUNT][4096];
+    int have[BN_COUNT] = {0};
+    char with[128] = ""; /* the networks beside the model, for the report */
     const rec_engine_ops *ops = &rec_engine_cpu_ops;
     rec_engine_opts eo = {1, 0};
     seg_opts so = {0};
@@ -328,30 +331,25 @@ int main(int argc, char **argv)
         return 2;
     }
     if (argi + 1 < argc)
-        snprintf(model_path, sizeof model_path, "%s", argv[argi + 1]);
+        snprintf(npath[BN_MODEL], sizeof npath[BN_MODEL], "%s", argv[argi + 1]);
     else
-        rec_model_default_path(model_path, sizeof model_path);
+        rec_model_default_path(npath[BN_MODEL], sizeof npath[BN_MODEL]);
+    /* The checker, the judge and the pair readers (both or neither), when
+     * beside the model, as ingest takes them. */
+    have[BN_MODEL] = 1;
+    have[BN_CHECK] = rec_model_checker_path(npath[BN_CHECK], sizeof npath[BN_CHECK]);
+    have[BN_JUDGE] = rec_model_judge_path(npath[BN_JUDGE], sizeof npath[BN_JUDGE]);
+    have[BN_LEFT] = have[BN_RIGHT] =
+        rec_model_pair_left_path(npath[BN_LEFT], sizeof npath[BN_LEFT]) &&
+        rec_model_pair_right_path(npath[BN_RIGHT], sizeof npath[BN_RIGHT]);
     seg_forms_default_dir(forms_dir, sizeof forms_dir);
     if ((rc = load_truth(dir, &tf, &ntf, &tp, &ntp)) || (rc = seg_form_set_load(&forms, forms_dir)) ||
-        (rc = rec_model_load(&m, model_path, REC_MODEL_KIND_MODEL)) || (rc = ops->create(&eng, &eo)) ||
-        (rc = rec_classifier_create(&cls, m, ops, eng, 64)))
+        (rc = ops->create(&eng, &eo)))
         return 1;
-    /* The checker and the judge, when beside the model, as ingest takes them. */
-    if (rec_model_checker_path(check_path, sizeof check_path) &&
-        ((rc = rec_model_load(&cm, check_path, REC_MODEL_KIND_MODEL)) ||
-         (rc = rec_classifier_create(&ccls, cm, ops, eng, 64))))
-        return 1;
-    if (rec_model_judge_path(judge_path, sizeof judge_path) &&
-        ((rc = rec_model_load(&jm, judge_path, REC_MODEL_KIND_MODEL)) ||
-         (rc = rec_classifier_create(&jcls, jm, ops, eng, 64))))
-        return 1;
-    if (rec_model_pair_left_path(left_path, sizeof left_path) &&
-        rec_model_pair_right_path(right_path, sizeof right_path) &&
-        ((rc = rec_model_load(&lm, left_path, REC_MODEL_KIND_MODEL)) ||
-         (rc = rec_model_load(&rm, right_path, REC_MODEL_KIND_MODEL)) ||
-         (rc = rec_classifier_create(&lcls, lm, ops, eng, 64)) ||
-         (rc = rec_classifier_create(&rcls, rm, ops, eng, 64))))
-        return 1;
+    for (int k = 0; k < BN_COUNT; k++)
+        if (have[k] && ((rc = rec_model_load(&nm[k], npath[k], REC_MODEL_KIND_MODEL)) ||
+                        (rc = rec_classifier_create(&net[k], nm[k], ops, eng, 64))))
+            return 1;
     {
         char sp[4400];
         FILE *probe;
@@ -440,9 +438,10 @@ int main(int argc, char **argv)
             {
                 int ng = pipe_field_glyphs(f), g = 0;
                 uint8_t *gpx = malloc((size_t)(ng ? ng : 1) * SEG_CROP_PIXELS);
-                float *gp = malloc((size_t)(ng ? ng : 1) * 50 * sizeof *gp);
-                const float **gprobs = malloc((size_t)(ng ? ng : 1) * 5 * sizeof *gprobs);
+                float *gp = malloc((size_t)(ng ? ng : 1) * 10 * BN_COUNT * sizeof *gp);
+                const float **gprobs = malloc((size_t)(ng ? ng : 1) * BN_COUNT * sizeof *gprobs);
                 db_digit *dd = malloc((size_t)pipe_field_digits_max(f) * sizeof *dd);
+                int ran = gpx && gp && gprobs && dd;
                 pipe_rules rules;
                 pipe_read rd;
                 for (int s = 0; s < f->n_splits; s++)
@@ -450,18 +449,17 @@ int main(int argc, char **argv)
                         memcpy(gpx + (size_t)g * SEG_CROP_PIXELS, f->splits[s].glyphs[k].crop,
                                SEG_CROP_PIXELS);
                 pipe_rules_of(seg_form_set_find(forms, pg->form), f->name, &rules);
-                if (gpx && gp && gprobs && dd && rec_classifier_run(cls, gp, gpx, ng) == UTIL_OK &&
-                    (!ccls || rec_classifier_run(ccls, gp + 10 * ng, gpx, ng) == UTIL_OK) &&
-                    (!jcls || rec_classifier_run(jcls, gp + 20 * ng, gpx, ng) == UTIL_OK) &&
-                    (!lcls || rec_classifier_run(lcls, gp + 30 * ng, gpx, ng) == UTIL_OK) &&
-                    (!rcls || rec_classifier_run(rcls, gp + 40 * ng, gpx, ng) == UTIL_OK)) {
-                    for (int k = 0; k < 5 * ng; k++) /* the model's, the checker's, the */
-                        gprobs[k] = gp + 10 * k;     /* judge's, the pair readers' */
-                    pipe_assemble_field_judged(f, gprobs, ccls ? gprobs + ng : NULL,
-                                               jcls ? gprobs + 2 * ng : NULL,
-                                               lcls ? gprobs + 3 * ng : NULL,
-                                               rcls ? gprobs + 4 * ng : NULL, &rules, 0.97, &rd,
-                                               dd);
+                for (int k = 0; ran && k < BN_COUNT; k++) /* network k's rows at gp + 10 k ng */
+                    ran = !net[k] ||
+                          rec_classifier_run(net[k], gp + 10 * (size_t)k * ng, gpx, ng) == UTIL_OK;
+                if (ran) {
+                    const float *const *byn[BN_COUNT];
+                    for (int k = 0; k < BN_COUNT * ng; k++)
+                        gprobs[k] = gp + 10 * k;
+                    for (int k = 0; k < BN_COUNT; k++)
+                        byn[k] = net[k] ? gprobs + (size_t)k * ng : NULL;
+                    pipe_assemble_field_judged(f, byn[BN_MODEL], byn[BN_CHECK], byn[BN_JUDGE],
+                                               byn[BN_LEFT], byn[BN_RIGHT], &rules, 0.97, &rd, dd);
                     chosen_count.ok += rd.n == nd;
                     chosen_text.ok += strcmp(rd.text, tf[j].text) == 0;
                     if (rd.n == nd) /* the digits ingest stores, against those written */
@@ -505,8 +503,9 @@ int main(int argc, char **argv)
                 float probs[64 * 10], cprobs[64 * 10];
                 for (int k = 0; k < nd; k++)
                     memcpy(px + k * SEG_CROP_PIXELS, crops[k], SEG_CROP_PIXELS);
-                if (rec_classifier_run(cls, probs, px, nd) == UTIL_OK) {
-                    if (ccls && rec_classifier_run(ccls, cprobs, px, nd) == UTIL_OK)
+                if (rec_classifier_run(net[BN_MODEL], probs, px, nd) == UTIL_OK) {
+                    if (net[BN_CHECK] &&
+                        rec_classifier_run(net[BN_CHECK], cprobs, px, nd) == UTIL_OK)
                         for (int k = 0; k < nd; k++) { /* the combined reading, as ingest's */
                             float q[10];
                             pipe_combine_probs(probs + k * 10, cprobs + k * 10, q);
@@ -521,7 +520,7 @@ int main(int argc, char **argv)
                             memcpy(spx + srcn++ * SEG_CROP_PIXELS,
                                    bank->pixels + (size_t)src_row[k] * SEG_CROP_PIXELS,
                                    SEG_CROP_PIXELS);
-                    if (srcn && rec_classifier_run(cls, sprobs, spx, srcn) != UTIL_OK)
+                    if (srcn && rec_classifier_run(net[BN_MODEL], sprobs, spx, srcn) != UTIL_OK)
                         srcn = 0;
                     for (int k = 0, s = 0; srcn && k < nd; k++) {
                         if (src_row[k] < 0)
@@ -567,13 +566,17 @@ int main(int argc, char **argv)
     printf("\n");
     printf("right count among the alternatives: %ld/%ld (%.2f %%)\n", any_split.ok, any_split.n,
            pct(any_split));
+    {
+        static const char *const names[BN_COUNT] = {"", "checker", "judge", "pair readers", ""};
+        size_t o = 0;
+        for (int k = BN_CHECK; k < BN_COUNT; k++)
+            if (net[k] && names[k][0])
+                o += (size_t)snprintf(with + o, sizeof with - o, "%s%s", o ? ", " : "; ",
+                                      names[k]);
+    }
     printf("with the classifier choosing among the splits (as ingest does%s): count exact "
            "%ld/%ld (%.2f %%), field text exact %ld/%ld (%.2f %%)\n",
-           ccls ? (jcls ? (lcls ? "; checker, judge, pair readers" : "; checker, judge")
-                        : "; checker")
-           : jcls ? "; judge"
-                  : "",
-           chosen_count.ok, chosen_count.n, pct(chosen_count), chosen_text.ok, chosen_text.n,
+           with, chosen_count.ok, chosen_count.n, pct(chosen_count), chosen_text.ok, chosen_text.n,
            pct(chosen_text));
     printf("amounts with the cents found: %ld/%ld (%.2f %%)\n", cents_ok.ok, cents_ok.n, pct(cents_ok));
     printf("crop agreement with the written digit: %ld/%ld (%.2f %%) in fields counted right; "
@@ -601,17 +604,11 @@ int main(int argc, char **argv)
            pages_done ? read_ms / pages_done : 0.0);
     if (sfile)
         fclose(sfile);
-    rec_classifier_destroy(&cls);
-    rec_classifier_destroy(&ccls);
-    rec_classifier_destroy(&jcls);
-    rec_classifier_destroy(&lcls);
-    rec_classifier_destroy(&rcls);
-    rec_model_destroy(&cm);
-    rec_model_destroy(&jm);
-    rec_model_destroy(&lm);
-    rec_model_destroy(&rm);
+    for (int k = 0; k < BN_COUNT; k++) {
+        rec_classifier_destroy(&net[k]);
+        rec_model_destroy(&nm[k]);
+    }
     ops->destroy(&eng);
-    rec_model_destroy(&m);
     seg_form_set_destroy(&forms);
     trn_data_destroy(&bank);
     free(tf);
