@@ -4,8 +4,10 @@
  * the training rows of the pair readers (README "The pair readers").
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -16,25 +18,6 @@
 #include "segment/seg_mnist.h"
 #include "segment/segment.h"
 #include "util/util.h"
-
-/* Writes the Kaggle header to both files. */
-static void put_header(FILE *a, FILE *b)
-{
-    fputs("label", a);
-    fputs("label", b);
-    for (int i = 0; i < SEG_CROP_PIXELS; i++)
-        fprintf(a, ",pixel%d", i), fprintf(b, ",pixel%d", i);
-    fputc('\n', a);
-    fputc('\n', b);
-}
-
-static void put_row(FILE *fp, int label, const uint8_t *crop)
-{
-    fprintf(fp, "%d", label);
-    for (int i = 0; i < SEG_CROP_PIXELS; i++)
-        fprintf(fp, ",%d", crop[i]);
-    fputc('\n', fp);
-}
 
 /*
  * One pair a, b in the way `docpipe samples` writes touching neighbours
@@ -113,14 +96,14 @@ cleanup:
 int smp_pairs_run(const char *digits, const char *out_dir, long n, uint64_t seed)
 {
     smp_bank *bank = NULL;
-    util_afile *left = NULL, *right = NULL;
+    trn_data *set = NULL; /* the crops, labeled with the left digits */
+    int32_t *right = NULL, *left;
     char path[4200];
-    uint8_t crop[SEG_CROP_PIXELS];
     util_rng rng;
     long made = 0, tries = 0;
     int rc, kept;
 
-    if (n < 1 || !out_dir || !digits) {
+    if (n < 1 || n > INT_MAX || !out_dir || !digits) {
         util_log(UTIL_LOG_ERROR, "smp_pairs_run: a digits file, a folder and n >= 1 are needed");
         return UTIL_EINVAL;
     }
@@ -137,14 +120,14 @@ int smp_pairs_run(const char *digits, const char *out_dir, long n, uint64_t seed
         rc = UTIL_EIO;
         goto cleanup;
     }
+    if ((rc = trn_data_create(&set, (int)n, 1)))
+        goto cleanup;
+    if (!(right = malloc((size_t)n * sizeof *right))) {
+        util_log(UTIL_LOG_ERROR, "out of memory for %ld pairs of digits", n);
+        rc = UTIL_ENOMEM;
+        goto cleanup;
+    }
     util_rng_seed(&rng, seed);
-    snprintf(path, sizeof path, "%s/pairs-left.csv", out_dir);
-    if ((rc = util_afile_open(&left, path)))
-        goto cleanup;
-    snprintf(path, sizeof path, "%s/pairs-right.csv", out_dir);
-    if ((rc = util_afile_open(&right, path)))
-        goto cleanup;
-    put_header(left->fp, right->fp);
     while (made < n) {
         int a = (int)util_rng_below(&rng, 10), b = (int)util_rng_below(&rng, 10);
         if (++tries > 20 * n + 1000) { /* every draw falling apart: a bank of specks */
@@ -153,19 +136,25 @@ int smp_pairs_run(const char *digits, const char *out_dir, long n, uint64_t seed
             rc = UTIL_EFORMAT;
             goto cleanup;
         }
-        if ((rc = pair_draw(bank, &rng, a, b, crop, &kept)))
+        if ((rc = pair_draw(bank, &rng, a, b, set->pixels + (size_t)made * TRN_PIXELS, &kept)))
             goto cleanup;
         if (kept) {
-            put_row(left->fp, a, crop);
-            put_row(right->fp, b, crop);
+            set->labels[made] = a;
+            right[made] = b;
             made++;
         }
     }
-    if ((rc = util_afile_commit(&left)) || (rc = util_afile_commit(&right)))
+    snprintf(path, sizeof path, "%s/pairs-left.csv", out_dir);
+    if ((rc = trn_data_write_csv(set, path, 1)))
         goto cleanup;
+    left = set->labels; /* the same crops, labeled with the right digits */
+    set->labels = right;
+    right = left;
+    snprintf(path, sizeof path, "%s/pairs-right.csv", out_dir);
+    rc = trn_data_write_csv(set, path, 1);
 cleanup:
-    util_afile_abort(&left);
-    util_afile_abort(&right);
+    free(right);
+    trn_data_destroy(&set);
     smp_bank_destroy(&bank);
     return rc;
 }
