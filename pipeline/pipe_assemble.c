@@ -382,17 +382,22 @@ static void assemble(const seg_field *f, const float *const *gprobs, const float
                      const float *const *jprobs, const pipe_rules *rules, double review_below,
                      pipe_read *out, db_digit *digits);
 
-void pipe_combine_probs(const float *p, const float *c, float *q)
+/* q[10] = p^(1-w) c^w, normalized (q may be p). */
+static void blend_probs(const float *p, const float *c, double w, float *q)
 {
     double v[10], z = 0;
 
     for (int k = 0; k < 10; k++) {
-        v[k] = exp((1.0 - READ_CHECK_WEIGHT) * log_prob(p[k]) +
-                   READ_CHECK_WEIGHT * log_prob(c[k]));
+        v[k] = exp((1.0 - w) * log_prob(p[k]) + w * log_prob(c[k]));
         z += v[k];
     }
     for (int k = 0; k < 10; k++)
         q[k] = (float)(v[k] / z);
+}
+
+void pipe_combine_probs(const float *p, const float *c, float *q)
+{
+    blend_probs(p, c, READ_CHECK_WEIGHT, q);
 }
 
 /* How much the pair readers' word weighs against the reading of a cut
@@ -412,19 +417,6 @@ void pipe_combine_probs(const float *p, const float *c, float *q)
  * 88.87 -> 88.98 %); a gate instead (no word under P 0.2) one field fewer.
  * README "The pair readers". */
 #define PAIR_WEIGHT 0.5
-
-/* q[10] (a glyph's reading) taken toward pr[10] with weight w. */
-static void pair_mix(float *q, const float *pr, double w)
-{
-    double v[10], z = 0;
-
-    for (int c = 0; c < 10; c++) {
-        v[c] = exp((1.0 - w) * log_prob(q[c]) + w * log_prob(pr[c]));
-        z += v[c];
-    }
-    for (int c = 0; c < 10; c++)
-        q[c] = (float)(v[c] / z);
-}
 
 /* The first of exactly two glyphs of split sp whose centres lie inside g's
  * columns; -1 when not exactly two do. */
@@ -473,7 +465,8 @@ int pipe_pair_reread(const seg_field *f, const float *const *lprobs,
                     if (done[j])
                         continue;
                     done[j] = 1;
-                    pair_mix(q + 10 * (size_t)j, side ? rprobs[g] : lprobs[g], w);
+                    blend_probs(q + 10 * (size_t)j, side ? rprobs[g] : lprobs[g], w,
+                                q + 10 * (size_t)j);
                     n++;
                 }
             }
@@ -481,10 +474,6 @@ int pipe_pair_reread(const seg_field *f, const float *const *lprobs,
     free(done);
     return n;
 }
-
-static void assemble(const seg_field *f, const float *const *gprobs, const float *const *cprobs,
-                     const float *const *jprobs, const pipe_rules *rules, double review_below,
-                     pipe_read *out, db_digit *digits);
 
 /*
  * Touching digits that no cut separates.  Where the judge reads a glyph G
@@ -518,7 +507,8 @@ static int assemble_paired(const seg_field *f, const float *const *qp, const flo
                            const float *const *rprobs, const pipe_rules *rules,
                            double review_below, pipe_read *out, db_digit *digits)
 {
-    int ng = pipe_field_glyphs(f), cs[PAIR_SPLITS], cg[PAIR_SPLITS], nv = 0, ng2, gsum = 0, rc = -1;
+    int ng = pipe_field_glyphs(f), cs[PAIR_SPLITS], c0[PAIR_SPLITS], cg[PAIR_SPLITS];
+    int nv = 0, ng2, gsum = 0, rc = -1;
     seg_split *sp2 = NULL;
     seg_glyph *gl = NULL;
     const float **qp2 = NULL, **cp2 = NULL, **jp2 = NULL;
@@ -527,8 +517,8 @@ static int assemble_paired(const seg_field *f, const float *const *qp, const flo
 
     if (f->n_splits < 1 || f->n_splits + PAIR_SPLITS > 64) /* 64: what assemble weighs */
         return -1;
-    /* cs[], cg[]: the split and the glyph (numbered as qp) of the PAIR_SPLITS
-     * glyphs likeliest touching, likeliest first */
+    /* cs[], c0[], cg[]: the split, its first glyph and the glyph (numbered
+     * as qp) of the PAIR_SPLITS glyphs likeliest touching, likeliest first */
     for (int s = 0, g0 = 0; s < f->n_splits; g0 += f->splits[s].n, s++)
         for (int k = 0; k < f->splits[s].n && f->splits[s].n + 1 <= PIPE_TEXT_MAX - 8; k++) {
             float pm = jprobs[g0 + k][JUDGE_MERGED];
@@ -539,10 +529,12 @@ static int assemble_paired(const seg_field *f, const float *const *qp, const flo
             i = nv < PAIR_SPLITS ? nv++ : PAIR_SPLITS - 1;
             while (i > 0 && jprobs[cg[i - 1]][JUDGE_MERGED] < pm) {
                 cs[i] = cs[i - 1];
+                c0[i] = c0[i - 1];
                 cg[i] = cg[i - 1];
                 i--;
             }
             cs[i] = s;
+            c0[i] = g0;
             cg[i] = g0 + k;
         }
     if (nv == 0)
@@ -565,12 +557,9 @@ static int assemble_paired(const seg_field *f, const float *const *qp, const flo
     }
     for (int v = 0, j = ng, o = 0; v < nv; v++) {
         const seg_split *src = &f->splits[cs[v]];
-        int g0 = 0, n0 = src->n, k;
+        int g0 = c0[v], n0 = src->n, k = cg[v] - g0; /* k: the glyph read as two, in src */
         float pm = jprobs[cg[v]][JUDGE_MERGED];
         seg_split *sp = &sp2[f->n_splits + v];
-        for (int s = 0; s < cs[v]; s++)
-            g0 += f->splits[s].n;
-        k = cg[v] - g0; /* the glyph read as two, in src */
         fj[v][0] = sqrtf(pm);
         fj[v][JUDGE_MERGED] = 1.0f - sqrtf(pm); /* the two: log P(merged) in all */
         fj[v][JUDGE_PIECE] = 0;
