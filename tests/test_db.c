@@ -952,6 +952,25 @@ static sqlite3 *fixture_db(const char *path, const char *fixture, int version)
     return h;
 }
 
+/* The fixture's handle h closed, the database at path opened through
+ * db_open (which migrates it) into *pd, and a fresh handle on the migrated
+ * file returned, checked to be at the current version with docpipe's
+ * application_id; NULL (and a failed check) when db_open refused it. */
+static sqlite3 *migrate_fixture(sqlite3 *h, const char *path, db **pd)
+{
+    sqlite3_close(h);
+    util_clear_error();
+    TST_CHECK(db_open(path, 0, pd) == UTIL_OK && *pd, "db_open migrates it: %s",
+              util_last_error());
+    if (!*pd)
+        return NULL;
+    h = tst_sql_open(path);
+    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION &&
+                  tst_sql_int(h, "PRAGMA application_id") == DB_APPLICATION_ID,
+              "user_version %lld", tst_sql_int(h, "PRAGMA user_version"));
+    return h;
+}
+
 /* The tables of the migrated database h have the columns a new database
  * (made at fresh) has, by name (in a migrated one the added columns come
  * last). */
@@ -1006,16 +1025,8 @@ static void test_migrate_v1(void)
         "VALUES (1, 1, 0, 1, 0.5, 7, 0.25, 1, 2, 3, 4)",
         NULL, NULL, NULL);
     TST_CHECK(src == SQLITE_OK, "version-1 rows written: %s", sqlite3_errmsg(h));
-    sqlite3_close(h);
-
-    util_clear_error();
-    TST_CHECK(db_open(path, 0, &d) == UTIL_OK && d, "db_open migrates it: %s", util_last_error());
-    if (!d)
+    if (!(h = migrate_fixture(h, path, &d)))
         return;
-    h = tst_sql_open(path);
-    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION &&
-                  tst_sql_int(h, "PRAGMA application_id") == DB_APPLICATION_ID,
-              "user_version %lld", tst_sql_int(h, "PRAGMA user_version"));
     TST_CHECK(has_column(h, "digits", "check_prob") == 1 && has_column(h, "runs", "checker_id") == 1,
               "digits.check_prob and runs.checker_id exist");
     TST_CHECK(strcmp(q_text(h, "SELECT r.args || '|' || m.arch || '|' || d.path || '|' || p.page_no || '|' "
@@ -1116,15 +1127,8 @@ static void test_migrate_v2(void)
         "'v2.tif', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 10, 0, 'ok')",
         NULL, NULL, NULL);
     TST_CHECK(src == SQLITE_OK, "version-2 rows written: %s", sqlite3_errmsg(h));
-    sqlite3_close(h);
-
-    util_clear_error();
-    TST_CHECK(db_open(path, 0, &d) == UTIL_OK && d, "db_open migrates it: %s", util_last_error());
-    if (!d)
+    if (!(h = migrate_fixture(h, path, &d)))
         return;
-    h = tst_sql_open(path);
-    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION,
-              "user_version %lld", tst_sql_int(h, "PRAGMA user_version"));
     TST_CHECK(has_column(h, "runs", "judge_id") == 1, "runs.judge_id exists");
     TST_CHECK(strcmp(q_text(h, "SELECT r.args || '|' || m.arch || '|' || c.arch || '|' || "
                                "ifnull(r.judge_id, 'NULL') || '|' || d.path FROM runs r JOIN models m ON "
@@ -1214,16 +1218,8 @@ static void test_migrate_v3(void)
         "'v3.tif', 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb', 10, 0, 'ok')",
         NULL, NULL, NULL);
     TST_CHECK(src == SQLITE_OK, "version-3 rows written: %s", sqlite3_errmsg(h));
-    sqlite3_close(h);
-
-    util_clear_error();
-    TST_CHECK(db_open(path, 0, &d) == UTIL_OK && d, "db_open migrates it: %s", util_last_error());
-    if (!d)
+    if (!(h = migrate_fixture(h, path, &d)))
         return;
-    h = tst_sql_open(path);
-    TST_CHECK(tst_sql_int(h, "PRAGMA user_version") == DB_SCHEMA_VERSION &&
-                  tst_sql_int(h, "PRAGMA application_id") == DB_APPLICATION_ID,
-              "user_version %lld", tst_sql_int(h, "PRAGMA user_version"));
     TST_CHECK(has_column(h, "runs", "pair_left_id") == 1 && has_column(h, "runs", "pair_right_id") == 1,
               "runs.pair_left_id and runs.pair_right_id exist");
     TST_CHECK(strcmp(q_text(h, "SELECT r.args || '|' || m.arch || '|' || c.arch || '|' || j.arch || '|' "
