@@ -464,27 +464,25 @@ int main(int argc, char **argv)
                                                byn[BN_LEFT], byn[BN_RIGHT], &rules, 0.97, &rd, dd);
                     chosen_count.ok += rd.n == nd;
                     chosen_text.ok += strcmp(rd.text, tf[j].text) == 0;
-                    /* The chosen split's crops under the model alone; a pair
-                     * split's two digits share one crop, so its digits are
-                     * counted apart, as the pair readers read them. */
-                    if (rd.n == nd && rd.split < f->n_splits) {
-                        int g0 = 0;
-                        for (int s = 0; s < rd.split; s++)
+                    /* The digits ingest stores, against those written; and
+                     * the chosen split's crops under the model alone (g0: the
+                     * split's first glyph), except a pair split's, whose two
+                     * digits share one crop: those are counted apart, as the
+                     * pair readers read them. */
+                    if (rd.n == nd) {
+                        int g0 = rd.split < f->n_splits ? 0 : -1;
+                        for (int s = 0; g0 >= 0 && s < rd.split; s++)
                             g0 += f->splits[s].n;
                         for (int i = 0; i < nd; i++) {
-                            chosen_crop.n++;
-                            chosen_crop.ok += trn_eval_argmax(gprobs[g0 + i]) == digits[i] - '0';
-                        }
-                    } else if (rd.n == nd) {
-                        chosen_pair.n += nd;
-                        for (int i = 0; i < nd; i++)
-                            chosen_pair.ok += dd[i].label == digits[i] - '0';
-                    }
-                    if (rd.n == nd) /* the digits ingest stores, against those written */
-                        for (int i = 0; i < nd; i++) {
+                            int stored_ok = dd[i].label == digits[i] - '0';
+                            tally *t = g0 >= 0 ? &chosen_crop : &chosen_pair;
                             chosen_digits.n++;
-                            chosen_digits.ok += dd[i].label == digits[i] - '0';
+                            chosen_digits.ok += stored_ok;
+                            t->n++;
+                            t->ok += g0 >= 0 ? trn_eval_argmax(gprobs[g0 + i]) == digits[i] - '0'
+                                             : stored_ok;
                         }
+                    }
                     if (sfile)
                         dump_splits(sfile, &tf[j], nd, f, gprobs, &rules, rd.split);
                 }
@@ -544,11 +542,12 @@ int main(int argc, char **argv)
                         if (src_row[k] < 0)
                             continue;
                         int orig = trn_eval_argmax(sprobs + 10 * s++);
+                        int crop = trn_eval_argmax(probs + k * 10);
                         tally *t = orig == bank->labels[src_row[k]] ? &src_ok : &src_bad;
                         like_orig.n++; /* the crop read as the model reads its original */
-                        like_orig.ok += trn_eval_argmax(probs + k * 10) == orig;
+                        like_orig.ok += crop == orig;
                         t->n++;
-                        t->ok += trn_eval_argmax(probs + k * 10) == labels[k];
+                        t->ok += crop == labels[k];
                     }
                     for (int k = 0; k < nd; k++) {
                         int best = trn_eval_argmax(probs + k * 10);
